@@ -1,0 +1,35 @@
+// The layer rule of DESIGN.md: a layer imports only from layers below it.
+// Order, bottom to top: sim, hw, kernel, designs, check, explore, scenario, measure, report, cli.
+const layers = ['sim', 'hw', 'kernel', 'designs', 'check', 'explore', 'scenario', 'measure', 'report', 'cli'];
+const forbidden = layers.map((layer, i) => {
+  const above = layers.slice(i + 1);
+  return {
+    name: `${layer}-imports-only-below`,
+    comment: `src/${layer} may not import from a layer above it (${above.join(', ') || 'none'})`,
+    severity: 'error',
+    from: { path: `^src/${layer}/` },
+    to: { path: above.length ? `^src/(${above.join('|')})/` : '^$' },
+  };
+});
+// explore is mechanism over the Scheduler interface: it must not know the kernel or the hardware.
+forbidden.push({
+  name: 'explore-knows-only-sim',
+  comment: 'src/explore drives schedulers and must not import kernel/ or hw/ (STYLE.md §2)',
+  severity: 'error',
+  from: { path: '^src/explore/' },
+  to: { path: '^src/(hw|kernel|designs)/' },
+});
+forbidden.push({
+  name: 'no-circular',
+  severity: 'error',
+  from: {},
+  to: { circular: true },
+});
+module.exports = {
+  forbidden,
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};

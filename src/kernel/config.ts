@@ -1,0 +1,69 @@
+/**
+ * The build and machine configuration of the modelled kernel: what a .config and the hardware
+ * decide. Scenarios set these; defaults are small enough for exhaustive checking.
+ */
+import type { PagingLevels } from '../hw/address.ts';
+
+/**
+ * Widths of the page->flags fields (include/linux/page-flags-layout.h). Page flags take the low
+ * NR_PAGEFLAGS bits; SECTION, NODE, ZONE and LAST_CPUPID are packed downwards from bit 63. A field
+ * of width 0 is not in page->flags on this configuration.
+ */
+export interface PageFlagsConfig {
+  readonly NR_PAGEFLAGS: number;
+  readonly SECTIONS_WIDTH: number;
+  readonly NODES_WIDTH: number;
+  readonly ZONES_WIDTH: number;
+  readonly LAST_CPUPID_WIDTH: number;
+}
+
+export interface IommuCacheConfig {
+  /** Entries in each first-stage paging-structure cache and in the IOTLB; 0 disables that cache. */
+  readonly pml5: number;
+  readonly pml4: number;
+  readonly pdpt: number;
+  readonly pde: number;
+  readonly iotlb: number;
+  /** Entries in the device's ATS translation cache (device TLB); 0 means the device has no ATS. */
+  readonly devtlb: number;
+}
+
+export interface KernelConfig {
+  readonly cpus: number;
+  /** Simulated physical memory in 4 KiB frames (must cover the zones below). */
+  readonly frames: number;
+  readonly pagingLevels: PagingLevels;
+  readonly pageFlags: PageFlagsConfig;
+  readonly iommu: IommuCacheConfig;
+  /** CPU TLB entries per CPU and paging-structure cache entries per level per CPU. */
+  readonly cpuTlbEntries: number;
+  readonly cpuPscEntries: number;
+  /** x86 tlb_single_page_flush_ceiling: ranges above this many pages get a full flush. */
+  readonly tlbSinglePageFlushCeiling: number;
+  /** Number of kworker threads serving the system workqueues. */
+  readonly kworkers: number;
+  /** Make every GFP_ATOMIC allocation a recorded choice between success and failure. */
+  readonly failAtomicAllocations: boolean;
+}
+
+/** x86-64 defaults in the syzbot dump layout of reference §6: LAST_CPUPID at bits 44-54, ZONE at 55-56. */
+export const DEFAULT_PAGE_FLAGS: PageFlagsConfig = {
+  NR_PAGEFLAGS: 22,
+  SECTIONS_WIDTH: 0,
+  NODES_WIDTH: 6,
+  ZONES_WIDTH: 2,
+  LAST_CPUPID_WIDTH: 11,
+};
+
+export const DEFAULT_CONFIG: KernelConfig = {
+  cpus: 2,
+  frames: 2048,
+  pagingLevels: 4,
+  pageFlags: DEFAULT_PAGE_FLAGS,
+  iommu: { pml5: 4, pml4: 4, pdpt: 8, pde: 16, iotlb: 64, devtlb: 0 },
+  cpuTlbEntries: 64,
+  cpuPscEntries: 16,
+  tlbSinglePageFlushCeiling: 33,
+  kworkers: 2,
+  failAtomicAllocations: false,
+};

@@ -1,0 +1,35 @@
+/**
+ * The kernel functions a deferred-free design may override, like `#ifndef __HAVE_ARCH_...` in
+ * mm/pgtable-generic.c (STYLE.md §9). Kernel code never calls an implementation directly: it calls
+ * the dispatcher of the same name (`pagetable_free(k, pt)` → `k.hooks.pagetable_free(k, pt)`), so a
+ * design's override is seen on every path. The generic defaults (the kernel before any fix) are in
+ * generic-hooks.ts; a design is `{ name, summary, source } & Partial<KernelHooks>` (src/designs).
+ */
+import type { Va } from '../hw/address.ts';
+import type { Sim } from '../sim/index.ts';
+import type { Kernel } from './kernel.ts';
+import type { MmStruct } from './mm.ts';
+import type { Ptdesc } from './page.ts';
+
+export interface KernelHooks {
+  /** include/asm-generic/pgalloc.h allocation helpers: where v6.19 marks kernel tables. */
+  pte_alloc_one_kernel(k: Kernel, mm: MmStruct): Sim<Ptdesc | null>;
+  pmd_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
+  pud_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
+  p4d_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
+
+  /** The final free of a page-table page (include/linux/mm.h). */
+  pagetable_free(k: Kernel, pt: Ptdesc): Sim;
+  /** Destructor then free. */
+  pagetable_dtor_free(k: Kernel, pt: Ptdesc): Sim;
+  /** Generic pgalloc free helpers. */
+  pte_free_kernel(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
+  pmd_free(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
+  pud_free(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
+
+  /** arch/x86/mm/tlb.c: the kernel TLB flushes (v1 hooked the IOMMU in here). */
+  flush_tlb_kernel_range(k: Kernel, start: Va, end: Va): Sim;
+  flush_tlb_all(k: Kernel): Sim;
+}
+
+export type HookName = keyof KernelHooks;

@@ -1,0 +1,52 @@
+/**
+ * The modelled kernel of one execution: every subsystem's state, reachable from one object that
+ * each kernel function takes first (`__free_pages(k, page, order)`). Built fresh for each execution
+ * by `boot()` in boot.ts, in the documented phase order: memory → boot page tables → mms →
+ * devices/PASIDs → threads (STYLE.md §12). Nothing here is module-level state.
+ */
+import type { Cpu, Iommu, PhysMem } from '../hw/index.ts';
+import type { Execution } from '../sim/index.ts';
+import type { Zone } from './buddy.ts';
+import type { KernelConfig } from './config.ts';
+import type { KernelHooks } from './hooks.ts';
+import type { ListArena } from './list.ts';
+import type { Lockdep } from './lockdep.ts';
+import type { MmStruct } from './mm.ts';
+import type { PageArray } from './page.ts';
+import type { IommuSva } from './iommu-sva.ts';
+import type { VmStat } from './vmstat.ts';
+import type { WorkqueueStruct } from './workqueue.ts';
+
+/**
+ * Subsystems take the narrowest of these that they need, so a unit test builds only what it tests
+ * (a real MemoryCore from bootMemory(), not a mock) and modules do not depend on the whole kernel.
+ */
+export interface ExecCore {
+  readonly exec: Execution;
+  readonly config: KernelConfig;
+}
+
+export interface MemoryCore extends ExecCore {
+  /** The hardware's physical memory. */
+  readonly mem: PhysMem;
+  /** mem_map: one struct page per frame. */
+  readonly pages: PageArray;
+  /** Every list_head of the model (pages' lru/pt_list nodes first, then static heads). */
+  readonly lists: ListArena;
+  readonly zones: readonly Zone[];
+  readonly vmstat: VmStat;
+}
+
+export interface SyncCore extends ExecCore {
+  readonly lockdep: Lockdep;
+}
+
+export interface Kernel extends MemoryCore, SyncCore {
+  readonly cpus: readonly Cpu[];
+  readonly iommu: Iommu;
+  readonly system_wq: WorkqueueStruct;
+  readonly init_mm: MmStruct;
+  readonly sva: IommuSva;
+  /** The page-table free and flush paths, as the design under test defines them. */
+  readonly hooks: KernelHooks;
+}

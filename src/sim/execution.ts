@@ -1,0 +1,195 @@
+/**
+ * One execution: a set of simulated threads driven to quiescence by a Scheduler.
+ *
+ * At each scheduling point the execution computes the runnable threads, asks the scheduler which
+ * runs, records the choice with what was offered, and resumes that thread for one step. Rules of
+ * runnability (mirroring a preemptible kernel):
+ *  - a thread whose pending step has a Blocker that blocks it is not runnable;
+ *  - on a CPU where an interrupt handler has started, only that handler runs until it returns;
+ *  - on a CPU where a started task is atomic (preempt count or irqs off), no other task runs there,
+ *    and an interrupt handler may fire only while that task has interrupts enabled.
+ * When nothing is runnable and a non-daemon thread has work left, that is a deadlock.
+ */
+import type { Choice, ChoiceKind, ChoicePoint, Scheduler } from './choice.ts';
+import { newContext, type ContextKind } from './context.ts';
+import { ObjectNames, type Step } from './step.ts';
+import { Thread, type ThreadBody } from './thread.ts';
+import type { TraceCategory, TraceEvent } from './trace.ts';
+import { ModelInvariantError, type Violation, type ViolationKind } from './violation.ts';
+
+export interface ExecutionOptions {
+  /** Stop with status 'step-limit' after this many steps (a bound, reported as such). */
+  readonly maxSteps?: number;
+  /** Stop at the first violation (checking) or run on (demos, measurements). */
+  readonly stopOnViolation?: boolean;
+  /** Record the human-readable event trace. */
+  readonly trace?: boolean;
+}
+
+export type ExecutionStatus = 'quiescent' | 'deadlock' | 'step-limit' | 'abandoned' | 'violation';
+
+export interface ExecutionResult {
+  readonly status: ExecutionStatus;
+  readonly steps: number;
+  readonly choices: readonly Choice[];
+  readonly violations: readonly Violation[];
+}
+
+export interface SpawnOptions {
+  readonly name: string;
+  readonly cpu: number;
+  readonly kind?: ContextKind;
+  readonly daemon?: boolean;
+}
+
+const DEFAULT_MAX_STEPS = 1_000_000;
+
+export class Execution {
+  readonly threads: Thread[] = [];
+  readonly choices: Choice[] = [];
+  readonly violations: Violation[] = [];
+  readonly events: TraceEvent[] | null;
+  readonly objects = new ObjectNames();
+  stepCount = 0;
+  private running: Thread | null = null;
+  private abandoned = false;
+  private readonly maxSteps: number;
+  private readonly stopOnViolation: boolean;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    options: ExecutionOptions = {},
+  ) {
+    this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.stopOnViolation = options.stopOnViolation ?? false;
+    this.events = options.trace ? [] : null;
+  }
+
+  get tracing(): boolean {
+    return this.events !== null;
+  }
+
+  /** The thread whose step is running now. Model code asks this for its kernel context. */
+  get current(): Thread {
+    if (this.running === null) throw new ModelInvariantError('no simulated thread is running');
+    return this.running;
+  }
+
+  spawn(options: SpawnOptions, body: ThreadBody): Thread {
+    const kind = options.kind ?? (options.cpu < 0 ? 'device' : 'task');
+    const thread = new Thread(this.threads.length, options.name, newContext(options.cpu, kind), options.daemon ?? false, body);
+    this.threads.push(thread);
+    return thread;
+  }
+
+  /** A nondeterministic data choice (GFP_ATOMIC failure, IOMMU speculation), recorded like a thread pick. */
+  choose(reason: string, options: readonly string[]): number {
+    return this.decide('data', reason, options);
+  }
+
+  /** Reports a violation of the modelled kernel; with stopOnViolation the execution ends after this step. */
+  report(kind: ViolationKind, title: string, details: readonly string[]): void {
+    const thread = this.running;
+    const violation: Violation = { kind, title, details, thread: thread?.name ?? 'boot', step: this.stepCount };
+    this.violations.push(violation);
+    if (this.events !== null) this.log('violation', `${kind}: ${title}`);
+  }
+
+  /** Adds to the event trace; callers guard with `tracing` when the text is costly to build. */
+  log(cat: TraceCategory, text: string): void {
+    if (this.events === null) return;
+    this.events.push({ step: this.stepCount, thread: this.running?.name ?? 'boot', cat, text });
+  }
+
+  run(): ExecutionResult {
+    for (;;) {
+      if (this.abandoned) return this.finish('abandoned');
+      if (this.stopOnViolation && this.violations.length > 0) return this.finish('violation');
+      if (this.stepCount >= this.maxSteps) return this.finish('step-limit');
+      const runnable = this.runnableThreads();
+      if (runnable.length === 0) {
+        const stuck = this.threads.filter((t) => !t.done && !t.daemon);
+        if (stuck.length === 0) return this.finish('quiescent');
+        this.reportDeadlock(stuck);
+        return this.finish('deadlock');
+      }
+      const chosen = this.pickThread(runnable);
+      if (chosen === null) return this.finish('abandoned');
+      this.running = chosen;
+      this.stepCount++;
+      try {
+        chosen.resume();
+      } finally {
+        this.running = null;
+      }
+    }
+  }
+
+  private finish(status: ExecutionStatus): ExecutionResult {
+    return { status, steps: this.stepCount, choices: this.choices, violations: this.violations };
+  }
+
+  /**
+   * Forced choices (one option) are still offered to the scheduler: strategies such as PCT count
+   * steps, and a replay checks that the model offers the same single thread.
+   */
+  private pickThread(runnable: Thread[]): Thread | null {
+    const options = runnable.map((t) => t.name);
+    const steps = runnable.map((t) => t.pending as Step);
+    const threadIds = runnable.map((t) => t.id);
+    const index = this.decide('thread', 'schedule', options, steps, threadIds);
+    return this.abandoned ? null : runnable[index];
+  }
+
+  private decide(kind: ChoiceKind, reason: string, options: readonly string[], steps?: readonly Step[], threadIds?: readonly number[]): number {
+    if (options.length === 0) throw new ModelInvariantError(`choice '${reason}' offered no options`);
+    const point: ChoicePoint = { kind, reason, options, steps, threadIds, index: this.choices.length };
+    const answer = this.scheduler.choose(point);
+    if (answer === 'abandon') {
+      this.abandoned = true;
+      return 0;
+    }
+    if (!Number.isInteger(answer) || answer < 0 || answer >= options.length) {
+      throw new ModelInvariantError(`scheduler answered ${answer} to '${reason}' with ${options.length} options`);
+    }
+    this.choices.push({ kind, reason, options, chosen: answer });
+    return answer;
+  }
+
+  private runnableThreads(): Thread[] {
+    const threads = this.threads;
+    const runnable: Thread[] = [];
+    for (const t of threads) {
+      if (t.done) continue;
+      const blocker = t.pending?.blocker;
+      if (blocker !== undefined && blocker.blocks(t)) continue;
+      if (t.ctx.cpu >= 0 && !this.cpuAdmits(t)) continue;
+      runnable.push(t);
+    }
+    return runnable;
+  }
+
+  /** Whether the CPU `t` is pinned to lets it run now (see the header comment). */
+  private cpuAdmits(t: Thread): boolean {
+    const isInterrupt = t.ctx.kind === 'hardirq' || t.ctx.kind === 'softirq';
+    for (const other of this.threads) {
+      if (other === t || other.ctx.cpu !== t.ctx.cpu || !other.started || other.done) continue;
+      const o = other.ctx;
+      if (o.kind === 'hardirq' || o.kind === 'softirq') return false;
+      const atomic = o.preemptCount > 0 || o.irqsDisabledDepth > 0;
+      if (atomic && (!isInterrupt || o.irqsDisabledDepth > 0)) return false;
+    }
+    return true;
+  }
+
+  private reportDeadlock(stuck: Thread[]): void {
+    const details = this.threads
+      .filter((t) => !t.done)
+      .map((t) => {
+        const why = t.pending?.blocker?.blocks(t) ? t.pending.blocker.describe() : 'its CPU is held by an atomic section';
+        return `${t.name} (cpu ${t.ctx.cpu}) blocked in ${t.pending?.label}: waiting for ${why}`;
+      });
+    this.running = null;
+    this.report('deadlock', `INFO: task ${stuck[0].name} blocked with no thread able to run`, details);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * A simulated thread: a generator function run step by step, with its kernel context and name
+ * (`cpu0:vmalloc`, `kworker/u:1`, `dev0:dma`).
+ */
+import type { KernelContext } from './context.ts';
+import type { Sim, Step } from './step.ts';
+
+export type ThreadBody = (thread: Thread) => Sim;
+
+/** Before its first step a thread has run none of its code: starting is a step like any other. */
+export const THREAD_START: Step = { label: 'thread_start', access: 'local', obj: -1 };
+
+export class Thread {
+  /** The step the thread takes when next resumed; null once it has returned. */
+  pending: Step | null = THREAD_START;
+  /** Steps this thread has taken. */
+  steps = 0;
+  /** Recent step labels, oldest first: the "call trace" of a report. */
+  readonly recent: string[] = [];
+  private generator: Sim | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly ctx: KernelContext,
+    /** A daemon (kworker, device) may stay blocked at the end without that being a deadlock. */
+    readonly daemon: boolean,
+    private readonly body: ThreadBody,
+  ) {}
+
+  get done(): boolean {
+    return this.pending === null;
+  }
+
+  get started(): boolean {
+    return this.generator !== null;
+  }
+
+  /** Runs the pending step: resumes the generator up to its next yield. */
+  resume(): void {
+    const pending = this.pending;
+    if (pending === null) return;
+    this.recent.push(pending.label);
+    if (this.recent.length > RECENT_STEPS) this.recent.shift();
+    this.steps++;
+    if (this.generator === null) this.generator = this.body(this);
+    const next = this.generator.next();
+    this.pending = next.done ? null : next.value;
+  }
+}
+
+const RECENT_STEPS = 12;
+
+/** The thread's recent steps, newest first, as a report's call trace. */
+export function callTrace(thread: Thread): string {
+  return thread.recent.slice().reverse().join(' <- ');
+}
