@@ -19,11 +19,13 @@ forbidden.push({
   from: { path: '^src/explore/' },
   to: { path: '^src/(hw|kernel|designs)/' },
 });
+// Runtime import cycles are forbidden; type-only cycles (a subsystem naming the Kernel type that
+// names the subsystem) erase at compile time and are how kernel.ts ties the subsystems together.
 forbidden.push({
   name: 'no-circular',
   severity: 'error',
   from: {},
-  to: { circular: true },
+  to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
 });
 module.exports = {
   forbidden,

@@ -10,6 +10,7 @@ import type { Sim } from '../sim/index.ts';
 import type { Kernel } from './kernel.ts';
 import type { MmStruct } from './mm.ts';
 import type { Ptdesc } from './page.ts';
+import type { EntryPtr } from './pgtable.ts';
 
 export interface KernelHooks {
   /** include/asm-generic/pgalloc.h allocation helpers: where v6.19 marks kernel tables. */
@@ -26,6 +27,10 @@ export interface KernelHooks {
   pte_free_kernel(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
   pmd_free(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
   pud_free(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
+
+  /** arch/x86/mm/pgtable.c: the huge-vmap free sites (return false when the caller must not map huge). */
+  pmd_free_pte_page(k: Kernel, pmdp: EntryPtr, addr: Va): Sim<boolean>;
+  pud_free_pmd_page(k: Kernel, pudp: EntryPtr, addr: Va): Sim<boolean>;
 
   /** arch/x86/mm/tlb.c: the kernel TLB flushes (v1 hooked the IOMMU in here). */
   flush_tlb_kernel_range(k: Kernel, start: Va, end: Va): Sim;

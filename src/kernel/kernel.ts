@@ -4,8 +4,9 @@
  * by `boot()` in boot.ts, in the documented phase order: memory → boot page tables → mms →
  * devices/PASIDs → threads (STYLE.md §12). Nothing here is module-level state.
  */
-import type { Cpu, Iommu, PhysMem } from '../hw/index.ts';
-import type { Execution } from '../sim/index.ts';
+import type { Cpu, Iommu, PhysMem, SvaDevice } from '../hw/index.ts';
+import type { Execution, ObjectId } from '../sim/index.ts';
+import type { KernelLayout } from './layout.ts';
 import type { Zone } from './buddy.ts';
 import type { KernelConfig } from './config.ts';
 import type { KernelHooks } from './hooks.ts';
@@ -15,6 +16,7 @@ import type { MmStruct } from './mm.ts';
 import type { PageArray } from './page.ts';
 import type { IommuSva } from './iommu-sva.ts';
 import type { VmStat } from './vmstat.ts';
+import type { VmallocSpace } from './vmalloc.ts';
 import type { WorkqueueStruct } from './workqueue.ts';
 
 /**
@@ -42,11 +44,17 @@ export interface SyncCore extends ExecCore {
 }
 
 export interface Kernel extends MemoryCore, SyncCore {
+  readonly layout: KernelLayout;
   readonly cpus: readonly Cpu[];
+  /** The object identity of each CPU's TLB, for the steps of a flush IPI. */
+  readonly tlbObjects: readonly ObjectId[];
   readonly iommu: Iommu;
   readonly system_wq: WorkqueueStruct;
   readonly init_mm: MmStruct;
   readonly sva: IommuSva;
+  readonly vmalloc: VmallocSpace;
+  /** The SVA-capable devices behind the IOMMU. */
+  readonly devices: readonly SvaDevice[];
   /** The page-table free and flush paths, as the design under test defines them. */
   readonly hooks: KernelHooks;
 }

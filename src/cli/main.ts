@@ -1,0 +1,38 @@
+/**
+ * The `kptsim` command. Only this layer prints, reads flags and picks exit codes (STYLE.md §7):
+ * 0 success / nothing found, 1 a violation was found, 2 bad input.
+ */
+import { Command, CommanderError } from 'commander';
+import { UsageError, type CliContext } from './context.ts';
+import { demoCommand } from './demo.ts';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('kptsim')
+    .description('A deterministic model of kernel page-table freeing behind an SVA IOMMU')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
+  demoCommand(program, ctx, { isDefault: true });
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+  try {
+    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof UsageError) {
+      ctx.err(`kptsim: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function processContext(): CliContext {
+  return { exitCode: 0, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /(main\.ts|kptsim(\.mjs)?)$/.test(process.argv[1]);
+if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));

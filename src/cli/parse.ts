@@ -1,0 +1,12 @@
+/** Flag value parsers: each names the flag and what it expected (exit 2 through commander). */
+import { InvalidArgumentError } from 'commander';
+
+export function nonNegativeInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`${flag} expects a non-negative integer, got '${value}'`);
+    }
+    return n;
+  };
+}

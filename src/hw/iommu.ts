@@ -1,0 +1,339 @@
+/**
+ * An Intel VT-d IOMMU in scalable mode translating SVA requests through first-stage tables: the
+ * process's own x86 page tables, named by a PASID-table entry (reference §4.1, §4.2).
+ *
+ * A request is an untranslated DMA with user privilege: SVA PASIDs are unprivileged since Linux
+ * dropped supervisor-mode SVA in 2022 (942fd5435dcc). Translation order:
+ *   PASID entry → IOTLB hit? done → deepest paging-structure-cache hit (PDE: read the PTE table
+ *   directly; PDPTE: read the PD; PML4E: read the PDPT) else the PASID's root table → walk the rest
+ *   (walker.ts) → cache every non-leaf entry walked → then the leaf decides: not present, or a
+ *   user/write check that fails → fault, nothing in the IOTLB; else an IOTLB entry and the pa.
+ * So a user request to a kernel address faults at the leaf yet leaves the kernel half's upper
+ * entries cached: the root of the stale-entry problem (Dave Hansen, reference §4.1).
+ *
+ * Concurrency: the IOMMU's own state (PASID table, IOTLB, paging-structure caches, invalidation
+ * queue) is one shared object, `obj`; a lookup and a cache fill are each one step on it, a walk's
+ * reads and A/D writes are steps on the table frames. Callers that change the PASID table yield a
+ * `write` step on `obj` first.
+ *
+ * Invalidation completion (qi_submit_sync, VT-d §6.5.2.8): descriptors take effect in order, one
+ * step each; the wait descriptor then completes only when every request that was in flight when it
+ * was processed has finished: its walk and, for a device, the memory access using the translation.
+ * That drain is what makes "invalidate, then free" safe. A walk that overlaps an invalidation
+ * (started before it was processed) does not fill the caches afterwards: otherwise it could
+ * re-insert an entry read before the invalidation [modelling choice: hardware is allowed to cache
+ * less, never to keep a pre-invalidation entry past the wait].
+ */
+import { ModelInvariantError, step, type Blocker, type Execution, type ObjectId, type Sim } from '../sim/index.ts';
+import { PAGE_SIZE, hex, type Level, type Pa, type PagingLevels, type Va } from './address.ts';
+import { IommuCaches, didPasidTag, type IotlbEntry } from './iommu-caches.ts';
+import { descKind, devtlbRange, encodeDesc, formatDesc, piotlbRange, type InvDesc, type InvDescKind } from './invalidation.ts';
+import type { PhysMem } from './phys-mem.ts';
+import { ENTRY_NAMES, formatEntry } from './pte.ts';
+import { PAGES_PER_ENTRY, permits, rootStart, vpnOfVa, walk, walkLabels, type WalkEntry, type WalkHooks, type WalkStart } from './walker.ts';
+
+export interface IommuConfig {
+  readonly levels: PagingLevels;
+  /** Entries in each first-stage cache; 0 = no such cache. */
+  readonly pml5: number;
+  readonly pml4: number;
+  readonly pdpt: number;
+  readonly pde: number;
+  readonly iotlb: number;
+}
+
+/** The first-stage part of a scalable-mode PASID-table entry: root table (FSPTPTR) and domain-id. */
+export interface PasidEntry {
+  readonly pgd: Pa;
+  readonly domainId: number;
+}
+
+export type IommuFaultReason = 'no-pasid' | 'not-present' | 'reserved' | 'protection';
+
+export type IommuTranslation =
+  | { readonly ok: true; readonly pa: Pa; readonly pageLevel: Level; readonly writable: boolean; readonly fromIotlb: boolean }
+  /** `level` is where the walk stopped (0 when there was no PASID entry). */
+  | { readonly ok: false; readonly reason: IommuFaultReason; readonly level: number };
+
+export interface IommuAccess {
+  readonly write: boolean;
+  /** An ATS translation request for the device's device-TLB rather than an untranslated DMA. */
+  readonly ats?: boolean;
+}
+
+/**
+ * One paging-structure entry the IOMMU relied on. fromCache false: read from memory at entryPa in
+ * table tablePa. fromCache true: a paging-structure-cache entry used instead of memory; tablePa is
+ * the table frame that cached entry points to, which the walk trusts and reads next (the frame a
+ * stale entry makes the IOMMU read after it was freed); entryPa/entry say where the cached entry
+ * was read from originally and what it held.
+ */
+export interface IommuWalkReadEvent {
+  readonly pasid: number;
+  readonly va: Va;
+  readonly level: Level;
+  readonly tablePa: Pa;
+  readonly entryPa: Pa;
+  readonly entry: bigint;
+  readonly fromCache: boolean;
+}
+
+export interface IommuAdWriteEvent {
+  readonly pasid: number;
+  readonly va: Va;
+  readonly level: Level;
+  readonly entryPa: Pa;
+  /** The bits set (_PAGE_ACCESSED and/or _PAGE_DIRTY). */
+  readonly bits: bigint;
+}
+
+export interface IommuTranslatedEvent {
+  readonly pasid: number;
+  readonly va: Va;
+  readonly pa: Pa;
+  readonly write: boolean;
+  readonly fromIotlb: boolean;
+}
+
+export interface IommuFaultEvent {
+  readonly pasid: number;
+  readonly va: Va;
+  readonly level: number;
+  readonly reason: IommuFaultReason;
+}
+
+/** Synchronous callbacks for the checkers; each is called inside the step that does the thing. */
+export interface IommuObserver {
+  walkRead?(e: IommuWalkReadEvent): void;
+  adWrite?(e: IommuAdWriteEvent): void;
+  translated?(e: IommuTranslatedEvent): void;
+  fault?(e: IommuFaultEvent): void;
+}
+
+/** What a device-TLB invalidation reaches: the device attached with that source-id. */
+export interface DevtlbTarget {
+  readonly name: string;
+  /** The object a device-TLB lookup or invalidation touches. */
+  readonly devtlbObj: ObjectId;
+  invalidateDevtlb(pasid: number, addr: Va, size: Va): void;
+}
+
+export interface IommuStats {
+  translations: number;
+  atsTranslations: number;
+  walks: number;
+  iotlbHits: number;
+  iotlbMisses: number;
+  /** Paging-structure-cache hits by level of the cached entry (2 = PDE ... 5 = PML5E). */
+  pscHits: Record<2 | 3 | 4 | 5, number>;
+  faults: number;
+  adWrites: number;
+  invalidations: Record<InvDescKind, number>;
+}
+
+export class Iommu {
+  readonly obj: ObjectId;
+  readonly caches: IommuCaches;
+  readonly observers: IommuObserver[] = [];
+  readonly stats: IommuStats = {
+    translations: 0,
+    atsTranslations: 0,
+    walks: 0,
+    iotlbHits: 0,
+    iotlbMisses: 0,
+    pscHits: { 2: 0, 3: 0, 4: 0, 5: 0 },
+    faults: 0,
+    adWrites: 0,
+    invalidations: { 'piotlb-pasid': 0, 'piotlb-page': 0, devtlb: 0, wait: 0 },
+  };
+  private readonly pasidTable = new Map<number, PasidEntry>();
+  private readonly devices = new Map<number, DevtlbTarget>();
+  private readonly labels = walkLabels('iommu_walk');
+  /** The walk hooks when nobody observes: only count A/D writes (no per-walk allocation). */
+  private readonly countingHooks: WalkHooks = {
+    onAdWrite: () => {
+      this.stats.adWrites++;
+    },
+  };
+  /** Requests in flight, by id; ids increase, so the first in iteration order is the oldest. */
+  private readonly inFlight = new Set<number>();
+  private nextRequest = 1;
+  /** Bumped by every IOTLB/paging-structure invalidation processed. */
+  private invalidationGen = 0;
+
+  constructor(
+    readonly exec: Execution,
+    readonly mem: PhysMem,
+    readonly config: IommuConfig,
+  ) {
+    this.obj = exec.objects.register('iommu');
+    this.caches = new IommuCaches(config);
+  }
+
+  /** Programs (or clears) a PASID-table entry. Cached translations stay until invalidated. */
+  setPasidEntry(pasid: number, entry: PasidEntry | null): void {
+    if (entry === null) this.pasidTable.delete(pasid);
+    else this.pasidTable.set(pasid, entry);
+  }
+
+  pasidEntry(pasid: number): PasidEntry | null {
+    return this.pasidTable.get(pasid) ?? null;
+  }
+
+  /** Puts a device behind this IOMMU (SvaDevice does it when built); one device per source-id. */
+  attachDevice(sid: number, device: DevtlbTarget): void {
+    const present = this.devices.get(sid);
+    if (present !== undefined && present !== device) throw new ModelInvariantError(`iommu: sid ${hex(sid)} is already ${present.name}`);
+    this.devices.set(sid, device);
+  }
+
+  /** A request enters the IOMMU: an invalidation wait processed from now on waits for its end. */
+  beginRequest(): number {
+    const id = this.nextRequest++;
+    this.inFlight.add(id);
+    return id;
+  }
+
+  endRequest(id: number): void {
+    if (!this.inFlight.delete(id)) throw new ModelInvariantError(`iommu: request ${id} ended twice or never began`);
+  }
+
+  /**
+   * Translates one request. Without `request`, the request is this translation alone; a device
+   * that goes on to access memory with the result passes its own (beginRequest) and ends it after.
+   */
+  *translate(pasid: number, va: Va, access: IommuAccess, request?: number): Sim<IommuTranslation> {
+    yield step('iommu_translate', 'write', this.obj);
+    const own = request === undefined ? this.beginRequest() : null;
+    const result = yield* this.resolve(pasid, va, access);
+    if (own !== null) this.endRequest(own);
+    return result;
+  }
+
+  /** Processes the descriptors in order, then Linux's own trailing wait descriptor (dmar.c). */
+  *qi_submit_sync(descs: readonly InvDesc[]): Sim {
+    for (const d of descs) {
+      if (d.type === 'wait') yield* this.invalidationWait();
+      else yield* this.process(d);
+    }
+    yield* this.invalidationWait();
+  }
+
+  private *resolve(pasid: number, va: Va, access: IommuAccess): Sim<IommuTranslation> {
+    const stats = this.stats;
+    stats.translations++;
+    if (access.ats === true) stats.atsTranslations++;
+    const pe = this.pasidTable.get(pasid);
+    if (pe === undefined) return this.fault(pasid, va, 0, 'no-pasid');
+    const tag = didPasidTag(pe.domainId, pasid);
+    const vpn = vpnOfVa(va);
+    const walkAccess = { write: access.write, user: true };
+
+    const hit = this.caches.lookupIotlb(tag, vpn);
+    if (hit !== undefined && permits(hit, walkAccess) && (!access.write || hit.dirty)) {
+      stats.iotlbHits++;
+      const pa = hit.base + (vpn % PAGES_PER_ENTRY[hit.level]) * PAGE_SIZE + Number(BigInt.asUintN(64, va) & 0xfffn);
+      return this.success(pasid, va, pa, hit, access.write, true);
+    }
+    stats.iotlbMisses++;
+
+    const gen = this.invalidationGen;
+    let start: WalkStart = rootStart(this.config.levels, pe.pgd);
+    const cached = this.caches.deepestPsc(tag, vpn);
+    if (cached !== undefined) {
+      stats.pscHits[cached.level as 2 | 3 | 4 | 5]++;
+      start = { level: (cached.level - 1) as Level, tablePa: cached.targetPa, user: cached.user, writable: cached.writable, nx: cached.nx };
+      this.reportRead(pasid, va, cached, true);
+    }
+    stats.walks++;
+    const r = yield* walk(this.mem, va, start, walkAccess, this.labels, this.walkHooks(pasid, va));
+
+    // Every non-leaf entry the walk went through is cached, whatever the leaf decides.
+    const nonLeaf = r.path.length - 1;
+    const granted = r.ok && permits(r, walkAccess);
+    if (nonLeaf > 0 || granted) {
+      yield step('iommu_cache_fill', 'write', this.obj);
+      if (this.invalidationGen === gen) {
+        for (let i = 0; i < nonLeaf; i++) this.caches.fillPsc(tag, vpn, r.path[i]);
+        if (r.ok && granted) {
+          const leafBase = r.pa - (r.pa % (PAGES_PER_ENTRY[r.leafLevel] * PAGE_SIZE));
+          this.caches.fillIotlb(tag, vpn, { base: leafBase, level: r.leafLevel, user: r.user, writable: r.writable, nx: r.nx, dirty: r.dirty });
+        }
+        if (this.exec.tracing) this.exec.log('pwc', `pasid ${hex(pasid)} va ${hex(va)}: cached ${nonLeaf} non-leaf entr${nonLeaf === 1 ? 'y' : 'ies'}`);
+      }
+    }
+    if (!r.ok) return this.fault(pasid, va, r.level, r.reason);
+    if (!granted) return this.fault(pasid, va, r.leafLevel, 'protection');
+    return this.success(pasid, va, r.pa, { level: r.leafLevel, writable: r.writable }, access.write, false);
+  }
+
+  private success(pasid: number, va: Va, pa: Pa, leaf: Pick<IotlbEntry, 'level' | 'writable'>, write: boolean, fromIotlb: boolean): IommuTranslation {
+    for (const o of this.observers) o.translated?.({ pasid, va, pa, write, fromIotlb });
+    if (this.exec.tracing) this.exec.log('iotlb', `pasid ${hex(pasid)} ${write ? 'write' : 'read'} ${hex(va)} -> ${hex(pa)}${fromIotlb ? ' (IOTLB hit)' : ''}`);
+    return { ok: true, pa, pageLevel: leaf.level, writable: leaf.writable, fromIotlb };
+  }
+
+  private fault(pasid: number, va: Va, level: number, reason: IommuFaultReason): IommuTranslation {
+    this.stats.faults++;
+    for (const o of this.observers) o.fault?.({ pasid, va, level, reason });
+    if (this.exec.tracing) this.exec.log('iotlb', `DMAR fault: pasid ${hex(pasid)} addr ${hex(va)} ${reason} at level ${level}`);
+    return { ok: false, reason, level };
+  }
+
+  private walkHooks(pasid: number, va: Va): WalkHooks | undefined {
+    if (this.observers.length === 0 && !this.exec.tracing) return this.countingHooks;
+    return {
+      onRead: (e) => this.reportRead(pasid, va, e, false),
+      onAdWrite: (e, bits) => {
+        this.stats.adWrites++;
+        for (const o of this.observers) o.adWrite?.({ pasid, va, level: e.level, entryPa: e.entryPa, bits: BigInt(bits) });
+        if (this.exec.tracing) this.exec.log('walker', `iommu set ${hex(bits)} in ${ENTRY_NAMES[e.level]} entry at ${hex(e.entryPa)}`);
+      },
+    };
+  }
+
+  private reportRead(pasid: number, va: Va, e: WalkEntry, fromCache: boolean): void {
+    const tablePa = fromCache ? e.targetPa : e.tablePa;
+    for (const o of this.observers) o.walkRead?.({ pasid, va, level: e.level, tablePa, entryPa: e.entryPa, entry: e.entry, fromCache });
+    if (this.exec.tracing) {
+      const where = fromCache ? `cached ${ENTRY_NAMES[e.level]} entry (from ${hex(e.entryPa)}) trusts table ${hex(tablePa)}` : `${ENTRY_NAMES[e.level]} entry at ${hex(e.entryPa)}`;
+      this.exec.log(fromCache ? 'pwc' : 'walker', `iommu pasid ${hex(pasid)} va ${hex(va)}: ${where}: ${formatEntry(e.entry, e.level)}`);
+    }
+  }
+
+  private *process(d: Exclude<InvDesc, { type: 'wait' }>): Sim {
+    this.stats.invalidations[descKind(d)]++;
+    if (d.type === 'devtlb') {
+      const dev = this.devices.get(d.sid);
+      if (dev === undefined) throw new ModelInvariantError(`iommu: device-TLB invalidation for sid ${hex(d.sid)} with no device attached`);
+      yield step('qi_dev_iotlb_inv', 'write', dev.devtlbObj);
+      if (this.exec.tracing) this.exec.log('iotlb', formatDesc(d));
+      const { addr, size } = devtlbRange(encodeDesc(d).qw1);
+      dev.invalidateDevtlb(d.pasid, addr, size);
+      return;
+    }
+    yield step('qi_piotlb_inv', 'write', this.obj);
+    if (this.exec.tracing) this.exec.log('iotlb', formatDesc(d));
+    this.invalidationGen++;
+    const tag = didPasidTag(d.did, d.pasid);
+    if (d.granularity === 'pasid') this.caches.invalidatePasid(tag);
+    else this.caches.invalidateRange(tag, piotlbRange(d), d.ih);
+  }
+
+  private *invalidationWait(): Sim {
+    yield step('qi_inv_wait', 'write', this.obj);
+    this.stats.invalidations.wait++;
+    const drainUntil = this.nextRequest - 1;
+    if (!this.inFlightUpTo(drainUntil)) return;
+    const blocker: Blocker = {
+      blocks: () => this.inFlightUpTo(drainUntil),
+      describe: () => `invalidation wait: DMA requests ${[...this.inFlight].filter((id) => id <= drainUntil).join(', ')} still in flight`,
+    };
+    yield step('qi_inv_wait_drain', 'read', this.obj, blocker);
+  }
+
+  private inFlightUpTo(id: number): boolean {
+    for (const oldest of this.inFlight) return oldest <= id;
+    return false;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Building one kernel for one execution, in the documented phase order (STYLE.md §12):
+ *   1. memory: physical memory, mem_map, zones, memblock;
+ *   2. boot page tables: init_mm's PGD, the direct map of all memory (2 MiB leaves, 4 KiB at a
+ *      ragged end) and the preallocated PUD tables of vmalloc and vmemmap space
+ *      (preallocate_vmalloc_pages), all from memblock, so PageReserved — bootMemory() then runs
+ *      memblock_free_all(), handing every other frame to the buddy allocator;
+ *   3. CPUs (CR3 = swapper_pg_dir), the IOMMU, locks, the SVA core, the system workqueue;
+ *   4. SVA devices (not bound: binding is a thread's job);
+ *   5. threads: the kworkers. Scenario threads are spawned by the caller afterwards.
+ */
+import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, type Level, type Pa, type Va } from '../hw/address.ts';
+import { Cpu, Iommu, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_entry } from '../hw/index.ts';
+import type { Execution } from '../sim/index.ts';
+import { bootMemory } from './boot-memory.ts';
+import type { KernelConfig } from './config.ts';
+import type { KernelHooks } from './hooks.ts';
+import { IommuSva } from './iommu-sva.ts';
+import type { Kernel } from './kernel.ts';
+import { kernelLayout, type KernelLayout } from './layout.ts';
+import { Lockdep } from './lockdep.ts';
+import { memblock_alloc_pages, type BootMemory } from './memblock.ts';
+import { newMm } from './mm.ts';
+import { entry_ptr, entry_table } from './pgtable.ts';
+import { VmallocSpace } from './vmalloc.ts';
+import { alloc_workqueue, spawnKworkers } from './workqueue.ts';
+
+export interface DeviceSpec {
+  readonly name: string;
+  /** PCI source-id (bus/dev/fn). */
+  readonly sid: number;
+}
+
+export interface BootOptions {
+  readonly config: KernelConfig;
+  /** The design's complete hook table (GENERIC_HOOKS merged with the design's overrides). */
+  readonly hooks: KernelHooks;
+  readonly devices: readonly DeviceSpec[];
+}
+
+export function boot(exec: Execution, options: BootOptions): Kernel {
+  const { config } = options;
+  const layout = kernelLayout(config.pagingLevels);
+  let pgd = 0;
+  const memory = bootMemory(exec, config, (early) => {
+    pgd = bootPageTables(early, layout, config);
+  });
+
+  const lockdep = new Lockdep(exec);
+  const sync = { exec, config, lockdep };
+  const cpus = Array.from({ length: config.cpus }, (_, id) => {
+    const cpu = new Cpu(id, memory.mem, { tlbEntries: config.cpuTlbEntries, pscEntries: config.cpuPscEntries, levels: config.pagingLevels }, exec.objects);
+    cpu.load_cr3(pgd);
+    return cpu;
+  });
+  const iommu = new Iommu(exec, memory.mem, { levels: config.pagingLevels, ...config.iommu });
+  const k: Kernel = {
+    ...memory,
+    lockdep,
+    layout,
+    cpus,
+    tlbObjects: cpus.map((c) => c.tlbObj),
+    iommu,
+    init_mm: newMm(sync, 'init_mm', pgd),
+    sva: new IommuSva(sync),
+    system_wq: alloc_workqueue(sync, 'events_unbound'),
+    vmalloc: new VmallocSpace(layout.VMALLOC_START, layout.VMALLOC_END),
+    devices: options.devices.map((d) => new SvaDevice(d.name, d.sid, iommu, memory.mem, config.iommu.devtlb)),
+    hooks: options.hooks,
+  };
+  spawnKworkers(k, k.system_wq);
+  return k;
+}
+
+/** The boot page tables of init_mm; returns the PGD's physical address. */
+function bootPageTables(memory: BootMemory, layout: KernelLayout, config: KernelConfig): Pa {
+  const mem = memory.mem;
+  const newTable = (): Pa => {
+    const page = memblock_alloc_pages(memory, 1);
+    mem.zeroFrame(page);
+    return page << PAGE_SHIFT;
+  };
+  const pgd = newTable();
+  const top: Level = config.pagingLevels === 5 ? 5 : 4;
+  /** The table at `level` covering `va`, creating the missing ones above it. */
+  const tableAt = (va: Va, level: Level): Pa => {
+    let table = pgd;
+    for (let l = top; l > level; l--) {
+      const ptr = entry_ptr(table, va, l as Level);
+      if (mem.read64(ptr) === 0n) mem.write64(ptr, mk_entry(newTable(), _PAGE_TABLE));
+      table = entry_table(mem.read64(ptr));
+    }
+    return table;
+  };
+  // kernel_physical_mapping_init(): the direct map of every frame.
+  const bytes = memory.mem.frames * PAGE_SIZE;
+  for (let pa = 0; pa < bytes; ) {
+    const va = layout.PAGE_OFFSET + BigInt(pa);
+    if (pa % PMD_SIZE === 0 && pa + PMD_SIZE <= bytes) {
+      mem.write64(entry_ptr(tableAt(va, 2), va, 2), mk_entry(pa, PAGE_KERNEL_LARGE));
+      pa += PMD_SIZE;
+    } else {
+      mem.write64(entry_ptr(tableAt(va, 1), va, 1), mk_entry(pa, PAGE_KERNEL));
+      pa += PAGE_SIZE;
+    }
+  }
+  // preallocate_vmalloc_pages() and the vmemmap PGD slot: PUD tables shared by every mm from boot.
+  tableAt(layout.VMALLOC_START, 3);
+  tableAt(layout.VMEMMAP_START, 3);
+  return pgd;
+}
+
+

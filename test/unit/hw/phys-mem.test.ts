@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PhysMem } from '../../../src/hw/index.ts';
+import { ModelInvariantError } from '../../../src/sim/index.ts';
+
+test('a 64-bit entry is stored little-endian and read back whole or as its two u32 halves', () => {
+  const mem = new PhysMem(4);
+  mem.write64(0x1008, 0x80000000001a3063n);
+  assert.deepEqual([...mem.readBytes(0x1008, 8)], [0x63, 0x30, 0x1a, 0x00, 0x00, 0x00, 0x00, 0x80]);
+  assert.equal(mem.read64(0x1008), 0x80000000001a3063n);
+  assert.equal(mem.readLo(0x1008), 0x001a3063);
+  assert.equal(mem.readHi(0x1008), 0x80000000);
+});
+
+test('orLo sets Accessed/Dirty bits without touching the rest of the entry (the walker A/D update)', () => {
+  const mem = new PhysMem(1);
+  mem.write64(0x10, 0x80000000001a3003n);
+  mem.orLo(0x10, 0x60);
+  assert.equal(mem.read64(0x10), 0x80000000001a3063n);
+  mem.writeHi(0x10, 0);
+  mem.writeLo(0x10, 0x1000);
+  assert.equal(mem.read64(0x10), 0x1000n);
+});
+
+test('a freed frame keeps its bytes until its next owner writes: fill, zero, copy, frameFilledWith', () => {
+  const mem = new PhysMem(3);
+  mem.fillFrame(1, 0x6b);
+  assert.equal(mem.frameFilledWith(1, 0x6b), true);
+  assert.equal(mem.frameFilledWith(2, 0x6b), false);
+  mem.copyFrame(2, 1);
+  assert.equal(mem.frameFilledWith(2, 0x6b), true);
+  mem.writeBytes(0x2000 + 4095, new Uint8Array([1]));
+  assert.equal(mem.frameFilledWith(2, 0x6b), false);
+  mem.zeroFrame(1);
+  assert.equal(mem.frameFilledWith(1, 0), true);
+  assert.equal(mem.read64(0x2000), 0x6b6b6b6b6b6b6b6bn);
+});
+
+test('accesses outside memory or misaligned entry accesses are model bugs (ModelInvariantError)', () => {
+  const mem = new PhysMem(2);
+  assert.throws(() => mem.read64(0x2000), ModelInvariantError);
+  assert.throws(() => mem.readLo(0x1004), ModelInvariantError);
+  assert.throws(() => mem.write64(-8, 0n), ModelInvariantError);
+  assert.throws(() => mem.readBytes(0x1ffc, 8), ModelInvariantError);
+  assert.throws(() => mem.fillFrame(2, 0), ModelInvariantError);
+  assert.equal(mem.contains(0x1fff), true);
+  assert.equal(mem.contains(0x2000), false);
+});
