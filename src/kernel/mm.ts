@@ -16,7 +16,7 @@ import { alloc_page } from './buddy.ts';
 import { GFP_HIGHUSER_MOVABLE, GFP_PGTABLE_USER } from './gfp.ts';
 import type { Kernel } from './kernel.ts';
 import type { Page } from './page.ts';
-import { pagetable_alloc } from './ptdesc.ts';
+import { pagetable_alloc, pagetable_pgd_ctor } from './ptdesc.ts';
 import { walk_alloc } from './pgalloc.ts';
 import { entry_pa } from '../hw/index.ts';
 import { pgdp_get, set_pgd, set_pte, ptep_get, pte_none } from './pgtable.ts';
@@ -50,6 +50,7 @@ export function newMm(k: Pick<Kernel, 'exec' | 'lockdep'>, name: string, pgd: Pa
 export function* pgd_alloc(k: Kernel, name: string): Sim<MmStruct | null> {
   const pt = yield* pagetable_alloc(k, GFP_PGTABLE_USER, 0);
   if (pt === null) return null;
+  pagetable_pgd_ctor(k, pt);
   const pgd = pt << PAGE_SHIFT;
   for (let i = k.layout.KERNEL_PGD_BOUNDARY; i < PTRS_PER_TABLE; i++) {
     const e = yield* pgdp_get(k, k.init_mm.pgd + 8 * i);

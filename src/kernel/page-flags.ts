@@ -163,7 +163,7 @@ export interface PageFlagsLayout {
 }
 
 /** A mask with bits [from, to) set, as two halves. */
-export function bitRange(from: number, to: number): FlagsMask {
+function bitRange(from: number, to: number): FlagsMask {
   let lo = 0;
   let hi = 0;
   for (let b = from; b < to; b++) {

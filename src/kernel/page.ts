@@ -16,7 +16,6 @@
  */
 import { type Execution, type Thread, callTrace, ModelInvariantError } from '../sim/index.ts';
 import type { PageFlagsConfig } from './config.ts';
-import type { MemoryCore } from './kernel.ts';
 import {
   PAGEFLAG_NAMES,
   PAGE_TYPE_NAMES,
@@ -304,7 +303,8 @@ export function PageTable(pages: PageArray, page: Page): boolean {
   return pageTypeIs(pages, page, PGTY_table);
 }
 
-type PageCore = Pick<MemoryCore, 'exec' | 'pages'>;
+/** The narrowest core the page-type setters need: they report VM_BUG_ON_PAGE. */
+type PageCore = { readonly exec: Execution; readonly pages: PageArray };
 
 /**
  * __SetPage<type>() (PAGE_TYPE_OPS): no-op if already that type; VM_BUG_ON_PAGE if the page has

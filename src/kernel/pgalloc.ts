@@ -52,7 +52,7 @@ function gfpFor(k: Kernel, mm: MmStruct): number {
 export function* generic_pte_alloc_one_kernel(k: Kernel, _mm: MmStruct): Sim<Ptdesc | null> {
   const pt = yield* pagetable_alloc(k, GFP_PGTABLE_KERNEL & ~__GFP_HIGHMEM, 0);
   if (pt === null) return null;
-  if (!pagetable_pte_ctor(k, pt)) {
+  if (!pagetable_pte_ctor(k, pt, true)) {
     yield* pagetable_free(k, pt);
     return null;
   }
@@ -63,7 +63,7 @@ export function* generic_pte_alloc_one_kernel(k: Kernel, _mm: MmStruct): Sim<Ptd
 export function* pte_alloc_one(k: Kernel, mm: MmStruct): Sim<Ptdesc | null> {
   const pt = yield* pagetable_alloc(k, gfpFor(k, mm), 0);
   if (pt === null) return null;
-  if (!pagetable_pte_ctor(k, pt)) {
+  if (!pagetable_pte_ctor(k, pt, mm === k.init_mm)) {
     yield* pagetable_free(k, pt);
     return null;
   }
@@ -73,7 +73,7 @@ export function* pte_alloc_one(k: Kernel, mm: MmStruct): Sim<Ptdesc | null> {
 export function* generic_pmd_alloc_one(k: Kernel, mm: MmStruct, _addr: Va): Sim<Ptdesc | null> {
   const pt = yield* pagetable_alloc(k, gfpFor(k, mm), 0);
   if (pt === null) return null;
-  if (!pagetable_pmd_ctor(k, pt)) {
+  if (!pagetable_pmd_ctor(k, pt, mm === k.init_mm)) {
     yield* pagetable_free(k, pt);
     return null;
   }
