@@ -65,7 +65,7 @@ import {
   type PageArray,
 } from './page.ts';
 import { PAGE_TYPE_NONE, type FlagsMask } from './page-flags.ts';
-import { mod_zone_page_state, zone_page_state } from './vmstat.ts';
+import { global_zone_page_state, mod_zone_page_state, zone_page_state } from './vmstat.ts';
 
 export const MAX_PAGE_ORDER = 10;
 export const NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
@@ -589,9 +589,7 @@ export function newZone(k: Pick<MemoryCore, 'exec' | 'lists'>, name: string, zon
 
 /** Free pages in all zones (global NR_FREE_PAGES). */
 export function nr_free_pages(k: MemoryCore): number {
-  let sum = 0;
-  for (const z of k.zones) sum += zone_page_state(k, z, 'NR_FREE_PAGES');
-  return sum;
+  return global_zone_page_state(k, 'NR_FREE_PAGES');
 }
 
 /**

@@ -46,11 +46,11 @@ export interface KernelConfig {
   readonly failAtomicAllocations: boolean;
 }
 
-/** x86-64 defaults in the syzbot dump layout of reference §6: LAST_CPUPID at bits 44-54, ZONE at 55-56. */
+/** x86-64 defaults in the syzbot dump layout of reference §6: LAST_CPUPID at bits 44-54, ZONE at 55-56, NODE at 57-63. */
 export const DEFAULT_PAGE_FLAGS: PageFlagsConfig = {
   NR_PAGEFLAGS: 22,
   SECTIONS_WIDTH: 0,
-  NODES_WIDTH: 6,
+  NODES_WIDTH: 7,
   ZONES_WIDTH: 2,
   LAST_CPUPID_WIDTH: 11,
 };

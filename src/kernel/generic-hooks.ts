@@ -1,8 +1,10 @@
 /**
- * The kernel before any fix: every page-table free is immediate and no TLB flush reaches the
- * IOMMU. This equals v6.19 built without CONFIG_ASYNC_KERNEL_PGTABLE_FREE (pagetable_free_kernel()
- * is then an inline __pagetable_free()) and with no kernel-table marking.
+ * The kernel before any fix (v6.18): every page-table free is immediate, nothing marks kernel
+ * tables, and no TLB flush reaches the IOMMU. The x86 free sites are v6.18's (pte_free_kernel in
+ * pmd_free_pte_page, __free_pages in free_pagetable, __free_page after a CPA collapse); the
+ * upstream design replaces them with v6.19's.
  */
+import { generic_cpa_free_pgtable } from './cpa.ts';
 import type { KernelHooks } from './hooks.ts';
 import {
   generic_p4d_alloc_one,
@@ -15,6 +17,7 @@ import {
 } from './pgalloc.ts';
 import { generic_pagetable_dtor_free, generic_pagetable_free } from './ptdesc.ts';
 import { generic_flush_tlb_all, generic_flush_tlb_kernel_range } from './tlbflush.ts';
+import { generic_free_pagetable } from './x86-init64.ts';
 import { generic_pmd_free_pte_page, generic_pud_free_pmd_page } from './x86-pgtable.ts';
 
 export const GENERIC_HOOKS: KernelHooks = {
@@ -29,6 +32,8 @@ export const GENERIC_HOOKS: KernelHooks = {
   pud_free: generic_pud_free,
   pmd_free_pte_page: generic_pmd_free_pte_page,
   pud_free_pmd_page: generic_pud_free_pmd_page,
+  free_pagetable: generic_free_pagetable,
+  cpa_free_pgtable: generic_cpa_free_pgtable,
   flush_tlb_kernel_range: generic_flush_tlb_kernel_range,
   flush_tlb_all: generic_flush_tlb_all,
 };

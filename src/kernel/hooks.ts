@@ -9,7 +9,7 @@ import type { Va } from '../hw/address.ts';
 import type { Sim } from '../sim/index.ts';
 import type { Kernel } from './kernel.ts';
 import type { MmStruct } from './mm.ts';
-import type { Ptdesc } from './page.ts';
+import type { Page, Ptdesc } from './page.ts';
 import type { EntryPtr } from './pgtable.ts';
 
 export interface KernelHooks {
@@ -31,6 +31,17 @@ export interface KernelHooks {
   /** arch/x86/mm/pgtable.c: the huge-vmap free sites (return false when the caller must not map huge). */
   pmd_free_pte_page(k: Kernel, pmdp: EntryPtr, addr: Va): Sim<boolean>;
   pud_free_pmd_page(k: Kernel, pudp: EntryPtr, addr: Va): Sim<boolean>;
+
+  /**
+   * arch/x86/mm/init_64.c free_pagetable(): the free of every table (and of every vmemmap block)
+   * that memory hot-remove's remove_pagetable() releases.
+   */
+  free_pagetable(k: Kernel, page: Page, order: number): Sim;
+  /**
+   * arch/x86/mm/pat/set_memory.c: the free of one page table in cpa_collapse_large_pages()'s final
+   * loop, after the table was taken off the local pgtables list and flush_tlb_all() ran.
+   */
+  cpa_free_pgtable(k: Kernel, pt: Ptdesc): Sim;
 
   /** arch/x86/mm/tlb.c: the kernel TLB flushes (v1 hooked the IOMMU in here). */
   flush_tlb_kernel_range(k: Kernel, start: Va, end: Va): Sim;
