@@ -54,7 +54,7 @@ export function bootMemory(exec: Execution, config: KernelConfig, early?: (core:
     }
   }
 
-  const core: BootMemory = { exec, config, mem, pages, lists, zones, vmstat, memblock: newMemblock(frames) };
+  const core: BootMemory = { exec, config, mem, pages, lists, zones, vmstat, observers: [], memblock: newMemblock(frames) };
   memblock_reserve(core, 0, 1);
   early?.(core);
   memblock_free_all(core);

@@ -320,6 +320,7 @@ function prep_new_page(k: MemoryCore, page: Page, order: number, gfp: gfp_t): vo
   pages.private[page] = 0;
   pages.refcount[page] = 1;
   if (order > 0 && (gfp & __GFP_COMP) !== 0) prep_compound_page(pages, page, order);
+  for (const o of k.observers) o.pagesAllocated?.(page, order);
 }
 
 /** prep_compound_page(): PG_head on the head, compound_head on every tail, the order on the head. */
@@ -471,6 +472,7 @@ function* free_the_page(k: MemoryCore, page: Page, order: number): Sim {
     yield step('kernel_poison_pages', 'write', page + i);
     poison_page(k, page + i);
   }
+  for (const o of k.observers) o.pagesFreed?.(page, order);
   const zone = free_zone(k, page, order);
   if (zone === null) return;
   yield step('free_one_page', 'write', zone.lock);

@@ -13,6 +13,7 @@ import type { KernelHooks } from './hooks.ts';
 import type { ListArena } from './list.ts';
 import type { Lockdep } from './lockdep.ts';
 import type { MmStruct } from './mm.ts';
+import type { KernelObserver } from './observer.ts';
 import type { PageArray } from './page.ts';
 import type { IommuSva } from './iommu-sva.ts';
 import type { VmStat } from './vmstat.ts';
@@ -37,6 +38,8 @@ export interface MemoryCore extends ExecCore {
   readonly lists: ListArena;
   readonly zones: readonly Zone[];
   readonly vmstat: VmStat;
+  /** The checkers listening to page and page-table events (observer.ts). */
+  readonly observers: KernelObserver[];
 }
 
 export interface SyncCore extends ExecCore {

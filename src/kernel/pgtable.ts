@@ -33,10 +33,12 @@ function* readEntry(k: MemoryCore, ptr: EntryPtr, label: string): Sim<bigint> {
   return k.mem.read64(ptr);
 }
 
-function* writeEntry(k: MemoryCore, ptr: EntryPtr, value: bigint, label: string): Sim {
+function* writeEntry(k: MemoryCore, ptr: EntryPtr, value: bigint, level: Level, label: string): Sim {
   yield step(label, 'write', frameOf(ptr));
   kasan_check(k, ptr, 8, true, label);
+  const old = k.mem.read64(ptr);
   k.mem.write64(ptr, value);
+  for (const o of k.observers) o.pgtableWrite?.(level, ptr, old, value);
 }
 
 /* Reads (READ_ONCE of an entry). */
@@ -47,15 +49,16 @@ export const pmdp_get = (k: MemoryCore, p: EntryPtr) => readEntry(k, p, 'pmdp_ge
 export const ptep_get = (k: MemoryCore, p: EntryPtr) => readEntry(k, p, 'ptep_get');
 
 /* Writes. */
-export const set_pgd = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 'set_pgd');
-export const set_p4d = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 'set_p4d');
-export const set_pud = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 'set_pud');
-export const set_pmd = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 'set_pmd');
-export const set_pte = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 'set_pte');
-export const p4d_clear = (k: MemoryCore, p: EntryPtr) => writeEntry(k, p, 0n, 'p4d_clear');
-export const pud_clear = (k: MemoryCore, p: EntryPtr) => writeEntry(k, p, 0n, 'pud_clear');
-export const pmd_clear = (k: MemoryCore, p: EntryPtr) => writeEntry(k, p, 0n, 'pmd_clear');
-export const pte_clear = (k: MemoryCore, p: EntryPtr) => writeEntry(k, p, 0n, 'pte_clear');
+/** The PGD is level 5 with 5-level paging and level 4 (the P4D folded into it) otherwise. */
+export const set_pgd = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, k.config.pagingLevels === 5 ? 5 : 4, 'set_pgd');
+export const set_p4d = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 4, 'set_p4d');
+export const set_pud = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 3, 'set_pud');
+export const set_pmd = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 2, 'set_pmd');
+export const set_pte = (k: MemoryCore, p: EntryPtr, v: bigint) => writeEntry(k, p, v, 1, 'set_pte');
+export const p4d_clear = (k: MemoryCore, p: EntryPtr) => writeEntry(k, p, 0n, 4, 'p4d_clear');
+export const pud_clear = (k: MemoryCore, p: EntryPtr) => writeEntry(k, p, 0n, 3, 'pud_clear');
+export const pmd_clear = (k: MemoryCore, p: EntryPtr) => writeEntry(k, p, 0n, 2, 'pmd_clear');
+export const pte_clear = (k: MemoryCore, p: EntryPtr) => writeEntry(k, p, 0n, 1, 'pte_clear');
 
 /* Predicates on entry values. */
 export const entry_none = (v: bigint): boolean => v === 0n;
