@@ -6,9 +6,8 @@
 import type { Command } from 'commander';
 import { RandomScheduler, RoundRobinScheduler } from '../explore/index.ts';
 import { DEFAULT_CONFIG } from '../kernel/config.ts';
-import { GENERIC_HOOKS } from '../kernel/generic-hooks.ts';
 import { runLeakDemo, type LeakDemoResult } from '../scenario/leak-demo.ts';
-import { formatEvent, type TraceEvent } from '../sim/index.ts';
+import { collapseRuns } from './trace-text.ts';
 import type { CliContext } from './context.ts';
 import { nonNegativeInt } from './parse.ts';
 
@@ -28,28 +27,10 @@ export function demoCommand(program: Command, ctx: CliContext, opts: { isDefault
     .action((flags: DemoFlags) => {
       const scheduler = flags.seed === undefined ? new RoundRobinScheduler() : new RandomScheduler(flags.seed, 1);
       const started = performance.now();
-      const result = runLeakDemo(scheduler, { config: DEFAULT_CONFIG, hooks: GENERIC_HOOKS, devices: [{ name: 'dev0', sid: 0x100 }], sprayPages: flags.spray });
+      const result = runLeakDemo(scheduler, { config: DEFAULT_CONFIG, devices: [{ name: 'dev0', sid: 0x100 }], sprayPages: flags.spray });
       const elapsedMs = performance.now() - started;
       ctx.out(flags.json ? JSON.stringify({ ...result, elapsedMs }, null, 2) + '\n' : renderDemo(result, elapsedMs));
     });
-}
-
-/** Runs of more than this many events of one thread and category are shown as first, count, last. */
-const RUN_SHOWN = 3;
-
-function collapseRuns(events: readonly TraceEvent[]): string[] {
-  const lines: string[] = [];
-  for (let i = 0; i < events.length; ) {
-    let j = i + 1;
-    while (j < events.length && events[j].thread === events[i].thread && events[j].cat === events[i].cat) j++;
-    if (j - i > RUN_SHOWN) {
-      lines.push(formatEvent(events[i]), `        ... ${j - i - 2} more ${events[i].cat} events of ${events[i].thread} ...`, formatEvent(events[j - 1]));
-    } else {
-      for (let m = i; m < j; m++) lines.push(formatEvent(events[m]));
-    }
-    i = j;
-  }
-  return lines;
 }
 
 function renderDemo(r: LeakDemoResult, elapsedMs: number): string {

@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, type CliContext } from './context.ts';
 import { demoCommand } from './demo.ts';
+import { listCommands } from './list.ts';
+import { runCommand } from './run.ts';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('kptsim')
@@ -12,6 +14,8 @@ export function buildProgram(ctx: CliContext): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
   demoCommand(program, ctx, { isDefault: true });
+  listCommands(program, ctx);
+  runCommand(program, ctx);
   return program;
 }
 

@@ -24,6 +24,16 @@ export interface IommuCacheSizes {
   readonly iotlb: number;
 }
 
+/**
+ * A paging-structure-cache entry: the entry as the walk read it, and the execution step at which
+ * the IOMMU filled it (its `iommu_cache_fill` step). The fill step is not hardware state: it lets
+ * the oracles tell whether the table the entry names was freed after the entry was cached.
+ */
+export interface PscEntry {
+  readonly entry: WalkEntry;
+  readonly filledAt: number;
+}
+
 export interface IotlbEntry extends WalkRights {
   /** The physical base of the page (4 KiB, 2 MiB or 1 GiB). */
   readonly base: Pa;
@@ -47,10 +57,10 @@ export class IommuCaches {
   /** Tag = didPasidTag * 4 + (leaf level - 1); key = vpn / pages per leaf. */
   readonly iotlb: TaggedLru<IotlbEntry>;
   /** Index = level of the cached entry (2 = PDE ... 5 = PML5E); null where the level has no cache. */
-  readonly psc: readonly (TaggedLru<WalkEntry> | null)[];
+  readonly psc: readonly (TaggedLru<PscEntry> | null)[];
 
   constructor(readonly sizes: IommuCacheSizes) {
-    const cache = (n: number) => (n > 0 ? new TaggedLru<WalkEntry>(n) : null);
+    const cache = (n: number) => (n > 0 ? new TaggedLru<PscEntry>(n) : null);
     this.iotlb = new TaggedLru(sizes.iotlb);
     this.psc = [null, null, cache(sizes.pde), cache(sizes.pdpt), cache(sizes.pml4), sizes.levels === 5 ? cache(sizes.pml5) : null];
   }
@@ -69,7 +79,7 @@ export class IommuCaches {
   }
 
   /** The deepest cached non-leaf entry for vpn: a PDE hit lets the walk read the PTE table directly. */
-  deepestPsc(tag: number, vpn: number): WalkEntry | undefined {
+  deepestPsc(tag: number, vpn: number): PscEntry | undefined {
     for (let level = 2; level < this.psc.length; level++) {
       const e = this.psc[level]?.get(tag, Math.floor(vpn / PAGES_PER_ENTRY[level]));
       if (e !== undefined) return e;
@@ -77,13 +87,13 @@ export class IommuCaches {
     return undefined;
   }
 
-  /** Caches a non-leaf entry the walk went through. */
-  fillPsc(tag: number, vpn: number, e: WalkEntry): void {
-    this.psc[e.level]?.set(tag, Math.floor(vpn / PAGES_PER_ENTRY[e.level]), e);
+  /** Caches a non-leaf entry the walk went through; `filledAt` is the step of the fill. */
+  fillPsc(tag: number, vpn: number, e: WalkEntry, filledAt: number): void {
+    this.psc[e.level]?.set(tag, Math.floor(vpn / PAGES_PER_ENTRY[e.level]), { entry: e, filledAt });
   }
 
   /** The cached entry at `level` covering vpn, without touching recency (tests, oracles). */
-  peekPsc(level: Level, tag: number, vpn: number): WalkEntry | undefined {
+  peekPsc(level: Level, tag: number, vpn: number): PscEntry | undefined {
     return this.psc[level]?.peek(tag, Math.floor(vpn / PAGES_PER_ENTRY[level]));
   }
 

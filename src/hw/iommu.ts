@@ -66,7 +66,7 @@ export interface IommuAccess {
  * table tablePa. fromCache true: a paging-structure-cache entry used instead of memory; tablePa is
  * the table frame that cached entry points to, which the walk trusts and reads next (the frame a
  * stale entry makes the IOMMU read after it was freed); entryPa/entry say where the cached entry
- * was read from originally and what it held.
+ * was read from originally and what it held, and filledAt the step at which it was cached.
  */
 export interface IommuWalkReadEvent {
   readonly pasid: number;
@@ -76,6 +76,8 @@ export interface IommuWalkReadEvent {
   readonly entryPa: Pa;
   readonly entry: bigint;
   readonly fromCache: boolean;
+  /** fromCache: the execution step of the cache fill (its `iommu_cache_fill` step); null for a memory read. */
+  readonly filledAt: number | null;
 }
 
 export interface IommuAdWriteEvent {
@@ -241,9 +243,10 @@ export class Iommu {
     let start: WalkStart = rootStart(this.config.levels, pe.pgd);
     const cached = this.caches.deepestPsc(tag, vpn);
     if (cached !== undefined) {
-      stats.pscHits[cached.level as 2 | 3 | 4 | 5]++;
-      start = { level: (cached.level - 1) as Level, tablePa: cached.targetPa, user: cached.user, writable: cached.writable, nx: cached.nx };
-      this.reportRead(pasid, va, cached, true);
+      const e = cached.entry;
+      stats.pscHits[e.level as 2 | 3 | 4 | 5]++;
+      start = { level: (e.level - 1) as Level, tablePa: e.targetPa, user: e.user, writable: e.writable, nx: e.nx };
+      this.reportRead(pasid, va, e, cached.filledAt);
     }
     stats.walks++;
     const r = yield* walk(this.mem, va, start, walkAccess, this.labels, this.walkHooks(pasid, va));
@@ -254,7 +257,8 @@ export class Iommu {
     if (nonLeaf > 0 || granted) {
       yield step('iommu_cache_fill', 'write', this.obj);
       if (this.invalidationGen === gen) {
-        for (let i = 0; i < nonLeaf; i++) this.caches.fillPsc(tag, vpn, r.path[i]);
+        const filledAt = this.exec.stepCount;
+        for (let i = 0; i < nonLeaf; i++) this.caches.fillPsc(tag, vpn, r.path[i], filledAt);
         if (r.ok && granted) {
           const leafBase = r.pa - (r.pa % (PAGES_PER_ENTRY[r.leafLevel] * PAGE_SIZE));
           this.caches.fillIotlb(tag, vpn, { base: leafBase, level: r.leafLevel, user: r.user, writable: r.writable, nx: r.nx, dirty: r.dirty });
@@ -283,7 +287,7 @@ export class Iommu {
   private walkHooks(pasid: number, va: Va): WalkHooks | undefined {
     if (this.observers.length === 0 && !this.exec.tracing) return this.countingHooks;
     return {
-      onRead: (e) => this.reportRead(pasid, va, e, false),
+      onRead: (e) => this.reportRead(pasid, va, e, null),
       onAdWrite: (e, bits) => {
         this.stats.adWrites++;
         for (const o of this.observers) o.adWrite?.({ pasid, va, level: e.level, entryPa: e.entryPa, bits: BigInt(bits) });
@@ -292,9 +296,11 @@ export class Iommu {
     };
   }
 
-  private reportRead(pasid: number, va: Va, e: WalkEntry, fromCache: boolean): void {
+  /** `filledAt`: the fill step of the paging-structure-cache entry used, or null for a memory read. */
+  private reportRead(pasid: number, va: Va, e: WalkEntry, filledAt: number | null): void {
+    const fromCache = filledAt !== null;
     const tablePa = fromCache ? e.targetPa : e.tablePa;
-    for (const o of this.observers) o.walkRead?.({ pasid, va, level: e.level, tablePa, entryPa: e.entryPa, entry: e.entry, fromCache });
+    for (const o of this.observers) o.walkRead?.({ pasid, va, level: e.level, tablePa, entryPa: e.entryPa, entry: e.entry, fromCache, filledAt });
     if (this.exec.tracing) {
       const where = fromCache ? `cached ${ENTRY_NAMES[e.level]} entry (from ${hex(e.entryPa)}) trusts table ${hex(tablePa)}` : `${ENTRY_NAMES[e.level]} entry at ${hex(e.entryPa)}`;
       this.exec.log(fromCache ? 'pwc' : 'walker', `iommu pasid ${hex(pasid)} va ${hex(va)}: ${where}: ${formatEntry(e.entry, e.level)}`);

@@ -14,6 +14,7 @@
  *     memblock_alloc_pages(), i.e. boot page tables.
  *  4. memblock_free_all(): every other frame enters the buddy allocator.
  */
+import { PTRS_PER_TABLE } from '../hw/address.ts';
 import { PhysMem } from '../hw/phys-mem.ts';
 import { type Execution, ModelInvariantError } from '../sim/index.ts';
 import { ZONE_DMA32, ZONE_NORMAL, newZone, type Zone } from './buddy.ts';
@@ -56,7 +57,40 @@ export function bootMemory(exec: Execution, config: KernelConfig, early?: (core:
 
   const core: BootMemory = { exec, config, mem, pages, lists, zones, vmstat, observers: [], memblock: newMemblock(frames) };
   memblock_reserve(core, 0, 1);
+  // Memory hotplug: absent sections are kept from memblock and from the buddy allocator.
+  const present = bootPresentFrames(config);
+  if (present < frames) memblock_reserve(core, present, frames - present);
   early?.(core);
   memblock_free_all(core);
   return core;
 }
+
+/**
+ * Memory hotplug (memory-hotplug.ts): the frames present at boot, i.e. all of them but the top
+ * `hotplugSections` sections, which stay absent (not direct-mapped, PageReserved, never in the buddy
+ * allocator) until add_memory(). Throws ModelInvariantError for a layout hotplug cannot have: a
+ * section that is not whole 2 MiB PMDs, memory that is not whole sections, or hot-pluggable memory
+ * reaching below ZONE_NORMAL (the lowest quarter of the frames is ZONE_DMA32, phase 1 above).
+ */
+export function bootPresentFrames(config: KernelConfig): number {
+  const { frames, sectionFrames, hotplugSections } = config;
+  if (!Number.isInteger(sectionFrames) || sectionFrames < PTRS_PER_TABLE || sectionFrames % PTRS_PER_TABLE !== 0) {
+    throw new ModelInvariantError(`config.sectionFrames ${sectionFrames} must be a positive multiple of ${PTRS_PER_TABLE} (whole 2 MiB PMDs)`);
+  }
+  if (!Number.isInteger(hotplugSections) || hotplugSections < 0) {
+    throw new ModelInvariantError(`config.hotplugSections ${hotplugSections} must be an integer >= 0`);
+  }
+  if (hotplugSections === 0) return frames;
+  if (frames % sectionFrames !== 0) {
+    throw new ModelInvariantError(`config.hotplugSections ${hotplugSections}: config.frames ${frames} is not a whole number of ${sectionFrames}-frame sections`);
+  }
+  const present = frames - hotplugSections * sectionFrames;
+  const normalStart = Math.floor(frames / 4);
+  if (present < Math.max(normalStart, MIN_FRAMES)) {
+    throw new ModelInvariantError(
+      `config.hotplugSections ${hotplugSections}: hot-pluggable memory would start at pfn 0x${present.toString(16)}, below ZONE_NORMAL (pfn 0x${normalStart.toString(16)}) or leaving under ${MIN_FRAMES} boot frames`,
+    );
+  }
+  return present;
+}
+

@@ -14,6 +14,7 @@ import { Cpu, Iommu, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_
 import type { Execution } from '../sim/index.ts';
 import { bootMemory } from './boot-memory.ts';
 import type { KernelConfig } from './config.ts';
+import { GENERIC_HOOKS } from './generic-hooks.ts';
 import type { KernelHooks } from './hooks.ts';
 import { IommuSva } from './iommu-sva.ts';
 import type { Kernel } from './kernel.ts';
@@ -22,6 +23,7 @@ import { Lockdep } from './lockdep.ts';
 import { memblock_alloc_pages, type BootMemory } from './memblock.ts';
 import { newMm } from './mm.ts';
 import { entry_ptr, entry_table } from './pgtable.ts';
+import { spin_lock_init } from './spinlock.ts';
 import { VmallocSpace } from './vmalloc.ts';
 import { alloc_workqueue, spawnKworkers } from './workqueue.ts';
 
@@ -33,8 +35,11 @@ export interface DeviceSpec {
 
 export interface BootOptions {
   readonly config: KernelConfig;
-  /** The design's complete hook table (GENERIC_HOOKS merged with the design's overrides). */
-  readonly hooks: KernelHooks;
+  /**
+   * The design under test: given the booted kernel, it builds its own state (lists, locks, work
+   * items) and returns the hooks it overrides; every other hook keeps its generic (v6.18) version.
+   */
+  readonly install?: (k: Kernel) => Partial<KernelHooks>;
   readonly devices: readonly DeviceSpec[];
 }
 
@@ -62,12 +67,14 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
     tlbObjects: cpus.map((c) => c.tlbObj),
     iommu,
     init_mm: newMm(sync, 'init_mm', pgd),
+    pgd_lock: spin_lock_init(sync, 'pgd_lock'),
     sva: new IommuSva(sync),
     system_wq: alloc_workqueue(sync, 'events_unbound'),
     vmalloc: new VmallocSpace(layout.VMALLOC_START, layout.VMALLOC_END),
     devices: options.devices.map((d) => new SvaDevice(d.name, d.sid, iommu, memory.mem, config.iommu.devtlb)),
-    hooks: options.hooks,
+    hooks: { ...GENERIC_HOOKS },
   };
+  if (options.install) Object.assign(k.hooks, options.install(k));
   spawnKworkers(k, k.system_wq);
   return k;
 }

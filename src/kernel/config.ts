@@ -44,6 +44,25 @@ export interface KernelConfig {
   readonly kworkers: number;
   /** Make every GFP_ATOMIC allocation a recorded choice between success and failure. */
   readonly failAtomicAllocations: boolean;
+
+  /* Memory hotplug (memory-hotplug.ts). */
+  /**
+   * PAGES_PER_SECTION: frames per memory section, the unit of add_memory()/remove_memory(); a
+   * multiple of 512 so a section's direct map is whole 2 MiB PMD entries.
+   */
+  readonly sectionFrames: number;
+  /**
+   * Sections at the top of physical memory that are absent at boot: not direct-mapped, never given
+   * to the buddy allocator, struct pages PageReserved, until add_memory() brings them in.
+   * Requires frames to be a whole number of sections and the range to lie in ZONE_NORMAL.
+   */
+  readonly hotplugSections: number;
+  /**
+   * Map the direct map with 4 KiB pages only, as CONFIG_DEBUG_PAGEALLOC forces
+   * (init_memory_mapping() drops the 2M/1G page sizes), so the direct map has PTE tables that
+   * hot-remove frees; false: 2 MiB leaves wherever a whole aligned 2 MiB is mapped.
+   */
+  readonly directMap4k: boolean;
 }
 
 /** x86-64 defaults in the syzbot dump layout of reference §6: LAST_CPUPID at bits 44-54, ZONE at 55-56, NODE at 57-63. */
@@ -66,4 +85,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   tlbSinglePageFlushCeiling: 33,
   kworkers: 2,
   failAtomicAllocations: false,
+  sectionFrames: 512,
+  hotplugSections: 0,
+  directMap4k: false,
 };

@@ -11,7 +11,7 @@
  */
 import { PAGE_SHIFT, ULONG_MAX, type Va } from '../hw/address.ts';
 import type { InvDesc, SvaDevice } from '../hw/index.ts';
-import type { Sim } from '../sim/index.ts';
+import { step, type Sim } from '../sim/index.ts';
 import type { Kernel } from './kernel.ts';
 import type { MmStruct, MmuNotifier } from './mm.ts';
 import { spin_lock_init, spin_lock_irqsave, spin_unlock_irqrestore, type spinlock_t } from './spinlock.ts';
@@ -49,7 +49,8 @@ export function intel_svm_domain_alloc(k: Kernel, mm: MmStruct, did: number, pas
 }
 
 /** intel_svm_set_dev_pasid(): program the PASID entry (first-stage, root = mm->pgd) and tag caches. */
-export function intel_svm_set_dev_pasid(k: Kernel, domain: DmarDomain, dev: SvaDevice): void {
+export function* intel_svm_set_dev_pasid(k: Kernel, domain: DmarDomain, dev: SvaDevice): Sim {
+  yield step('intel_pasid_setup_first_level', 'write', k.iommu.obj);
   k.iommu.setPasidEntry(domain.pasid, { pgd: domain.mm.pgd, domainId: domain.did });
   domain.devices.push(dev);
   dev.pasid = domain.pasid;
@@ -61,6 +62,7 @@ export function intel_svm_set_dev_pasid(k: Kernel, domain: DmarDomain, dev: SvaD
  * everything cached for it (PASID-selective IOTLB + paging-structure caches, device TLB) and wait.
  */
 export function* intel_svm_remove_dev_pasid(k: Kernel, domain: DmarDomain, dev: SvaDevice): Sim {
+  yield step('intel_pasid_tear_down_entry', 'write', k.iommu.obj);
   k.iommu.setPasidEntry(domain.pasid, null);
   const descs: InvDesc[] = [{ type: 'piotlb', granularity: 'pasid', did: domain.did, pasid: domain.pasid }];
   if (dev.hasDevtlb) descs.push(devtlbDesc(dev, domain.pasid, 0n, MAX_AGAW_PFN_WIDTH));

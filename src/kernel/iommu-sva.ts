@@ -10,7 +10,7 @@
  */
 import type { Va } from '../hw/address.ts';
 import type { SvaDevice } from '../hw/index.ts';
-import type { Sim } from '../sim/index.ts';
+import { step, type ObjectId, type Sim } from '../sim/index.ts';
 import { intel_svm_domain_alloc, intel_svm_domain_free, intel_svm_remove_dev_pasid, intel_svm_set_dev_pasid, type DmarDomain } from './intel-svm.ts';
 import type { Kernel, SyncCore } from './kernel.ts';
 import type { MmStruct } from './mm.ts';
@@ -35,6 +35,8 @@ export interface IommuSvaHandle {
 export class IommuSva {
   readonly iommu_sva_lock: mutex;
   iommu_sva_present = false;
+  /** The identity of iommu_sva_present, for designs that read it without the lock (v3's READ_ONCE). */
+  readonly presentObj: ObjectId;
   /** iommu_sva_mms, newest first (list_add inserts at the head). */
   readonly iommu_sva_mms: IommuMmData[] = [];
   readonly handles: IommuSvaHandle[] = [];
@@ -44,6 +46,7 @@ export class IommuSva {
 
   constructor(k: SyncCore) {
     this.iommu_sva_lock = mutex_init(k, 'iommu_sva_lock');
+    this.presentObj = k.exec.objects.register('iommu_sva_present');
   }
 
   /** iommu_alloc_mm_data(): the mm's PASID, allocated on first bind and kept for the mm's life. */
@@ -75,12 +78,13 @@ export function* iommu_sva_bind_device(k: Kernel, dev: SvaDevice, mm: MmStruct):
   if (domain === undefined) {
     domain = intel_svm_domain_alloc(k, mm, sva.allocDomainId(), iommu_mm.pasid);
     if (iommu_mm.sva_domains.length === 0) {
+      yield step('iommu_sva_present = true', 'write', sva.presentObj);
       if (sva.iommu_sva_mms.length === 0) sva.iommu_sva_present = true;
       sva.iommu_sva_mms.unshift(iommu_mm);
     }
     iommu_mm.sva_domains.unshift(domain);
   }
-  intel_svm_set_dev_pasid(k, domain, dev);
+  yield* intel_svm_set_dev_pasid(k, domain, dev);
   domain.users++;
   const handle: IommuSvaHandle = { dev, domain, iommu_mm, users: 1 };
   sva.handles.push(handle);
@@ -103,6 +107,7 @@ export function* iommu_sva_unbind_device(k: Kernel, handle: IommuSvaHandle): Sim
     intel_svm_domain_free(domain);
   }
   if (iommu_mm.sva_domains.length === 0) {
+    yield step('iommu_sva_present = false', 'write', sva.presentObj);
     sva.iommu_sva_mms.splice(sva.iommu_sva_mms.indexOf(iommu_mm), 1);
     if (sva.iommu_sva_mms.length === 0) sva.iommu_sva_present = false;
   }

@@ -15,6 +15,7 @@ import type { Lockdep } from './lockdep.ts';
 import type { MmStruct } from './mm.ts';
 import type { KernelObserver } from './observer.ts';
 import type { PageArray } from './page.ts';
+import type { spinlock_t } from './spinlock.ts';
 import type { IommuSva } from './iommu-sva.ts';
 import type { VmStat } from './vmstat.ts';
 import type { VmallocSpace } from './vmalloc.ts';
@@ -54,6 +55,11 @@ export interface Kernel extends MemoryCore, SyncCore {
   readonly iommu: Iommu;
   readonly system_wq: WorkqueueStruct;
   readonly init_mm: MmStruct;
+  /**
+   * pgd_lock (arch/x86/mm/pgtable.c): on x86-64 every mm shares init_mm's kernel PMD/PUD tables, so
+   * CPA's split and collapse of kernel leaves change init_mm's entries under this lock alone.
+   */
+  readonly pgd_lock: spinlock_t;
   readonly sva: IommuSva;
   readonly vmalloc: VmallocSpace;
   /** The SVA-capable devices behind the IOMMU. */

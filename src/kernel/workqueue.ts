@@ -98,6 +98,8 @@ export class WorkqueueStruct<K extends SyncCore = Kernel> {
   /** pool->worklist, in queue order. */
   readonly worklist: work_struct<K>[] = [];
   readonly workers: Worker<K>[] = [];
+  /** Work-function runs started on this queue, of every item (the measure of empty runs too). */
+  executions = 0;
   /** __queue_work's insertion and start_flush_work's look, both under pool->lock. */
   readonly insertStep: Step;
   readonly flushStep: Step;
@@ -203,6 +205,7 @@ function* worker_thread<K extends SyncCore>(k: K, wq: WorkqueueStruct<K>, worker
     while (next !== undefined) {
       worker.current = next;
       next.executions++;
+      wq.executions++;
       yield* process_one_work(k, worker, next);
       // Still under pool->lock (the done step): the execution ended, take what was handed over.
       next.completions++;

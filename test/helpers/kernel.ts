@@ -3,7 +3,6 @@ import { RoundRobinScheduler } from '../../src/explore/index.ts';
 import type { DeviceSpec } from '../../src/kernel/boot.ts';
 import { boot } from '../../src/kernel/boot.ts';
 import { DEFAULT_CONFIG, type KernelConfig } from '../../src/kernel/config.ts';
-import { GENERIC_HOOKS } from '../../src/kernel/generic-hooks.ts';
 import type { KernelHooks } from '../../src/kernel/hooks.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
 import type { ExecutionResult, Scheduler, Sim, SpawnOptions, Thread } from '../../src/sim/index.ts';
@@ -20,7 +19,7 @@ export function bootTestKernel(options: TestKernelOptions = {}): Kernel {
   const exec = newExecution(options.scheduler ?? new RoundRobinScheduler());
   return boot(exec, {
     config: { ...DEFAULT_CONFIG, ...options.config },
-    hooks: { ...GENERIC_HOOKS, ...options.hooks },
+    install: () => options.hooks ?? {},
     devices: options.devices ?? [{ name: 'dev0', sid: 0x100 }],
   });
 }

@@ -275,3 +275,30 @@ test('a request on a PASID with no PASID-table entry faults before any cache is 
   iommu.setPasidEntry(PASID, null);
   assert.deepEqual(drive(iommu.translate(PASID, UVA, { write: false })).value, { ok: false, reason: 'no-pasid', level: 0 });
 });
+
+test('a paging-structure-cache entry records the step of its fill, and a walk through it reports that step (filledAt)', () => {
+  const exec = newExecution();
+  const { iommu } = setup(exec);
+  const fills: number[] = [];
+  const obs = recorder();
+  iommu.observers.push(obs);
+  runThreads(exec, [
+    [
+      { name: 'dev', cpu: -1 },
+      function* () {
+        yield* iommu.translate(PASID, KVA, { write: false });
+        fills.push(exec.stepCount);
+        // Some unrelated steps, so the second walk's step differs from the fill's.
+        for (let i = 0; i < 3; i++) yield { label: 'idle', access: 'local', obj: -1 };
+        yield* iommu.translate(PASID, KVA, { write: false });
+      },
+    ],
+  ]);
+  const cached = obs.reads.filter((e) => e.fromCache);
+  assert.equal(cached.length, 1);
+  assert.equal(cached[0].level, 2, 'the deepest hit is the PDE');
+  // The first walk's last step was its cache fill (the fault after it takes no step).
+  assert.equal(cached[0].filledAt, fills[0]);
+  assert.equal(iommu.caches.peekPsc(2, didPasidTag(DID, PASID), vpnOfVa(KVA))?.filledAt, fills[0]);
+  assert.ok(obs.reads.filter((e) => !e.fromCache).every((e) => e.filledAt === null), 'memory reads carry no fill step');
+});

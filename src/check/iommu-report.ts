@@ -1,0 +1,60 @@
+/**
+ * The splat both IOMMU oracles print, laid out like a KASAN report (mm/kasan/report.c, v6.19:
+ * title, the access, the context, "The buggy address belongs to the physical page:" and the page
+ * dump), with the IOMMU's walk in place of the CPU's stack and the freeing thread's recent steps
+ * in place of KASAN's free stack (STYLE.md §10).
+ */
+import { hex, type Pa, type Va } from '../hw/address.ts';
+import { ENTRY_NAMES } from '../hw/index.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { contextLines, dump_page } from '../kernel/page.ts';
+import type { ViolationKind } from '../sim/index.ts';
+import { VIA_CACHE, VIA_MEMORY, type IommuWalkTracker } from './iommu-walk.ts';
+import { atStep, tableName, type PgtableShadow } from './pgtable-shadow.ts';
+
+/** The fixed `page dumped because:` phrase, after KASAN's "kasan: bad access detected". */
+export const IOMMU_DUMP_REASON = 'iommu: bad access detected';
+
+export interface IommuAccessReport {
+  readonly kind: ViolationKind;
+  /** "use-after-free" or "write-after-free", as the title says it. */
+  readonly what: string;
+  readonly pasid: number;
+  readonly va: Va;
+  /** The first detail line's verb phrase: "Read of size 8", "Write of size 8". */
+  readonly access: string;
+  /** Where the access went. */
+  readonly pa: Pa;
+  readonly pfn: number;
+  /** "as a PTE table", "in a PMD table". */
+  readonly role: string;
+  /** Appended to the access line (", Accessed bit set"), or empty. */
+  readonly effect: string;
+}
+
+/** Reports one IOMMU access to a freed page table, naming how the walk got there and who freed it. */
+export function reportIommuAccess(k: Kernel, shadow: PgtableShadow, walk: IommuWalkTracker, r: IommuAccessReport): void {
+  const levels = k.config.pagingLevels;
+  const w = walk.current();
+  let through: string;
+  if (w.via === VIA_CACHE) {
+    through = `through a cached ${ENTRY_NAMES[(w.level + 1) as 1 | 2 | 3 | 4 | 5]} (read from pa ${hex(w.viaEntryPa)}) filled at step ${w.since}`;
+  } else if (w.via === VIA_MEMORY) {
+    through = `through the ${ENTRY_NAMES[(w.level + 1) as 1 | 2 | 3 | 4 | 5]} at pa ${hex(w.viaEntryPa)} in memory (the table was last linked ${linkText(w.since)})`;
+  } else {
+    through = `from the PASID entry's first-stage root (${tableName(w.level, levels)} last linked ${linkText(w.since)})`;
+  }
+  const devices = k.devices.filter((d) => d.pasid === r.pasid).map((d) => d.name);
+  const who = devices.length > 0 ? devices.join(', ') : 'no device bound';
+  k.exec.report(r.kind, `BUG: IOMMU ${r.what} in iommu first-stage walk (PASID ${hex(r.pasid)}, ${who})`, [
+    `${r.access} at pa ${hex(r.pa)} (pfn ${hex(r.pfn)}) ${r.role} for va ${hex(r.va)}${r.effect} ${through}`,
+    ...shadow.describeFrame(r.pfn),
+    ...contextLines(k.exec),
+    'The buggy address belongs to the physical page:',
+    ...dump_page(k.pages, r.pfn, IOMMU_DUMP_REASON),
+  ]);
+}
+
+function linkText(step: number): string {
+  return step < 0 ? 'never' : atStep(step);
+}

@@ -1,0 +1,189 @@
+/**
+ * The oracles' shadow of page-table-page lives: per frame, whether it is a live page table now, of
+ * which level, when it was last linked into a table tree, when it was last freed and by whom.
+ *
+ * A table's life, as the kernel events tell it (src/kernel/observer.ts):
+ *  - begins when the kernel writes a present non-leaf entry pointing to it (`pmd_populate_kernel`,
+ *    `pud_populate`, ...: pgtableWrite with level > 1 and PS clear): it is then a table of level
+ *    `level - 1`, linked at that step. Re-linking (pgd_alloc() copying the kernel PGD entries into
+ *    a process PGD) moves `linkStep` forward: it is the step of the latest link;
+ *  - does NOT end when its parent entry is cleared: an unlinked table may sit allocated until it is
+ *    freed — the deferred-free window of the fix (reference §1.2) is exactly that state;
+ *  - ends when its frame goes back to the page allocator (pagesFreed): `lastFreeStep` is set, the
+ *    freeing thread and its recent steps are kept for the report, and the frame is no table any more.
+ *
+ * Roots. init_mm's tables exist before any event: at attach time the tree under init_mm's PGD is
+ * scanned in memory (the boot tables: linkStep 0). A process PGD has no parent entry; it becomes a
+ * live top-level table when the kernel writes its first entry into it (pgd_alloc()'s copy of the
+ * kernel half, clone_pgd_range), provided the frame is allocated then. This is sound for the
+ * oracles: a PGD is written before any PASID entry can name it (iommu_sva_bind_device() takes an
+ * mm whose pgd_alloc() has returned), and a write into a free frame never makes it a table. The
+ * alternative — becoming a root when the IOMMU first walks it from a PASID entry — would bless a
+ * freed PGD that a stale PASID entry still names.
+ *
+ * Limits: a frame freed while still linked, then reallocated as a table and linked elsewhere, has
+ * a fresh linkStep, so a later memory walk through the stale old parent is not judged stale (only
+ * the cached-entry rule catches that reuse). Tables linked by anything other than the kernel's
+ * entry writers after attach (none in the model) would be unknown to the shadow.
+ *
+ * Storage is typed arrays indexed by pfn, so each event costs a few array writes.
+ */
+import { PAGE_SIZE, PTRS_PER_TABLE, type Level, type Pa } from '../hw/address.ts';
+import { _PAGE_PRESENT, _PAGE_PSE, entry_pa } from '../hw/index.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import type { KernelObserver } from '../kernel/observer.ts';
+import { SHADOW_FREE, currentThread, type Page } from '../kernel/page.ts';
+
+/** Why an access to a frame as a page table is a use of freed memory. */
+export const STALE_NONE = 0;
+/** The frame is free now (in the buddy allocator, poisoned). */
+export const STALE_FREE = 1;
+/** The frame was freed after the link or cache fill that justified the access, and is allocated again. */
+export const STALE_REUSED = 2;
+export type Staleness = typeof STALE_NONE | typeof STALE_FREE | typeof STALE_REUSED;
+
+/** Who freed a frame, as the report names them: the thread, its CPU and its recent steps then. */
+export interface FreeRecord {
+  readonly step: number;
+  readonly order: number;
+  readonly thread: string;
+  readonly cpu: number;
+  /** The thread's recent step labels at the free, oldest first (Thread.recent). */
+  readonly recent: readonly string[];
+}
+
+/** A step number as a report says it: step 0 is boot (the attach-time scan). */
+export function atStep(step: number): string {
+  return step === 0 ? 'at boot' : `at step ${step}`;
+}
+
+/** The table a level's entries form, named as in Linux: the top level is the PGD (P4D folded on 4-level). */
+export function tableName(level: number, pagingLevels: number): string {
+  if (level === pagingLevels) return 'PGD';
+  return ['', 'PTE', 'PMD', 'PUD', 'P4D', 'PGD'][level] ?? `level-${level}`;
+}
+
+export class PgtableShadow implements KernelObserver {
+  /** Level of the live table in each frame (1 = PTE ... 4/5 = PGD); 0 = not a live table. */
+  readonly tableLevel: Uint8Array;
+  /** Step of the latest link of the frame as a table (0 = boot); -1 = never linked. */
+  readonly linkStep: Float64Array;
+  /** Where the latest link was written (the parent entry's pa); -1 for a root or never linked. */
+  readonly linkEntry: Float64Array;
+  /** Step of the frame's latest free since attach; -1 = not freed since. */
+  readonly lastFreeStep: Float64Array;
+  /** Step and thread of the frame's latest allocation since attach; -1 = none. */
+  readonly allocStep: Float64Array;
+  private readonly allocThread: string[];
+  private readonly freedBy: (FreeRecord | undefined)[];
+  private readonly top: Level;
+
+  constructor(private readonly k: Kernel) {
+    const frames = k.pages.frames;
+    this.tableLevel = new Uint8Array(frames);
+    this.linkStep = new Float64Array(frames).fill(-1);
+    this.linkEntry = new Float64Array(frames).fill(-1);
+    this.lastFreeStep = new Float64Array(frames).fill(-1);
+    this.allocStep = new Float64Array(frames).fill(-1);
+    this.allocThread = new Array<string>(frames).fill('');
+    this.freedBy = new Array<FreeRecord | undefined>(frames).fill(undefined);
+    this.top = k.config.pagingLevels === 5 ? 5 : 4;
+    this.scan(k.init_mm.pgd, this.top);
+  }
+
+  /** Records every table reachable from `table` (a table of `level`) as linked at boot. */
+  private scan(table: Pa, level: Level): void {
+    const pfn = table / PAGE_SIZE;
+    if (this.tableLevel[pfn] !== 0) return;
+    this.tableLevel[pfn] = level;
+    this.linkStep[pfn] = 0;
+    if (level === 1) return;
+    const mem = this.k.mem;
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
+      const entryPa = table + 8 * i;
+      const v = mem.read64(entryPa);
+      if (!linksTable(level, v)) continue;
+      const target = entry_pa(v);
+      if (!mem.contains(target)) continue;
+      this.scan(target, (level - 1) as Level);
+      this.linkEntry[target / PAGE_SIZE] = entryPa;
+    }
+  }
+
+  pgtableWrite(level: Level, entryPa: Pa, _old: bigint, value: bigint): void {
+    const step = this.k.exec.stepCount;
+    if (level === this.top) {
+      const holder = Math.floor(entryPa / PAGE_SIZE);
+      if (this.tableLevel[holder] === 0 && this.k.pages.shadow[holder] !== SHADOW_FREE) {
+        this.tableLevel[holder] = level;
+        this.linkStep[holder] = step;
+        this.linkEntry[holder] = -1;
+      }
+    }
+    if (!linksTable(level, value)) return;
+    const target = entry_pa(value);
+    if (!this.k.mem.contains(target)) return;
+    const pfn = target / PAGE_SIZE;
+    this.tableLevel[pfn] = level - 1;
+    this.linkStep[pfn] = step;
+    this.linkEntry[pfn] = entryPa;
+  }
+
+  pagesAllocated(page: Page, order: number): void {
+    const step = this.k.exec.stepCount;
+    const thread = currentThread(this.k.exec)?.name ?? 'swapper/0';
+    for (let p = page; p < page + (1 << order); p++) {
+      this.allocStep[p] = step;
+      this.allocThread[p] = thread;
+    }
+  }
+
+  pagesFreed(page: Page, order: number): void {
+    const step = this.k.exec.stepCount;
+    const t = currentThread(this.k.exec);
+    const record: FreeRecord = { step, order, thread: t?.name ?? 'swapper/0', cpu: t?.ctx.cpu ?? 0, recent: t === null ? [] : t.recent.slice() };
+    for (let p = page; p < page + (1 << order); p++) {
+      this.tableLevel[p] = 0;
+      this.lastFreeStep[p] = step;
+      this.freedBy[p] = record;
+    }
+  }
+
+  /**
+   * Whether accessing `pfn` as a page table, on the strength of a link or cache fill made at step
+   * `since`, uses freed memory: the frame is free now, or it was freed after `since`.
+   */
+  staleness(pfn: number, since: number): Staleness {
+    if (this.k.pages.shadow[pfn] === SHADOW_FREE) return STALE_FREE;
+    return this.lastFreeStep[pfn] > since ? STALE_REUSED : STALE_NONE;
+  }
+
+  freeRecord(pfn: number): FreeRecord | undefined {
+    return this.freedBy[pfn];
+  }
+
+  /** Report lines on the frame's free and, when allocated again, its owner now. */
+  describeFrame(pfn: number): string[] {
+    const lines: string[] = [];
+    const freed = this.freedBy[pfn];
+    if (freed === undefined) {
+      lines.push('The frame has not been allocated since boot');
+    } else {
+      const calls = freed.recent.slice().reverse().join(' <- ');
+      lines.push(`The frame was freed at step ${freed.step} by ${freed.thread} on cpu${freed.cpu} (order ${freed.order}; last steps: ${calls})`);
+    }
+    if (this.k.pages.shadow[pfn] === SHADOW_FREE) {
+      lines.push('It is free now (in the page allocator, poisoned)');
+    } else if (this.allocStep[pfn] > this.lastFreeStep[pfn]) {
+      const level = this.tableLevel[pfn];
+      const now = level === 0 ? 'is not a page table' : `is a ${tableName(level, this.top)} table linked ${atStep(this.linkStep[pfn])}`;
+      lines.push(`It was reallocated at step ${this.allocStep[pfn]} by ${this.allocThread[pfn]} and now ${now}`);
+    }
+    return lines;
+  }
+}
+
+/** Whether an entry at `level` with value `v` links a lower table: present, above the PTE level, not a PS leaf. */
+function linksTable(level: Level, v: bigint): boolean {
+  return level > 1 && (v & _PAGE_PRESENT) !== 0n && (v & _PAGE_PSE) === 0n;
+}

@@ -1,0 +1,126 @@
+/**
+ * `seed`: the design of the seed email (Lu Baolu, 27 Aug 2025, answering Dave Hansen's "three lists
+ * … consolidate to a single list"; reference §1 [S22], shared/reference/seed-email.txt), exactly:
+ *
+ * - one static `kernel_pgtable_work` { list, spinlock, work } (here built per execution);
+ * - `ASYNC_PGTABLE_FREE_DTOR = BIT(NR_PAGEFLAGS)` OR-ed into the ptdesc's flags word to remember
+ *   "run the destructor" — a bit above the page flags, which the allocator neither checks nor clears,
+ *   and which on some configurations lands in a packed field (or, with NR_PAGEFLAGS == 64, wraps to
+ *   BIT(0) = PG_locked as x86's shift does); nothing ever clears it;
+ * - three enqueue helpers (`_dtor`, `_page_list`, `_page`), each taking the spinlock, adding to the
+ *   list and calling schedule_work() unconditionally;
+ * - the work function: splice the list onto a local list under the lock, invalidate with
+ *   `iommu_sva_invalidate_kva_range(0, TLB_FLUSH_ALL)` (the Intel driver's flush-all shortcut), then
+ *   for each entry list_del() and pagetable_dtor_free() if the flag is set, else __free_page().
+ *
+ * Choices the email leaves open, taken as its author most plausibly meant (from the message it
+ * answers, Dave Hansen's three cases):
+ * - case 1, "a 'struct ptdesc' that needs its destructor run": pte_free_kernel() and pmd_free()/
+ *   pud_free() for init_mm go to `_dtor` (the destructor then runs in the worker, not the caller).
+ *   That covers pmd_free_pte_page() and pud_free_pmd_page(), which free through those helpers in the
+ *   kernel this email was written against.
+ * - case 2, "an order-0 'struct page'": free_pagetable(page, 0) of a non-reserved page (memory
+ *   hot-remove) and the table freed after a CPA collapse go to `_page`.
+ * - case 3, "a higher-order 'struct page'", "one at a time": free_pagetable(page, order > 0) (the
+ *   order-9 vmemmap block) links each of the 2^order pages on a local list through pt_list and hands
+ *   the list to `_page_list`. The email does not split_page() the non-compound block, so the worker's
+ *   __free_page() of each tail page finds a refcount of 0 — kptsim reports what that does.
+ * - Reserved (boot) pages keep their synchronous free_reserved_page(), as every draft did.
+ */
+import { TLB_FLUSH_ALL } from '../hw/address.ts';
+import { __free_page, free_reserved_page } from '../kernel/buddy.ts';
+import { generic_pmd_free, generic_pte_free_kernel, generic_pud_free } from '../kernel/pgalloc.ts';
+import { iommu_sva_invalidate_kva_range } from '../kernel/iommu-sva.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_for_each_safe, list_splice_tail, list_splice_tail_init, type ListHead } from '../kernel/list.ts';
+import type { MmStruct } from '../kernel/mm.ts';
+import { PageReserved, flagsWordOr, flagsWordTest, type Page, type Ptdesc } from '../kernel/page.ts';
+import { page_ptdesc, pagetable_dtor_free, ptdesc_page } from '../kernel/ptdesc.ts';
+import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/spinlock.ts';
+import { INIT_WORK, schedule_work } from '../kernel/workqueue.ts';
+import { step, type Sim } from '../sim/index.ts';
+import type { Design } from './design.ts';
+
+export const seed: Design = {
+  name: 'seed',
+  summary: 'one deferred list, a BIT(NR_PAGEFLAGS) "needs dtor" flag, three enqueue helpers, flush-all then free in a work item',
+  source: 'Lu Baolu, 27 Aug 2025, <c69950ee-660b-4f51-9277-522470d0ce5d@linux.intel.com> (shared/reference/seed-email.txt)',
+  overrides: ['pte_free_kernel', 'pmd_free', 'pud_free', 'free_pagetable', 'cpa_free_pgtable'],
+  install(k) {
+    /** #define ASYNC_PGTABLE_FREE_DTOR BIT(NR_PAGEFLAGS) */
+    const ASYNC_PGTABLE_FREE_DTOR = k.config.pageFlags.NR_PAGEFLAGS;
+    const list = k.lists.newHead('kernel_pgtable_work.list');
+    const lock = spin_lock_init(k, 'kernel_pgtable_work.lock');
+    const page_list = k.lists.newHead('kernel_pgtable_work_func.page_list');
+    const listObj = k.lists.objOf(list);
+
+    const work = INIT_WORK<Kernel>(k, 'kernel_pgtable_work', function* kernel_pgtable_work_func(kk): Sim {
+      INIT_LIST_HEAD(kk.lists, page_list);
+      yield* spin_lock(kk, lock);
+      yield step('list_splice_tail_init', 'write', listObj);
+      list_splice_tail_init(kk.lists, list, page_list);
+      yield* spin_unlock(kk, lock);
+
+      yield* iommu_sva_invalidate_kva_range(kk, 0n, TLB_FLUSH_ALL);
+
+      for (const node of list_for_each_safe(kk.lists, page_list)) {
+        const ptdesc: Ptdesc = node;
+        list_del(kk.lists, node);
+        yield step('read ptdesc->__page_flags', 'read', ptdesc);
+        if (flagsWordTest(kk.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR)) yield* pagetable_dtor_free(kk, ptdesc);
+        else yield* __free_page(kk, ptdesc_page(ptdesc));
+      }
+    });
+
+    function* kernel_pgtable_async_free_dtor(kk: Kernel, ptdesc: Ptdesc): Sim {
+      yield* spin_lock(kk, lock);
+      yield step('ptdesc->__page_flags |= ASYNC_PGTABLE_FREE_DTOR', 'write', ptdesc);
+      flagsWordOr(kk.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR);
+      yield step('list_add', 'write', listObj);
+      list_add(kk.lists, ptdesc, list);
+      yield* spin_unlock(kk, lock);
+      yield* schedule_work(kk, work);
+    }
+
+    function* kernel_pgtable_async_free_page_list(kk: Kernel, pages: ListHead): Sim {
+      yield* spin_lock(kk, lock);
+      yield step('list_splice_tail', 'write', listObj);
+      list_splice_tail(kk.lists, pages, list);
+      yield* spin_unlock(kk, lock);
+      yield* schedule_work(kk, work);
+    }
+
+    function* kernel_pgtable_async_free_page(kk: Kernel, page: Page): Sim {
+      yield* spin_lock(kk, lock);
+      yield step('list_add', 'write', listObj);
+      list_add(kk.lists, page_ptdesc(page), list);
+      yield* spin_unlock(kk, lock);
+      yield* schedule_work(kk, work);
+    }
+
+    /** Case 1 for init_mm's tables, the generic free for everyone else's. */
+    const deferDtor =
+      (generic: (kk: Kernel, mm: MmStruct, pt: Ptdesc) => Sim) =>
+      (kk: Kernel, mm: MmStruct, pt: Ptdesc): Sim =>
+        mm === kk.init_mm ? kernel_pgtable_async_free_dtor(kk, pt) : generic(kk, mm, pt);
+
+    const higherOrder = k.lists.newHead('free_pagetable.pages');
+    return {
+      pte_free_kernel: deferDtor(generic_pte_free_kernel),
+      pmd_free: deferDtor(generic_pmd_free),
+      pud_free: deferDtor(generic_pud_free),
+      *free_pagetable(kk, page, order) {
+        if (PageReserved(kk.pages, page)) {
+          for (let i = 0; i < 1 << order; i++) yield* free_reserved_page(kk, page + i);
+        } else if (order === 0) {
+          yield* kernel_pgtable_async_free_page(kk, page);
+        } else {
+          INIT_LIST_HEAD(kk.lists, higherOrder);
+          for (let i = 0; i < 1 << order; i++) list_add_tail(kk.lists, page_ptdesc(page + i), higherOrder);
+          yield* kernel_pgtable_async_free_page_list(kk, higherOrder);
+        }
+      },
+      cpa_free_pgtable: (kk, pt) => kernel_pgtable_async_free_page(kk, ptdesc_page(pt)),
+    };
+  },
+};

@@ -1,0 +1,117 @@
+/**
+ * `upstream`: "Fix stale IOTLB entries for kernel address space" as merged for Linux v6.19
+ * (mainline 27bfafac65d8 … e37d5a2d60a3; reference §1.1, §1.2, §2), with the x86 free sites of that
+ * release — faithful, including what it got wrong:
+ *
+ * - marking at allocation (977870522af3): __pte_alloc_one_kernel() always sets PT_kernel
+ *   (PG_referenced) after the ctor; pmd/pud/p4d_alloc_one() only for init_mm. Nothing else marks: boot
+ *   tables, alloc_low_pages() direct-map tables, vmemmap tables and CPA split tables stay unmarked and
+ *   are freed synchronously (pitfall 5);
+ * - pagetable_free(): a marked page has the mark cleared and goes to pagetable_free_kernel(); anything
+ *   else is __pagetable_free() = __free_pages(page, compound_order(page)) (01894295672335ff);
+ * - pagetable_free_kernel() (5ba2f0a15564): plain spin_lock, list_add at the head, unconditional
+ *   schedule_work(); the work splices the list under the lock, THEN calls
+ *   iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL) (the Intel range path, AM 35), THEN
+ *   __pagetable_free()s each entry without list_del; an empty batch still invalidates;
+ * - the destructor runs synchronously in the caller (pagetable_dtor_free = dtor + pagetable_free);
+ * - x86 (412d000346ea, bf9e4e30f353): pmd_free_pte_page()/pud_free_pmd_page() call
+ *   pagetable_dtor_free() directly; free_pagetable() of a non-reserved page and the CPA collapse free
+ *   call pagetable_free() — so an order-9 non-compound vmemmap block frees only its first page
+ *   (pitfall 8), and hot-remove still frees a table before clearing its parent (pitfall 11).
+ */
+import { TLB_FLUSH_ALL } from '../hw/address.ts';
+import { free_reserved_page } from '../kernel/buddy.ts';
+import { iommu_sva_invalidate_kva_range } from '../kernel/iommu-sva.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { INIT_LIST_HEAD, list_add, list_for_each_safe, list_splice_tail_init } from '../kernel/list.ts';
+import type { MmStruct } from '../kernel/mm.ts';
+import { PageReserved, type Ptdesc } from '../kernel/page.ts';
+import { generic_p4d_alloc_one, generic_pmd_alloc_one, generic_pte_alloc_one_kernel, generic_pud_alloc_one } from '../kernel/pgalloc.ts';
+import { __pagetable_free, page_ptdesc, pagetable_dtor_free, pagetable_free, ptdesc_clear_kernel, ptdesc_set_kernel, ptdesc_test_kernel } from '../kernel/ptdesc.ts';
+import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/spinlock.ts';
+import { INIT_WORK, schedule_work } from '../kernel/workqueue.ts';
+import { free_pmd_page_with, free_pte_page_with } from '../kernel/x86-pgtable.ts';
+import { step, type Sim } from '../sim/index.ts';
+import type { Va } from '../hw/address.ts';
+import type { Design } from './design.ts';
+
+export const upstream: Design = {
+  name: 'upstream',
+  summary: 'v6.19: kernel tables marked at allocation, pagetable_free() defers them to a work item that invalidates (PAGE_OFFSET, TLB_FLUSH_ALL) then frees',
+  source: 'Linux v6.19, commits 27bfafac65d8..e37d5a2d60a3 ("Fix stale IOTLB entries for kernel address space", v7 <20251022082635.2462433-1-baolu.lu@linux.intel.com>)',
+  overrides: [
+    'pte_alloc_one_kernel',
+    'pmd_alloc_one',
+    'pud_alloc_one',
+    'p4d_alloc_one',
+    'pagetable_free',
+    'pmd_free_pte_page',
+    'pud_free_pmd_page',
+    'free_pagetable',
+    'cpa_free_pgtable',
+  ],
+  install(k) {
+    const list = k.lists.newHead('kernel_pgtable_work.list');
+    const lock = spin_lock_init(k, 'kernel_pgtable_work.lock');
+    const page_list = k.lists.newHead('kernel_pgtable_work_func.page_list');
+    const listObj = k.lists.objOf(list);
+
+    const work = INIT_WORK<Kernel>(k, 'kernel_pgtable_work', function* kernel_pgtable_work_func(kk): Sim {
+      INIT_LIST_HEAD(kk.lists, page_list);
+      yield* spin_lock(kk, lock);
+      yield step('list_splice_tail_init', 'write', listObj);
+      list_splice_tail_init(kk.lists, list, page_list);
+      yield* spin_unlock(kk, lock);
+      yield* iommu_sva_invalidate_kva_range(kk, kk.layout.PAGE_OFFSET, TLB_FLUSH_ALL);
+      for (const pt of list_for_each_safe(kk.lists, page_list)) yield* __pagetable_free(kk, pt);
+    });
+
+    function* pagetable_free_kernel(kk: Kernel, pt: Ptdesc): Sim {
+      yield* spin_lock(kk, lock);
+      yield step('list_add', 'write', listObj);
+      list_add(kk.lists, pt, list);
+      yield* spin_unlock(kk, lock);
+      yield* schedule_work(kk, work);
+    }
+
+    /** pmd/pud/p4d_alloc_one(): mark only init_mm's tables. */
+    const markIfKernel =
+      (alloc: (kk: Kernel, mm: MmStruct, addr: Va) => Sim<Ptdesc | null>) =>
+      function* (kk: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null> {
+        const pt = yield* alloc(kk, mm, addr);
+        if (pt !== null && mm === kk.init_mm) ptdesc_set_kernel(kk.pages, pt);
+        return pt;
+      };
+
+    return {
+      *pte_alloc_one_kernel(kk, mm) {
+        const pt = yield* generic_pte_alloc_one_kernel(kk, mm);
+        if (pt !== null) ptdesc_set_kernel(kk.pages, pt);
+        return pt;
+      },
+      pmd_alloc_one: markIfKernel(generic_pmd_alloc_one),
+      pud_alloc_one: markIfKernel(generic_pud_alloc_one),
+      p4d_alloc_one: markIfKernel(generic_p4d_alloc_one),
+      *pagetable_free(kk, pt) {
+        yield step('ptdesc_test_kernel', 'read', pt);
+        if (ptdesc_test_kernel(kk.pages, pt)) {
+          ptdesc_clear_kernel(kk.pages, pt);
+          yield* pagetable_free_kernel(kk, pt);
+        } else {
+          yield* __pagetable_free(kk, pt);
+        }
+      },
+      pmd_free_pte_page: (kk, pmdp, addr) => free_pte_page_with(kk, pmdp, addr, (pt) => pagetable_dtor_free(kk, pt)),
+      pud_free_pmd_page: (kk, pudp, addr) => free_pmd_page_with(kk, pudp, addr, (pt) => pagetable_dtor_free(kk, pt)),
+      *free_pagetable(kk, page, order) {
+        if (PageReserved(kk.pages, page)) {
+          for (let i = 0; i < 1 << order; i++) yield* free_reserved_page(kk, page + i);
+        } else {
+          yield* pagetable_free(kk, page_ptdesc(page));
+        }
+      },
+      cpa_free_pgtable: (kk, pt) => pagetable_free(kk, pt),
+    };
+  },
+};
+

@@ -1,0 +1,126 @@
+/**
+ * Scenarios: a workload, its parameters and the kernel configuration, from a built-in name or a
+ * YAML/JSON file. One schema validates both, so a built-in scenario is exactly a file that ships
+ * with kptsim. Errors name the origin, the field and what was expected (STYLE.md §13).
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/config.ts';
+import type { Workload } from './workload.ts';
+import { bindUnbind } from './workloads/bind-unbind.ts';
+import { ptePopulateRace } from './workloads/pte-populate-race.ts';
+import { pudHugeVmap } from './workloads/pud-huge-vmap.ts';
+import { vfreeHugeVmap } from './workloads/vfree-huge-vmap.ts';
+
+export const WORKLOADS: readonly Workload<never>[] = [vfreeHugeVmap, pudHugeVmap, ptePopulateRace, bindUnbind] as unknown as Workload<never>[];
+
+export interface Scenario {
+  readonly name: string;
+  readonly summary: string;
+  readonly workload: Workload<unknown>;
+  readonly params: unknown;
+  readonly config: KernelConfig;
+}
+
+/** The configuration a scenario may set: every field optional, bounded, unknown keys refused. */
+export const configSchema = z
+  .object({
+    cpus: z.number().int().min(2).max(8),
+    frames: z.number().int().min(1024).max(1 << 16),
+    pagingLevels: z.union([z.literal(4), z.literal(5)]),
+    pageFlags: z
+      .object({
+        NR_PAGEFLAGS: z.number().int().min(21).max(64),
+        SECTIONS_WIDTH: z.number().int().min(0).max(16),
+        NODES_WIDTH: z.number().int().min(0).max(10),
+        ZONES_WIDTH: z.number().int().min(2).max(3),
+        LAST_CPUPID_WIDTH: z.number().int().min(0).max(24),
+      })
+      .strict()
+      .partial(),
+    iommu: z
+      .object({
+        pml5: z.number().int().min(0).max(1024),
+        pml4: z.number().int().min(0).max(1024),
+        pdpt: z.number().int().min(0).max(1024),
+        pde: z.number().int().min(0).max(1024),
+        iotlb: z.number().int().min(0).max(4096),
+        devtlb: z.number().int().min(0).max(4096),
+      })
+      .strict()
+      .partial(),
+    cpuTlbEntries: z.number().int().min(1).max(4096),
+    cpuPscEntries: z.number().int().min(0).max(1024),
+    tlbSinglePageFlushCeiling: z.number().int().min(1).max(1 << 20),
+    kworkers: z.number().int().min(1).max(8),
+    failAtomicAllocations: z.boolean(),
+  })
+  .strict()
+  .partial();
+
+export type ConfigOverrides = z.infer<typeof configSchema>;
+
+const fileSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+    summary: z.string().optional(),
+    workload: z.string(),
+    params: z.record(z.string(), z.unknown()).optional(),
+    config: configSchema.optional(),
+  })
+  .strict();
+
+export type ScenarioFile = z.infer<typeof fileSchema>;
+
+/** A scenario file or built-in that does not validate: the message names origin and field. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+function formatIssues(origin: string, error: z.ZodError, prefix = ''): string {
+  const issue = error.issues[0];
+  const path = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+  return `${origin}: ${path || '(top level)'}: ${issue.message}`;
+}
+
+export function mergeConfig(base: KernelConfig, o: ConfigOverrides): KernelConfig {
+  return {
+    ...base,
+    ...o,
+    pageFlags: { ...base.pageFlags, ...o.pageFlags },
+    iommu: { ...base.iommu, ...o.iommu },
+  };
+}
+
+/** Validates a parsed scenario document; `origin` is the file name or `built-in NAME`. */
+export function scenarioFrom(doc: unknown, origin: string): Scenario {
+  const file = fileSchema.safeParse(doc);
+  if (!file.success) throw new ScenarioError(formatIssues(origin, file.error));
+  const workload = WORKLOADS.find((w) => w.name === file.data.workload) as Workload<unknown> | undefined;
+  if (workload === undefined) {
+    throw new ScenarioError(`${origin}: workload: unknown workload '${file.data.workload}' (expected one of ${WORKLOADS.map((w) => w.name).join(', ')})`);
+  }
+  const params = workload.params.safeParse(file.data.params ?? {});
+  if (!params.success) throw new ScenarioError(formatIssues(origin, params.error, 'params'));
+  const config = mergeConfig(mergeConfig(DEFAULT_CONFIG, workload.config?.(params.data) ?? {}), file.data.config ?? {});
+  return { name: file.data.name, summary: file.data.summary ?? workload.summary, workload, params: params.data, config };
+}
+
+/** Parses YAML (or JSON, which is YAML) text of a scenario file. */
+export function scenarioFromText(text: string, origin: string): Scenario {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ScenarioError(`${origin}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return scenarioFrom(doc, origin);
+}
+
+/** The built-in scenarios: the workloads with their default parameters on the default machine. */
+export const BUILTIN_SCENARIOS: readonly ScenarioFile[] = WORKLOADS.map((w) => ({ name: w.name, workload: w.name }));
+
+export function builtinScenario(name: string): Scenario | undefined {
+  const file = BUILTIN_SCENARIOS.find((s) => s.name === name);
+  return file === undefined ? undefined : scenarioFrom(file, `built-in ${name}`);
+}

@@ -1,0 +1,26 @@
+/**
+ * One execution's world: a kernel booted with the scenario's configuration and the design's hooks,
+ * the checkers attached, the workload's threads spawned — in the phase order of boot.ts.
+ */
+import type { Design } from '../designs/index.ts';
+import { installer } from '../designs/index.ts';
+import { boot } from '../kernel/boot.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { Execution, type ExecutionOptions, type Scheduler } from '../sim/index.ts';
+import type { Scenario } from './scenario.ts';
+
+export interface World {
+  readonly exec: Execution;
+  readonly k: Kernel;
+}
+
+export function buildWorld(scenario: Scenario, design: Design, scheduler: Scheduler, options: ExecutionOptions = {}): World {
+  const exec = new Execution(scheduler, options);
+  const k = boot(exec, {
+    config: scenario.config,
+    devices: [{ name: 'dev0', sid: 0x100 }],
+    install: installer(design),
+  });
+  scenario.workload.spawn(k, scenario.params);
+  return { exec, k };
+}
