@@ -176,8 +176,8 @@ export class PgtableShadow implements KernelObserver {
       lines.push('It is free now (in the page allocator, poisoned)');
     } else if (this.allocStep[pfn] > this.lastFreeStep[pfn]) {
       const level = this.tableLevel[pfn];
-      const now = level === 0 ? 'is not a page table' : `is a ${tableName(level, this.top)} table linked ${atStep(this.linkStep[pfn])}`;
-      lines.push(`It was reallocated at step ${this.allocStep[pfn]} by ${this.allocThread[pfn]} and now ${now}`);
+      const now = level === 0 ? 'is not a page table now' : `is now a ${tableName(level, this.top)} table linked ${atStep(this.linkStep[pfn])}`;
+      lines.push(`It was reallocated at step ${this.allocStep[pfn]} by ${this.allocThread[pfn]} and ${now}`);
     }
     return lines;
   }

@@ -12,7 +12,7 @@
 import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, type Level, type Pa, type Va } from '../hw/address.ts';
 import { Cpu, Iommu, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_entry } from '../hw/index.ts';
 import type { Execution } from '../sim/index.ts';
-import { bootMemory } from './boot-memory.ts';
+import { bootMemory, bootPresentFrames } from './boot-memory.ts';
 import type { KernelConfig } from './config.ts';
 import { GENERIC_HOOKS } from './generic-hooks.ts';
 import type { KernelHooks } from './hooks.ts';
@@ -21,6 +21,7 @@ import type { Kernel } from './kernel.ts';
 import { kernelLayout, type KernelLayout } from './layout.ts';
 import { Lockdep } from './lockdep.ts';
 import { memblock_alloc_pages, type BootMemory } from './memblock.ts';
+import { memory_hotplug_init } from './memory-hotplug.ts';
 import { newMm } from './mm.ts';
 import { entry_ptr, entry_table } from './pgtable.ts';
 import { spin_lock_init } from './spinlock.ts';
@@ -73,6 +74,7 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
     vmalloc: new VmallocSpace(layout.VMALLOC_START, layout.VMALLOC_END),
     devices: options.devices.map((d) => new SvaDevice(d.name, d.sid, iommu, memory.mem, config.iommu.devtlb)),
     hooks: { ...GENERIC_HOOKS },
+    memory_hotplug: memory_hotplug_init(sync),
   };
   if (options.install) Object.assign(k.hooks, options.install(k));
   spawnKworkers(k, k.system_wq);
@@ -99,11 +101,12 @@ function bootPageTables(memory: BootMemory, layout: KernelLayout, config: Kernel
     }
     return table;
   };
-  // kernel_physical_mapping_init(): the direct map of every frame.
-  const bytes = memory.mem.frames * PAGE_SIZE;
+  // kernel_physical_mapping_init(): the direct map of every frame present at boot (not of
+  // hot-pluggable sections), 4 KiB only with directMap4k (CONFIG_DEBUG_PAGEALLOC).
+  const bytes = bootPresentFrames(config) * PAGE_SIZE;
   for (let pa = 0; pa < bytes; ) {
     const va = layout.PAGE_OFFSET + BigInt(pa);
-    if (pa % PMD_SIZE === 0 && pa + PMD_SIZE <= bytes) {
+    if (!config.directMap4k && pa % PMD_SIZE === 0 && pa + PMD_SIZE <= bytes) {
       mem.write64(entry_ptr(tableAt(va, 2), va, 2), mk_entry(pa, PAGE_KERNEL_LARGE));
       pa += PMD_SIZE;
     } else {

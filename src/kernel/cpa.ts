@@ -15,7 +15,8 @@
  *    v6.18's __free_page(ptdesc_page(ptdesc)) here; v6.19's commit bf9e4e30f353 made it
  *    pagetable_free(ptdesc), which the upstream design carries. A split table is unmarked, so
  *    even v6.19 frees it at once: no IOMMU invalidation precedes its reuse (pitfall 5).
- *    Lorenzo Stoakes' 2026 fix (mmap_read_lock(&init_mm) around the free loop) is after v6.19.
+ *    Lorenzo Stoakes' 2026 ptdump fix (mmap_read_lock(&init_mm) around the free loop) is not in
+ *    the v7.0-based tree this was checked against, and not modelled.
  *
  * Locking: x86-64 shares the kernel PMD/PUD tables between all mms, so only init_mm's entries
  * change, under pgd_lock (split, the large-page check, collapse). Linux also serialises whole

@@ -18,7 +18,7 @@ import {
   type InvDesc,
 } from '../../../src/hw/index.ts';
 import { RoundRobinScheduler } from '../../../src/explore/index.ts';
-import { Execution, type ChoicePoint, type Scheduler } from '../../../src/sim/index.ts';
+import { Execution, NO_OBJECT, step, type ChoicePoint, type Scheduler } from '../../../src/sim/index.ts';
 import { newExecution, runThreads } from '../../helpers/sim.ts';
 import { drive, TableBuilder } from './machine.ts';
 
@@ -289,7 +289,7 @@ test('a paging-structure-cache entry records the step of its fill, and a walk th
         yield* iommu.translate(PASID, KVA, { write: false });
         fills.push(exec.stepCount);
         // Some unrelated steps, so the second walk's step differs from the fill's.
-        for (let i = 0; i < 3; i++) yield { label: 'idle', access: 'local', obj: -1 };
+        for (let i = 0; i < 3; i++) yield step('idle', 'local', NO_OBJECT);
         yield* iommu.translate(PASID, KVA, { write: false });
       },
     ],
