@@ -71,7 +71,7 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
     pgd_lock: spin_lock_init(sync, 'pgd_lock'),
     sva: new IommuSva(sync),
     system_wq: alloc_workqueue(sync, 'events_unbound'),
-    vmalloc: new VmallocSpace(layout.VMALLOC_START, layout.VMALLOC_END),
+    vmalloc: new VmallocSpace(layout.VMALLOC_START, layout.VMALLOC_END, exec.objects.register('vmap_area tree')),
     devices: options.devices.map((d) => new SvaDevice(d.name, d.sid, iommu, memory.mem, config.iommu.devtlb)),
     hooks: { ...GENERIC_HOOKS },
     memory_hotplug: memory_hotplug_init(sync),

@@ -11,7 +11,7 @@
  */
 import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, PUD_SIZE, levelSize, type Pa, type Va } from '../hw/address.ts';
 import { PAGE_KERNEL, _PAGE_PSE, mk_entry } from '../hw/index.ts';
-import type { Sim } from '../sim/index.ts';
+import { step, type ObjectId, type Sim } from '../sim/index.ts';
 import { __free_pages, alloc_pages } from './buddy.ts';
 import { GFP_KERNEL } from './gfp.ts';
 import type { Kernel } from './kernel.ts';
@@ -60,6 +60,8 @@ export class VmallocSpace {
   constructor(
     readonly start: Va,
     readonly end: Va,
+    /** The identity of the vmap_area tree (free_vmap_area_lock / purge_vmap_area_lock in Linux). */
+    readonly obj: ObjectId,
   ) {}
 
   /** alloc_vmap_area(): first fit with `align`; null when the space is exhausted. */
@@ -188,6 +190,7 @@ export function* vmalloc(k: Kernel, size: number, huge = false): Sim<Va | null> 
     if (page === null) return null;
     pages.push(page);
   }
+  yield step('alloc_vmap_area', 'write', k.vmalloc.obj);
   const area = k.vmalloc.reserve(BigInt(size), BigInt(order ? PMD_SIZE : PAGE_SIZE), pages, order);
   if (area === null) return null;
   const blockSize = PAGE_SIZE << order;
@@ -206,6 +209,7 @@ export function* vmalloc(k: Kernel, size: number, huge = false): Sim<Va | null> 
  */
 export function* ioremap(k: Kernel, phys: Pa, size: number): Sim<Va | null> {
   const align = size >= PUD_SIZE && phys % PUD_SIZE === 0 ? PUD_SIZE : size >= PMD_SIZE && phys % PMD_SIZE === 0 ? PMD_SIZE : PAGE_SIZE;
+  yield step('alloc_vmap_area', 'write', k.vmalloc.obj);
   const area = k.vmalloc.reserve(BigInt(size), BigInt(align), [], 0);
   if (area === null) return null;
   const ok = yield* vmap_range_noflush(k, area.start, area.end, phys, PAGE_KERNEL, PUD_SHIFT);
@@ -219,6 +223,7 @@ export function* ioremap(k: Kernel, phys: Pa, size: number): Sim<Va | null> {
  * flush, as in Linux: no CPU uses the old address again.
  */
 export function* vfree(k: Kernel, addr: Va): Sim {
+  yield step('find_vmap_area', 'read', k.vmalloc.obj);
   const area = k.vmalloc.find(addr);
   if (area === undefined) {
     k.exec.report('assertion', `WARNING: Trying to vfree() nonexistent vm area (0x${addr.toString(16)})`, []);
@@ -228,6 +233,7 @@ export function* vfree(k: Kernel, addr: Va): Sim {
   for (const page of area.pages) {
     yield* __free_pages(k, page, area.order);
   }
+  yield step('free_vmap_area_noflush', 'write', k.vmalloc.obj);
   area.state = 'lazy';
   k.exec.log('pgtable', `vfree(0x${addr.toString(16)}): unmapped, page tables left in place, range lazy`);
 }
@@ -238,6 +244,7 @@ export function* vfree(k: Kernel, addr: Va): Sim {
  * (reference §1: __purge_vmap_area_lazy ← vm_unmap_aliases ← set_memory_nx ← free_initmem).
  */
 export function* purge_vmap_area_lazy(k: Kernel): Sim {
+  yield step('__purge_vmap_area_lazy', 'write', k.vmalloc.obj);
   const lazy = k.vmalloc.areas.filter((a) => a.state === 'lazy');
   if (lazy.length === 0) return;
   const start = lazy.reduce((m, a) => (a.start < m ? a.start : m), lazy[0].start);

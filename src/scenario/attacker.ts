@@ -14,7 +14,7 @@ import { Doorbell } from './doorbell.ts';
 import { TargetBoard } from './targets.ts';
 
 export interface AttackerOptions {
-  /** Probe rounds: after each of the first `probes` publications the device probes every known target. */
+  /** DMA probes the device makes in all, round robin over the known kernel addresses. */
   readonly probes: number;
   /** Bind/unbind cycles of the process (1: bind once and stay bound). */
   readonly bindCycles?: number;
@@ -46,15 +46,10 @@ export function spawnAttacker(k: Kernel, options: AttackerOptions): Attacker {
     }
   });
 
-  // A daemon: it may wait for a publication that never comes; that is quiescence, not a deadlock.
+  // A daemon: if the kernel never publishes an address, waiting for one is quiescence, not a deadlock.
   k.exec.spawn({ name: `${dev.name}:probe`, cpu: -1, daemon: true }, function* (): Sim {
     yield* bound.wait();
-    let seen = 0;
-    for (let i = 0; i < options.probes; i++) {
-      const next = yield* targets.next(seen);
-      seen = next.generation;
-      for (const va of next.targets) yield* dev.dma({ va, write: false });
-    }
+    for (let i = 0; i < options.probes; i++) yield* dev.dma({ va: yield* targets.pick(i), write: false });
   });
 
   return { targets, bound };

@@ -8,11 +8,12 @@ import { z } from 'zod';
 import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/config.ts';
 import type { Workload } from './workload.ts';
 import { bindUnbind } from './workloads/bind-unbind.ts';
+import { cpaCollapse } from './workloads/cpa-collapse.ts';
 import { ptePopulateRace } from './workloads/pte-populate-race.ts';
 import { pudHugeVmap } from './workloads/pud-huge-vmap.ts';
 import { vfreeHugeVmap } from './workloads/vfree-huge-vmap.ts';
 
-export const WORKLOADS: readonly Workload<never>[] = [vfreeHugeVmap, pudHugeVmap, ptePopulateRace, bindUnbind] as unknown as Workload<never>[];
+export const WORKLOADS: readonly Workload<never>[] = [vfreeHugeVmap, pudHugeVmap, ptePopulateRace, cpaCollapse, bindUnbind] as unknown as Workload<never>[];
 
 export interface Scenario {
   readonly name: string;

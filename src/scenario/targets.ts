@@ -10,8 +10,6 @@ import { step, type Blocker, type Execution, type ObjectId, type Sim } from '../
 
 export class TargetBoard {
   private readonly targets: Va[] = [];
-  /** Publications so far. */
-  private generation = 0;
   readonly obj: ObjectId;
 
   constructor(exec: Execution) {
@@ -21,14 +19,13 @@ export class TargetBoard {
   *publish(va: Va): Sim {
     yield step('publish target', 'write', this.obj);
     if (!this.targets.includes(va)) this.targets.push(va);
-    this.generation++;
   }
 
-  /** Waits for a publication after `seen`; returns the targets and the generation reached. */
-  *next(seen: number): Sim<{ targets: readonly Va[]; generation: number }> {
-    const board = this;
-    const newer: Blocker = { blocks: () => board.generation <= seen, describe: () => 'a new kernel address to probe' };
-    yield step('wait for a target', 'read', this.obj, newer);
-    return { targets: [...this.targets], generation: this.generation };
+  /** Target `i` (round robin over the known ones), waiting for the first publication. */
+  *pick(i: number): Sim<Va> {
+    yield step('pick target', 'read', this.obj, this.anyTarget);
+    return this.targets[i % this.targets.length];
   }
+
+  private readonly anyTarget: Blocker = { blocks: () => this.targets.length === 0, describe: () => 'a kernel address to probe' };
 }

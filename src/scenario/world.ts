@@ -1,7 +1,9 @@
 /**
  * One execution's world: a kernel booted with the scenario's configuration and the design's hooks,
- * the checkers attached, the workload's threads spawned — in the phase order of boot.ts.
+ * the checkers attached (before any step runs), the workload's threads spawned — in the phase
+ * order of boot.ts.
  */
+import { attachOracles } from '../check/index.ts';
 import type { Design } from '../designs/index.ts';
 import { installer } from '../designs/index.ts';
 import { boot } from '../kernel/boot.ts';
@@ -21,6 +23,7 @@ export function buildWorld(scenario: Scenario, design: Design, scheduler: Schedu
     devices: [{ name: 'dev0', sid: 0x100 }],
     install: installer(design),
   });
+  attachOracles(k);
   scenario.workload.spawn(k, scenario.params);
   return { exec, k };
 }

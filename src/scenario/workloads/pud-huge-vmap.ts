@@ -11,7 +11,7 @@ import type { Workload } from '../workload.ts';
 
 const params = z
   .object({
-    probes: z.number().int().min(0).max(1000).default(4).describe('probe rounds: after each of the first N publications the device probes every known kernel address'),
+    probes: z.number().int().min(0).max(1000).default(6).describe('DMA probes the device makes, round robin over the published kernel addresses'),
   })
   .strict();
 
