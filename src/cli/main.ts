@@ -35,6 +35,11 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 }
 
 function processContext(): CliContext {
+  // A reader that stops early (`| head`) is not an error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   return { exitCode: 0, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 }
 

@@ -36,12 +36,21 @@ export function jsonBigint(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? `0x${value.toString(16)}` : value;
 }
 
+/** Reports of one kind printed in full; a run can report the same bug hundreds of times. */
+const SHOWN_PER_KIND = 3;
+
 function renderRun(r: RunResult): string {
   const lines = [`kptsim run: design ${r.design}, scenario ${r.scenario}, seed ${r.seed}`, ''];
   lines.push(...collapseRuns(r.trace).map((l) => l));
   lines.push('');
   if (r.violations.length === 0) lines.push('no violation');
-  for (const v of r.violations) lines.push(`${v.kind}: ${v.title}`, ...v.details.map((d) => `    ${d}`), `    (thread ${v.thread}, step ${v.step})`);
+  const shown = new Map<string, number>();
+  for (const v of r.violations) {
+    const n = (shown.get(v.kind) ?? 0) + 1;
+    shown.set(v.kind, n);
+    if (n <= SHOWN_PER_KIND) lines.push(`${v.kind}: ${v.title}`, ...v.details.map((d) => `    ${d}`), `    (thread ${v.thread}, step ${v.step})`);
+  }
+  for (const [kind, n] of shown) if (n > SHOWN_PER_KIND) lines.push(`... ${n - SHOWN_PER_KIND} more ${kind} reports (--json has them all)`);
   const s = r.stats;
   const inv = Object.entries(s.iommuInvalidations).map(([kind, n]) => `${kind} ${n}`).join(', ');
   lines.push('', `${r.steps} steps, ${r.status}; ${s.threads} threads, ${s.choices} scheduling choices`);

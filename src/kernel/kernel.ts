@@ -12,6 +12,7 @@ import type { KernelConfig } from './config.ts';
 import type { KernelHooks } from './hooks.ts';
 import type { ListArena } from './list.ts';
 import type { Lockdep } from './lockdep.ts';
+import type { MemoryHotplug } from './memory-hotplug.ts';
 import type { MmStruct } from './mm.ts';
 import type { KernelObserver } from './observer.ts';
 import type { PageArray } from './page.ts';
@@ -62,6 +63,8 @@ export interface Kernel extends MemoryCore, SyncCore {
   readonly pgd_lock: spinlock_t;
   readonly sva: IommuSva;
   readonly vmalloc: VmallocSpace;
+  /** Memory hot-add/remove state (memory-hotplug.ts). */
+  readonly memory_hotplug: MemoryHotplug;
   /** The SVA-capable devices behind the IOMMU. */
   readonly devices: readonly SvaDevice[];
   /** The page-table free and flush paths, as the design under test defines them. */

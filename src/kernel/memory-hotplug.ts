@@ -87,18 +87,11 @@ export interface MemoryHotplug {
   readonly present: Uint8Array;
 }
 
-declare module './kernel.ts' {
-  interface Kernel {
-    /** Memory hot-add/remove state (memory-hotplug.ts), built by boot(). */
-    readonly memory_hotplug: MemoryHotplug;
-  }
-}
-
 /** The hotplug state of a kernel being booted: whole sections below bootPresentFrames() are present. */
 export function memory_hotplug_init(k: Pick<SyncCore, 'exec' | 'lockdep' | 'config'>): MemoryHotplug {
   const { frames, sectionFrames } = k.config;
   const present = new Uint8Array(Math.floor(frames / sectionFrames));
-  present.fill(1, 0, bootPresentFrames(k.config) / sectionFrames);
+  present.fill(1, 0, Math.floor(bootPresentFrames(k.config) / sectionFrames));
   return { mem_hotplug_lock: mutex_init(k, 'mem_hotplug_lock'), present };
 }
 
@@ -290,8 +283,11 @@ function pmd_addr_end(addr: Va, end: Va): Va {
  * adds the pages to zone->managed_pages.
  */
 function* online_pages(k: Kernel, start_pfn: Pfn, nr_pages: number): Sim {
-  const zone = sectionZone(k, start_pfn, nr_pages, 'online_pages');
   const end = start_pfn + nr_pages;
+  const zone = page_zone(k, start_pfn);
+  if (zone === null || start_pfn < zone.start_pfn || end > zone.end_pfn) {
+    throw new ModelInvariantError(`online_pages: pfn 0x${start_pfn.toString(16)}+${nr_pages} is not inside one zone (boot-memory.ts keeps hot-pluggable memory in ZONE_NORMAL)`);
+  }
   for (let pfn = start_pfn; pfn < end; ) {
     let order = Math.min(MAX_PAGE_ORDER, 31 - Math.clz32(pfn & -pfn));
     while (pfn + (1 << order) > end) order--;
@@ -300,14 +296,6 @@ function* online_pages(k: Kernel, start_pfn: Pfn, nr_pages: number): Sim {
     pfn += 1 << order;
   }
   if (k.exec.tracing) k.exec.log('alloc', `online_pages: pfn 0x${start_pfn.toString(16)}-0x${(end - 1).toString(16)} to zone ${zone.name}`);
-}
-
-function sectionZone(k: Kernel, start_pfn: Pfn, nr_pages: number, fn: string): Zone {
-  const zone = page_zone(k, start_pfn);
-  if (zone === null || start_pfn < zone.start_pfn || start_pfn + nr_pages > zone.end_pfn) {
-    throw new ModelInvariantError(`${fn}: pfn 0x${start_pfn.toString(16)}+${nr_pages} is not inside one zone`);
-  }
-  return zone;
 }
 
 /* ---- hot-remove ---- */
@@ -333,15 +321,21 @@ export function* remove_memory(k: Kernel, s: number): Sim<boolean> {
 }
 
 /**
- * offline_pages() without migration: under zone->lock, every frame must be in a free buddy block
- * (test_pages_isolated), else -EBUSY with nothing changed; then __offline_isolated_pages() takes
+ * offline_pages() without migration: the range must lie in one zone (else -EINVAL); under
+ * zone->lock, every frame must be in a free buddy block (test_pages_isolated), else -EBUSY with
+ * nothing changed; then __offline_isolated_pages() takes
  * the blocks off the free lists (a block reaching outside the section gives its outside part back,
  * as break_down_buddy_pages() does), adjust_managed_page_count(-nr_pages), and the struct pages
  * return to the absent state.
  */
 function* offline_pages(k: Kernel, start_pfn: Pfn, nr_pages: number): Sim<boolean> {
-  const zone = sectionZone(k, start_pfn, nr_pages, 'offline_pages');
   const end = start_pfn + nr_pages;
+  const zone = page_zone(k, start_pfn);
+  if (zone === null || start_pfn < zone.start_pfn || end > zone.end_pfn) {
+    // test_pages_in_a_zone(): "mhp: memory range spans zones", -EINVAL.
+    k.exec.log('note', `offline_pages: pfn 0x${start_pfn.toString(16)}-0x${(end - 1).toString(16)} spans zones (-EINVAL)`);
+    return false;
+  }
   yield step('offline_pages', 'write', zone.lock);
   const heads: Pfn[] = [];
   for (let pfn = start_pfn; pfn < end; ) {

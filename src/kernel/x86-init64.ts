@@ -67,6 +67,7 @@ import {
   pte_clear,
   ptep_get,
   pud_clear,
+  pud_page,
   pudp_get,
   set_pmd,
   set_pte,
@@ -199,6 +200,10 @@ function* phys_pte_init(k: Kernel, pteTable: Pa, paddr: Pa, paddr_end: Pa): Sim 
 
 /* ---- tearing down (hot-remove) ---- */
 
+/** pte_page(), p4d_page(): the page an entry maps or points to (pmd_page() at every level). */
+const pte_page = pmd_page;
+const p4d_page = pmd_page;
+
 /** Whether every entry of a table is none: one step reading the table page (the `for (i < PTRS_PER_*)` scan). */
 function* table_empty(k: Kernel, table: Pa, label: string): Sim<boolean> {
   yield step(label, 'read', frameOf(table));
@@ -222,14 +227,14 @@ export function* free_pte_table(k: Kernel, pteTable: Pa, pmdp: EntryPtr): Sim {
 /** free_pmd_table(): the same one level up. */
 export function* free_pmd_table(k: Kernel, pmdTable: Pa, pudp: EntryPtr): Sim {
   if (!(yield* table_empty(k, pmdTable, 'free_pmd_table'))) return;
-  yield* free_pagetable(k, pmd_page(yield* pudp_get(k, pudp)), 0);
+  yield* free_pagetable(k, pud_page(yield* pudp_get(k, pudp)), 0);
   yield* locked(k, pud_clear(k, pudp));
 }
 
 /** free_pud_table(): the same one level up; called only with 5-level paging. */
 export function* free_pud_table(k: Kernel, pudTable: Pa, p4dp: EntryPtr): Sim {
   if (!(yield* table_empty(k, pudTable, 'free_pud_table'))) return;
-  yield* free_pagetable(k, pmd_page(yield* p4dp_get(k, p4dp)), 0);
+  yield* free_pagetable(k, p4d_page(yield* p4dp_get(k, p4dp)), 0);
   yield* locked(k, p4d_clear(k, p4dp));
 }
 
@@ -242,7 +247,7 @@ function* remove_pte_table(k: Kernel, pteTable: Pa, addr: Va, end: Va, direct: b
     const ptep = entry_ptr(pteTable, addr, 1);
     const pte = yield* ptep_get(k, ptep);
     if (!entry_present(pte)) continue;
-    if (!direct) yield* free_pagetable(k, pmd_page(pte), 0);
+    if (!direct) yield* free_pagetable(k, pte_page(pte), 0);
     yield* locked(k, pte_clear(k, ptep));
   }
   yield* flush_tlb_all(k);

@@ -14,7 +14,10 @@ import { Doorbell } from './doorbell.ts';
 import { TargetBoard } from './targets.ts';
 
 export interface AttackerOptions {
-  /** DMA probes the device makes in all, round robin over the known kernel addresses. */
+  /**
+   * Spare probes: besides probing every known address after each publication, the device probes
+   * this many more times, round robin, whenever the scheduler lets it.
+   */
   readonly probes: number;
   /** Bind/unbind cycles of the process (1: bind once and stay bound). */
   readonly bindCycles?: number;
@@ -46,10 +49,21 @@ export function spawnAttacker(k: Kernel, options: AttackerOptions): Attacker {
     }
   });
 
-  // A daemon: if the kernel never publishes an address, waiting for one is quiescence, not a deadlock.
+  // A daemon: waiting for a publication that never comes is quiescence, not a deadlock.
   k.exec.spawn({ name: `${dev.name}:probe`, cpu: -1, daemon: true }, function* (): Sim {
     yield* bound.wait();
-    for (let i = 0; i < options.probes; i++) yield* dev.dma({ va: yield* targets.pick(i), write: false });
+    let seen = 0;
+    let spare = options.probes;
+    for (let i = 0; ; i++) {
+      const next = yield* targets.next(seen, spare);
+      if (next.fresh) {
+        seen = next.generation;
+        for (const va of next.targets) yield* dev.dma({ va, write: false });
+      } else {
+        spare--;
+        yield* dev.dma({ va: next.targets[i % next.targets.length], write: false });
+      }
+    }
   });
 
   return { targets, bound };

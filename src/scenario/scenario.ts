@@ -9,11 +9,13 @@ import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/config.ts';
 import type { Workload } from './workload.ts';
 import { bindUnbind } from './workloads/bind-unbind.ts';
 import { cpaCollapse } from './workloads/cpa-collapse.ts';
+import { hotRemove } from './workloads/hot-remove.ts';
+import { mixedReuse } from './workloads/mixed-reuse.ts';
 import { ptePopulateRace } from './workloads/pte-populate-race.ts';
 import { pudHugeVmap } from './workloads/pud-huge-vmap.ts';
 import { vfreeHugeVmap } from './workloads/vfree-huge-vmap.ts';
 
-export const WORKLOADS: readonly Workload<never>[] = [vfreeHugeVmap, pudHugeVmap, ptePopulateRace, cpaCollapse, bindUnbind] as unknown as Workload<never>[];
+export const WORKLOADS: readonly Workload<never>[] = [vfreeHugeVmap, pudHugeVmap, ptePopulateRace, hotRemove, cpaCollapse, bindUnbind, mixedReuse] as unknown as Workload<never>[];
 
 export interface Scenario {
   readonly name: string;
@@ -55,6 +57,9 @@ export const configSchema = z
     tlbSinglePageFlushCeiling: z.number().int().min(1).max(1 << 20),
     kworkers: z.number().int().min(1).max(8),
     failAtomicAllocations: z.boolean(),
+    sectionFrames: z.number().int().min(512).max(1 << 15).multipleOf(512),
+    hotplugSections: z.number().int().min(0).max(8),
+    directMap4k: z.boolean(),
   })
   .strict()
   .partial();

@@ -1,15 +1,16 @@
 /**
  * The kernel addresses the attacker knows about. Kernel threads publish an address when they map
- * something there (an attacker learns them through infoleaks, or just probes the vmalloc area), and
- * the device probes the published addresses after each publication — whenever the scheduler lets
- * it. Publishing and reading are steps on one object, so an explorer sees that a probe depends on
- * the mapping that published its target.
+ * (or remap) something there — an attacker learns them through infoleaks, or just probes the
+ * vmalloc area. Publishing and reading are steps on one object, so an explorer sees that a probe
+ * depends on the mapping that published its target.
  */
 import type { Va } from '../hw/address.ts';
 import { step, type Blocker, type Execution, type ObjectId, type Sim } from '../sim/index.ts';
 
 export class TargetBoard {
   private readonly targets: Va[] = [];
+  /** Publications so far. */
+  private generation = 0;
   readonly obj: ObjectId;
 
   constructor(exec: Execution) {
@@ -19,13 +20,19 @@ export class TargetBoard {
   *publish(va: Va): Sim {
     yield step('publish target', 'write', this.obj);
     if (!this.targets.includes(va)) this.targets.push(va);
+    this.generation++;
   }
 
-  /** Target `i` (round robin over the known ones), waiting for the first publication. */
-  *pick(i: number): Sim<Va> {
-    yield step('pick target', 'read', this.obj, this.anyTarget);
-    return this.targets[i % this.targets.length];
+  /**
+   * Waits until there is something to probe: a publication after `seen`, or — while `spare` probes
+   * remain — any known target. Returns the targets, the generation reached and whether it was new.
+   */
+  *next(seen: number, spare: number): Sim<{ targets: readonly Va[]; generation: number; fresh: boolean }> {
+    const ready: Blocker = {
+      blocks: () => !(this.generation > seen || (spare > 0 && this.targets.length > 0)),
+      describe: () => 'a kernel address to probe',
+    };
+    yield step('wait for a target', 'read', this.obj, ready);
+    return { targets: [...this.targets], generation: this.generation, fresh: this.generation > seen };
   }
-
-  private readonly anyTarget: Blocker = { blocks: () => this.targets.length === 0, describe: () => 'a kernel address to probe' };
 }

@@ -12,7 +12,7 @@ const params = z
   .object({
     cycles: z.number().int().min(1).max(16).default(2).describe('bind/unbind cycles of the process'),
     rounds: z.number().int().min(1).max(64).default(1).describe('vmalloc/vfree/huge-vmalloc rounds'),
-    probes: z.number().int().min(0).max(1000).default(6).describe('DMA probes the device makes, round robin over the published kernel addresses'),
+    probes: z.number().int().min(0).max(1000).default(2).describe('spare DMA probes, besides probing every known address after each publication'),
   })
   .strict();
 

@@ -14,7 +14,7 @@ import type { Workload } from '../workload.ts';
 const params = z
   .object({
     rounds: z.number().int().min(1).max(16).default(1).describe('split/collapse rounds'),
-    probes: z.number().int().min(0).max(1000).default(6).describe('DMA probes the device makes, round robin over the published kernel addresses'),
+    probes: z.number().int().min(0).max(1000).default(2).describe('spare DMA probes, besides probing every known address after each publication'),
   })
   .strict();
 

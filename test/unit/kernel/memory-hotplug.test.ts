@@ -191,7 +191,7 @@ test('add and remove can repeat: the allocator ends where it started', () => {
   assert.deepEqual(check_free_lists(k), []);
 });
 
-test('add_memory of a present section is -EEXIST and remove_memory of an absent one -EINVAL: false, nothing changes', () => {
+test('add_memory of a present section is -EEXIST, remove_memory of an absent or zone-spanning one -EINVAL: false, nothing changes', () => {
   const k = hotplugKernel();
   const before = nr_free_pages(k);
   const results: boolean[] = [];
@@ -201,6 +201,13 @@ test('add_memory of a present section is -EEXIST and remove_memory of an absent 
   });
   assert.deepEqual(results, [false, false]);
   assert.equal(nr_free_pages(k), before);
+  // 1024 frames: ZONE_DMA32 is pfn 0-0xff, so section 0 spans two zones (test_pages_in_a_zone).
+  const small = hotplugKernel({ frames: 1024, hotplugSections: 0 });
+  run(small, function* () {
+    results.push(yield* remove_memory(small, 0));
+  });
+  assert.equal(results[2], false);
+  assert.equal(small.memory_hotplug.present[0], 1);
   assert.throws(
     () =>
       run(k, function* () {
