@@ -51,3 +51,16 @@ test('seed and upstream: no use-after-free on vfree-huge-vmap over 30 schedules'
 test('upstream: a table split by CPA is never marked, so its free after a collapse is still immediate', () => {
   replayableSeed('upstream', 'cpa-collapse', 'iommu-use-after-free', 5);
 });
+
+test('upstream: hot-remove frees unmarked direct-map/vmemmap tables synchronously, before clearing the parent (reference §2)', () => {
+  const r = runDesign('upstream', 'hot-remove', replayableSeed('upstream', 'hot-remove', 'iommu-use-after-free', 5));
+  assert.ok(r.violations.some((v) => v.kind === 'iommu-use-after-free' && v.details.some((d) => /freed at step \d+ by cpu0:hotplug/.test(d))));
+});
+
+test('seed: the order-9 vmemmap block queued page by page without split_page() makes every tail a refcount underflow', () => {
+  const r = runDesign('seed', 'hot-remove', replayableSeed('seed', 'hot-remove', 'bad-page', 5));
+  const bad = r.violations.filter((v) => v.kind === 'bad-page');
+  assert.equal(bad.length, 511, 'each of the 511 tail pages');
+  assert.ok(bad.every((v) => v.thread.startsWith('kworker/') && v.details.some((d) => /VM_BUG_ON_PAGE\(page_ref_count\(page\) == 0\)/.test(d))));
+  assert.ok(!kindsOf(r).includes('iommu-use-after-free'), 'the deferral itself works: the tables are freed after the flush');
+});
