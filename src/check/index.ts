@@ -1,6 +1,16 @@
 /**
  * The oracles: observers of the kernel's and the IOMMU's event streams that report violations of
  * the fixed vocabulary (DESIGN.md "Violation kinds"). They never change the model.
+ *
+ * One module here per kind that needs an outside view: iommu-use-after-free (iommu-uaf.ts),
+ * iommu-write-after-free (iommu-waf.ts), leak (leak.ts), accounting (accounting.ts),
+ * flags-corruption (flags-corruption.ts). The kinds Linux detects itself are reported by the
+ * modelled kernel where Linux reports them, with the same checks: bad-page (the allocator's
+ * free/alloc checks, src/kernel/buddy.ts), use-after-free (KASAN, src/kernel/kasan.ts),
+ * sleep-in-atomic (might_sleep, src/kernel/might-sleep.ts), list-corruption (CONFIG_DEBUG_LIST,
+ * src/kernel/list.ts), deadlock (lockdep and spinlock recursion in src/kernel, and a stuck
+ * execution in src/sim), assertion (WARNs in src/kernel, and a design hook that throws, caught by
+ * the explorer's driver).
  */
 import { ModelInvariantError } from '../sim/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
@@ -8,18 +18,27 @@ import { IommuUseAfterFree } from './iommu-uaf.ts';
 import { IommuWalkTracker } from './iommu-walk.ts';
 import { IommuWriteAfterFree } from './iommu-waf.ts';
 import { PgtableShadow } from './pgtable-shadow.ts';
+import { LeakOracle } from './leak.ts';
+import { AccountingOracle } from './accounting.ts';
+import { FlagsCorruptionOracle } from './flags-corruption.ts';
 
 export * from './pgtable-shadow.ts';
 export * from './iommu-walk.ts';
 export * from './iommu-report.ts';
 export * from './iommu-uaf.ts';
 export * from './iommu-waf.ts';
+export * from './leak.ts';
+export * from './accounting.ts';
+export * from './flags-corruption.ts';
 
 export interface Oracles {
   readonly shadow: PgtableShadow;
   readonly walks: IommuWalkTracker;
   readonly iommuUseAfterFree: IommuUseAfterFree;
   readonly iommuWriteAfterFree: IommuWriteAfterFree;
+  readonly leak: LeakOracle;
+  readonly accounting: AccountingOracle;
+  readonly flags: FlagsCorruptionOracle;
 }
 
 /**
@@ -35,7 +54,10 @@ export function attachOracles(k: Kernel): Oracles {
   const walks = new IommuWalkTracker(k, shadow);
   const iommuUseAfterFree = new IommuUseAfterFree(k, shadow, walks);
   const iommuWriteAfterFree = new IommuWriteAfterFree(k, shadow, walks);
-  k.observers.push(shadow);
+  const leak = new LeakOracle(k);
+  const accounting = new AccountingOracle(k);
+  const flags = new FlagsCorruptionOracle(k);
+  k.observers.push(shadow, leak, flags);
   k.iommu.observers.push(walks, iommuUseAfterFree, iommuWriteAfterFree);
-  return { shadow, walks, iommuUseAfterFree, iommuWriteAfterFree };
+  return { shadow, walks, iommuUseAfterFree, iommuWriteAfterFree, leak, accounting, flags };
 }

@@ -68,6 +68,7 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
     tlbObjects: cpus.map((c) => c.tlbObj),
     iommu,
     init_mm: newMm(sync, 'init_mm', pgd),
+    pgd_list: [],
     pgd_lock: spin_lock_init(sync, 'pgd_lock'),
     sva: new IommuSva(sync),
     system_wq: alloc_workqueue(sync, 'events_unbound'),

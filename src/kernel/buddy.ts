@@ -488,6 +488,7 @@ export function* __free_pages(k: MemoryCore, page: Page, order: number): Sim {
   checkBlock(k, page, order, '__free_pages');
   const pages = k.pages;
   yield step('__free_pages', 'write', page);
+  for (const o of k.observers) o.pagesFreeing?.(page, order);
   const head = PageHead(pages, page);
   // put_page_testzero()
   if (pages.refcount[page] === 0) {

@@ -56,6 +56,8 @@ export interface Kernel extends MemoryCore, SyncCore {
   readonly iommu: Iommu;
   readonly system_wq: WorkqueueStruct;
   readonly init_mm: MmStruct;
+  /** x86's pgd_list: every process PGD (pgd_ctor adds it under pgd_lock). */
+  readonly pgd_list: MmStruct[];
   /**
    * pgd_lock (arch/x86/mm/pgtable.c): on x86-64 every mm shares init_mm's kernel PMD/PUD tables, so
    * CPA's split and collapse of kernel leaves change init_mm's entries under this lock alone.

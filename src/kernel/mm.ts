@@ -20,7 +20,7 @@ import { pagetable_alloc, pagetable_pgd_ctor } from './ptdesc.ts';
 import { walk_alloc } from './pgalloc.ts';
 import { entry_pa } from '../hw/index.ts';
 import { pgdp_get, set_pgd, set_pte, ptep_get, pte_none } from './pgtable.ts';
-import { spin_lock_init, type spinlock_t } from './spinlock.ts';
+import { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from './spinlock.ts';
 
 /** The part of `struct mm_struct` the model needs. */
 export interface MmStruct {
@@ -44,19 +44,24 @@ export function newMm(k: Pick<Kernel, 'exec' | 'lockdep'>, name: string, pgd: Pa
 }
 
 /**
- * pgd_alloc() + pgd_ctor(): a new PGD whose kernel half is a copy of init_mm's (clone_pgd_range).
- * Returns null if the allocation fails.
+ * pgd_alloc() + pgd_ctor(): a new PGD whose kernel half is a copy of init_mm's (clone_pgd_range),
+ * added to pgd_list. Returns null if the allocation fails.
  */
 export function* pgd_alloc(k: Kernel, name: string): Sim<MmStruct | null> {
   const pt = yield* pagetable_alloc(k, GFP_PGTABLE_USER, 0);
   if (pt === null) return null;
   pagetable_pgd_ctor(k, pt);
   const pgd = pt << PAGE_SHIFT;
+  const mm = newMm(k, name, pgd);
+  // pgd_ctor(): under pgd_lock, so that sync_global_pgds() sees either none or all of it.
+  yield* spin_lock(k, k.pgd_lock);
   for (let i = k.layout.KERNEL_PGD_BOUNDARY; i < PTRS_PER_TABLE; i++) {
     const e = yield* pgdp_get(k, k.init_mm.pgd + 8 * i);
     if (e !== 0n) yield* set_pgd(k, pgd + 8 * i, e);
   }
-  return newMm(k, name, pgd);
+  k.pgd_list.push(mm);
+  yield* spin_unlock(k, k.pgd_lock);
+  return mm;
 }
 
 /** The protection of an anonymous user page (PAGE_SHARED_EXEC less exec: what do_anonymous_page installs for a RW vma). */

@@ -6,6 +6,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/config.ts';
+import { computePageFlagsLayout } from '../kernel/page-flags.ts';
 import type { Workload } from './workload.ts';
 import { bindUnbind } from './workloads/bind-unbind.ts';
 import { cpaCollapse } from './workloads/cpa-collapse.ts';
@@ -109,6 +110,11 @@ export function scenarioFrom(doc: unknown, origin: string): Scenario {
   const params = workload.params.safeParse(file.data.params ?? {});
   if (!params.success) throw new ScenarioError(formatIssues(origin, params.error, 'params'));
   const config = mergeConfig(mergeConfig(DEFAULT_CONFIG, workload.config?.(params.data) ?? {}), file.data.config ?? {});
+  try {
+    computePageFlagsLayout(config.pageFlags);
+  } catch (err) {
+    throw new ScenarioError(`${origin}: config.pageFlags: ${(err as Error).message}`);
+  }
   return { name: file.data.name, summary: file.data.summary ?? workload.summary, workload, params: params.data, config };
 }
 

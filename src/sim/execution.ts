@@ -53,6 +53,9 @@ export class Execution {
   stepCount = 0;
   private running: Thread | null = null;
   private abandoned = false;
+  /** Checks that only make sense once everything has settled (leaks, accounting), run at quiescence. */
+  private readonly quiescenceChecks: (() => void)[] = [];
+  private atQuiescence = false;
   private readonly maxSteps: number;
   private readonly stopOnViolation: boolean;
 
@@ -87,10 +90,16 @@ export class Execution {
     return this.decide('data', reason, options);
   }
 
+  /** Registers a check to run when the execution reaches quiescence (before run() returns). */
+  onQuiescence(check: () => void): void {
+    this.quiescenceChecks.push(check);
+  }
+
   /** Reports a violation of the modelled kernel; with stopOnViolation the execution ends after this step. */
   report(kind: ViolationKind, title: string, details: readonly string[]): void {
     const thread = this.running;
-    const violation: Violation = { kind, title, details, thread: thread?.name ?? 'boot', step: this.stepCount };
+    const where = thread?.name ?? (this.atQuiescence ? 'quiescence' : 'boot');
+    const violation: Violation = { kind, title, details, thread: where, step: this.stepCount };
     this.violations.push(violation);
     if (this.events !== null) this.log('violation', `${kind}: ${title}`);
   }
@@ -98,7 +107,7 @@ export class Execution {
   /** Adds to the event trace; callers guard with `tracing` when the text is costly to build. */
   log(cat: TraceCategory, text: string): void {
     if (this.events === null) return;
-    this.events.push({ step: this.stepCount, thread: this.running?.name ?? 'boot', cat, text });
+    this.events.push({ step: this.stepCount, thread: this.running?.name ?? (this.atQuiescence ? 'quiescence' : 'boot'), cat, text });
   }
 
   run(): ExecutionResult {
@@ -109,7 +118,11 @@ export class Execution {
       const runnable = this.runnableThreads();
       if (runnable.length === 0) {
         const stuck = this.threads.filter((t) => !t.done && !t.daemon);
-        if (stuck.length === 0) return this.finish('quiescent');
+        if (stuck.length === 0) {
+          this.atQuiescence = true;
+          for (const check of this.quiescenceChecks) check();
+          return this.finish(this.stopOnViolation && this.violations.length > 0 ? 'violation' : 'quiescent');
+        }
         this.reportDeadlock(stuck);
         return this.finish('deadlock');
       }
