@@ -27,18 +27,15 @@
  *   __free_page() of each tail page finds a refcount of 0 — kptsim reports what that does.
  * - Reserved (boot) pages keep their synchronous free_reserved_page(), as every draft did.
  */
-import { TLB_FLUSH_ALL } from '../hw/address.ts';
 import { __free_page, free_reserved_page } from '../kernel/buddy.ts';
 import { generic_pmd_free, generic_pte_free_kernel, generic_pud_free } from '../kernel/pgalloc.ts';
-import { iommu_sva_invalidate_kva_range } from '../kernel/iommu-sva.ts';
 import type { Kernel } from '../kernel/kernel.ts';
-import { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_for_each_safe, list_splice_tail, list_splice_tail_init, type ListHead } from '../kernel/list.ts';
+import { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_splice_tail, type ListHead } from '../kernel/list.ts';
 import type { MmStruct } from '../kernel/mm.ts';
 import { PageReserved, flagsWordOr, flagsWordTest, type Page, type Ptdesc } from '../kernel/page.ts';
 import { page_ptdesc, pagetable_dtor_free, ptdesc_page } from '../kernel/ptdesc.ts';
-import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/spinlock.ts';
-import { INIT_WORK, schedule_work } from '../kernel/workqueue.ts';
 import { step, type Sim } from '../sim/index.ts';
+import { deferredFreeList } from './deferred-list.ts';
 import type { Design } from './design.ts';
 
 export const seed: Design = {
@@ -49,54 +46,27 @@ export const seed: Design = {
   install(k) {
     /** #define ASYNC_PGTABLE_FREE_DTOR BIT(NR_PAGEFLAGS) */
     const ASYNC_PGTABLE_FREE_DTOR = k.config.pageFlags.NR_PAGEFLAGS;
-    const list = k.lists.newHead('kernel_pgtable_work.list');
-    const lock = spin_lock_init(k, 'kernel_pgtable_work.lock');
-    const page_list = k.lists.newHead('kernel_pgtable_work_func.page_list');
-    const listObj = k.lists.objOf(list);
-
-    const work = INIT_WORK<Kernel>(k, 'kernel_pgtable_work', function* kernel_pgtable_work_func(kk): Sim {
-      INIT_LIST_HEAD(kk.lists, page_list);
-      yield* spin_lock(kk, lock);
-      yield step('list_splice_tail_init', 'write', listObj);
-      list_splice_tail_init(kk.lists, list, page_list);
-      yield* spin_unlock(kk, lock);
-
-      yield* iommu_sva_invalidate_kva_range(kk, 0n, TLB_FLUSH_ALL);
-
-      for (const node of list_for_each_safe(kk.lists, page_list)) {
-        const ptdesc: Ptdesc = node;
-        list_del(kk.lists, node);
+    // The work function invalidates (0, TLB_FLUSH_ALL), then list_del()s each entry and frees it by
+    // the flag: pagetable_dtor_free() if set, else __free_page().
+    const deferred = deferredFreeList(k, {
+      invalidateFrom: () => 0n,
+      *free(kk, ptdesc: Ptdesc) {
+        list_del(kk.lists, ptdesc);
         yield step('read ptdesc->__page_flags', 'read', ptdesc);
         if (flagsWordTest(kk.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR)) yield* pagetable_dtor_free(kk, ptdesc);
         else yield* __free_page(kk, ptdesc_page(ptdesc));
-      }
+      },
     });
 
-    function* kernel_pgtable_async_free_dtor(kk: Kernel, ptdesc: Ptdesc): Sim {
-      yield* spin_lock(kk, lock);
-      yield step('ptdesc->__page_flags |= ASYNC_PGTABLE_FREE_DTOR', 'write', ptdesc);
-      flagsWordOr(kk.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR);
-      yield step('list_add', 'write', listObj);
-      list_add(kk.lists, ptdesc, list);
-      yield* spin_unlock(kk, lock);
-      yield* schedule_work(kk, work);
-    }
-
-    function* kernel_pgtable_async_free_page_list(kk: Kernel, pages: ListHead): Sim {
-      yield* spin_lock(kk, lock);
-      yield step('list_splice_tail', 'write', listObj);
-      list_splice_tail(kk.lists, pages, list);
-      yield* spin_unlock(kk, lock);
-      yield* schedule_work(kk, work);
-    }
-
-    function* kernel_pgtable_async_free_page(kk: Kernel, page: Page): Sim {
-      yield* spin_lock(kk, lock);
-      yield step('list_add', 'write', listObj);
-      list_add(kk.lists, page_ptdesc(page), list);
-      yield* spin_unlock(kk, lock);
-      yield* schedule_work(kk, work);
-    }
+    const kernel_pgtable_async_free_dtor = (kk: Kernel, ptdesc: Ptdesc) =>
+      deferred.add(kk, 'ptdesc->__page_flags |= ASYNC_PGTABLE_FREE_DTOR; list_add', () => {
+        flagsWordOr(kk.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR);
+        list_add(kk.lists, ptdesc, deferred.list);
+      });
+    const kernel_pgtable_async_free_page_list = (kk: Kernel, pages: ListHead) =>
+      deferred.add(kk, 'list_splice_tail', () => list_splice_tail(kk.lists, pages, deferred.list));
+    const kernel_pgtable_async_free_page = (kk: Kernel, page: Page) =>
+      deferred.add(kk, 'list_add', () => list_add(kk.lists, page_ptdesc(page), deferred.list));
 
     /** Case 1 for init_mm's tables, the generic free for everyone else's. */
     const deferDtor =

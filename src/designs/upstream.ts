@@ -19,20 +19,17 @@
  *   call pagetable_free() — so an order-9 non-compound vmemmap block frees only its first page
  *   (pitfall 8), and hot-remove still frees a table before clearing its parent (pitfall 11).
  */
-import { TLB_FLUSH_ALL } from '../hw/address.ts';
 import { free_reserved_page } from '../kernel/buddy.ts';
-import { iommu_sva_invalidate_kva_range } from '../kernel/iommu-sva.ts';
 import type { Kernel } from '../kernel/kernel.ts';
-import { INIT_LIST_HEAD, list_add, list_for_each_safe, list_splice_tail_init } from '../kernel/list.ts';
+import { list_add } from '../kernel/list.ts';
 import type { MmStruct } from '../kernel/mm.ts';
 import { PageReserved, type Ptdesc } from '../kernel/page.ts';
 import { generic_p4d_alloc_one, generic_pmd_alloc_one, generic_pte_alloc_one_kernel, generic_pud_alloc_one } from '../kernel/pgalloc.ts';
 import { __pagetable_free, page_ptdesc, pagetable_dtor_free, pagetable_free, ptdesc_clear_kernel, ptdesc_set_kernel, ptdesc_test_kernel } from '../kernel/ptdesc.ts';
-import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/spinlock.ts';
-import { INIT_WORK, schedule_work } from '../kernel/workqueue.ts';
 import { free_pmd_page_with, free_pte_page_with } from '../kernel/x86-pgtable.ts';
 import { step, type Sim } from '../sim/index.ts';
 import type { Va } from '../hw/address.ts';
+import { deferredFreeList } from './deferred-list.ts';
 import type { Design } from './design.ts';
 
 export const upstream: Design = {
@@ -51,28 +48,14 @@ export const upstream: Design = {
     'cpa_free_pgtable',
   ],
   install(k) {
-    const list = k.lists.newHead('kernel_pgtable_work.list');
-    const lock = spin_lock_init(k, 'kernel_pgtable_work.lock');
-    const page_list = k.lists.newHead('kernel_pgtable_work_func.page_list');
-    const listObj = k.lists.objOf(list);
-
-    const work = INIT_WORK<Kernel>(k, 'kernel_pgtable_work', function* kernel_pgtable_work_func(kk): Sim {
-      INIT_LIST_HEAD(kk.lists, page_list);
-      yield* spin_lock(kk, lock);
-      yield step('list_splice_tail_init', 'write', listObj);
-      list_splice_tail_init(kk.lists, list, page_list);
-      yield* spin_unlock(kk, lock);
-      yield* iommu_sva_invalidate_kva_range(kk, kk.layout.PAGE_OFFSET, TLB_FLUSH_ALL);
-      for (const pt of list_for_each_safe(kk.lists, page_list)) yield* __pagetable_free(kk, pt);
+    // The work function invalidates (PAGE_OFFSET, TLB_FLUSH_ALL), then __pagetable_free()s each
+    // entry, without list_del() (v5).
+    const deferred = deferredFreeList(k, {
+      invalidateFrom: (kk) => kk.layout.PAGE_OFFSET,
+      free: (kk, pt: Ptdesc) => __pagetable_free(kk, pt),
     });
-
-    function* pagetable_free_kernel(kk: Kernel, pt: Ptdesc): Sim {
-      yield* spin_lock(kk, lock);
-      yield step('list_add', 'write', listObj);
-      list_add(kk.lists, pt, list);
-      yield* spin_unlock(kk, lock);
-      yield* schedule_work(kk, work);
-    }
+    /** pagetable_free_kernel(): list_add at the head under the lock, then schedule_work(). */
+    const pagetable_free_kernel = (kk: Kernel, pt: Ptdesc) => deferred.add(kk, 'list_add', () => list_add(kk.lists, pt, deferred.list));
 
     /** pmd/pud/p4d_alloc_one(): mark only init_mm's tables. */
     const markIfKernel =
