@@ -13,7 +13,7 @@
 import type { Choice, ChoiceKind, ChoicePoint, Scheduler } from './choice.ts';
 import { newContext, type ContextKind } from './context.ts';
 import { ObjectNames, type Step } from './step.ts';
-import { Thread, type ThreadBody } from './thread.ts';
+import { Thread, callTrace, type ThreadBody } from './thread.ts';
 import type { TraceCategory, TraceEvent } from './trace.ts';
 import { ModelInvariantError, type Violation, type ViolationKind } from './violation.ts';
 
@@ -56,6 +56,7 @@ export class Execution {
   /** Checks that only make sense once everything has settled (leaks, accounting), run at quiescence. */
   private readonly quiescenceChecks: (() => void)[] = [];
   private atQuiescence = false;
+  private schedulerFailed = false;
   private readonly maxSteps: number;
   private readonly stopOnViolation: boolean;
 
@@ -132,6 +133,9 @@ export class Execution {
       this.stepCount++;
       try {
         chosen.resume();
+      } catch (err) {
+        if (err instanceof ModelInvariantError || this.schedulerFailed) throw err;
+        this.oops(chosen, err);
       } finally {
         this.running = null;
       }
@@ -157,7 +161,14 @@ export class Execution {
   private decide(kind: ChoiceKind, reason: string, options: readonly string[], steps?: readonly Step[], threadIds?: readonly number[]): number {
     if (options.length === 0) throw new ModelInvariantError(`choice '${reason}' offered no options`);
     const point: ChoicePoint = { kind, reason, options, steps, threadIds, index: this.choices.length };
-    const answer = this.scheduler.choose(point);
+    let answer: number | 'abandon';
+    try {
+      answer = this.scheduler.choose(point);
+    } catch (err) {
+      // A scheduler's failure (a replay that diverged) is never the modelled kernel's oops.
+      this.schedulerFailed = true;
+      throw err;
+    }
     if (answer === 'abandon') {
       this.abandoned = true;
       return 0;
@@ -193,6 +204,22 @@ export class Execution {
       if (atomic && (!isInterrupt || o.irqsDisabledDepth > 0)) return false;
     }
     return true;
+  }
+
+  /**
+   * Code of the modelled kernel — a design's hook — threw: that is the kernel oopsing in that
+   * thread. Report it as an `assertion` at this step, with the exception, and kill the thread (as
+   * an oops kills the task); the model itself is intact, so the execution goes on.
+   */
+  private oops(thread: Thread, err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const at = (e.stack ?? '').split('\n').find((l) => l.includes(' at ')) ?? '';
+    this.report('assertion', `Oops: ${e.name}: ${e.message} in ${thread.name}`, [
+      `exception in a kernel hook at step ${this.stepCount}, in ${thread.pending?.label ?? 'its last step'}`,
+      ...(at ? [`thrown ${at.trim()}`] : []),
+      `Call Trace: ${callTrace(thread)}`,
+    ]);
+    thread.kill();
   }
 
   private reportDeadlock(stuck: Thread[]): void {

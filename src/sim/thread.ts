@@ -36,6 +36,11 @@ export class Thread {
     return this.generator !== null;
   }
 
+  /** Ends the thread where it stands (after an oops): it never runs again. */
+  kill(): void {
+    this.pending = null;
+  }
+
   /** Runs the pending step: resumes the generator up to its next yield. */
   resume(): void {
     const pending = this.pending;

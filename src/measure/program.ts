@@ -1,0 +1,24 @@
+/**
+ * A design on a scenario as an explorable Program: every build is a fresh world that stops at its
+ * first violation. The identity binds replay tokens to the design, the scenario name and the exact
+ * parameters and machine (a changed scenario file makes old tokens refuse to replay).
+ */
+import type { Design } from '../designs/index.ts';
+import type { Program } from '../explore/index.ts';
+import type { Scenario } from '../scenario/scenario.ts';
+import { buildWorld } from '../scenario/world.ts';
+
+export interface ProgramOptions {
+  /** Executions longer than this stop with status 'step-limit' (reported, never claimed complete). */
+  readonly maxSteps?: number;
+  /** Record the event trace (replay and reports want it; exploration does not). */
+  readonly trace?: boolean;
+}
+
+export function programOf(design: Design, scenario: Scenario, options: ProgramOptions = {}): Program {
+  const identity = JSON.stringify({ design: design.name, source: design.source, scenario: scenario.name, params: scenario.params, config: scenario.config });
+  return {
+    identity,
+    build: (scheduler) => buildWorld(scenario, design, scheduler, { stopOnViolation: true, trace: options.trace, maxSteps: options.maxSteps }).exec,
+  };
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ModelInvariantError, step } from '../../../src/sim/index.ts';
+import { newExecution, runThreads } from '../../helpers/sim.ts';
+
+test('a hook that throws is an oops: an assertion at that step, the thread dies, the others run on', () => {
+  const exec = newExecution();
+  let otherRan = false;
+  const result = runThreads(exec, [
+    function* () {
+      yield step('before', 'local', -1);
+      throw new RangeError('design bug');
+    },
+    function* () {
+      yield step('other', 'local', -1);
+      otherRan = true;
+    },
+  ]);
+  assert.equal(result.status, 'quiescent');
+  assert.equal(result.violations.length, 1);
+  assert.equal(result.violations[0].kind, 'assertion');
+  assert.match(result.violations[0].title, /^Oops: RangeError: design bug in t0$/);
+  assert.ok(otherRan);
+});
+
+test('a ModelInvariantError is a kptsim bug and is never turned into a finding', () => {
+  const exec = newExecution();
+  assert.throws(
+    () =>
+      runThreads(exec, [
+        function* () {
+          yield step('x', 'local', -1);
+          throw new ModelInvariantError('corrupt run queue');
+        },
+      ]),
+    ModelInvariantError,
+  );
+});
