@@ -7,6 +7,8 @@ import { UsageError, type CliContext } from './context.ts';
 import { demoCommand } from './demo.ts';
 import { listCommands } from './list.ts';
 import { runCommand } from './run.ts';
+import { checkCommand } from './check.ts';
+import { replayCommand } from './replay.ts';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('kptsim')
@@ -16,6 +18,8 @@ export function buildProgram(ctx: CliContext): Command {
   demoCommand(program, ctx, { isDefault: true });
   listCommands(program, ctx);
   runCommand(program, ctx);
+  checkCommand(program, ctx);
+  replayCommand(program, ctx);
   return program;
 }
 

@@ -1,0 +1,123 @@
+/**
+ * Exhaustive depth-first enumeration of every choice sequence: every thread pick and every value
+ * of every data choice. Stateless (Godefroid, "Model Checking for Programming Languages using
+ * VeriSoft", POPL 1997): each execution re-runs the program from scratch, forcing the choices of
+ * the path being extended, then takes the next untried option at the deepest node that has one.
+ *
+ * Optional preemption bound (Musuvathi and Qadeer, "Iterative Context Bounding for Systematic
+ * Testing of Multithreaded Programs", PLDI 2007): a preemption is a thread pick that switches away
+ * from the thread that ran the previous step while it is still runnable; paths over the bound are
+ * not explored. Children are tried non-preemptive first (keep running the same thread).
+ *
+ * Guarantee: `complete` means every execution of the program was run — only when the tree was
+ * exhausted, the bound never cut an option and no execution hit the step limit. With a bound that
+ * cut something, the search is complete only for schedules within the bound, and says it is not.
+ */
+import type { ChoiceKind, ChoicePoint, ExecutionResult } from '../sim/index.ts';
+import { checkForcedPoint, checkPathReplayed } from './prefix.ts';
+import type { ExplorationStrategy } from './strategy.ts';
+
+export interface DfsOptions {
+  /** At most this many preemptions per execution (default: unbounded). */
+  readonly preemptionBound?: number;
+}
+
+interface DfsNode {
+  readonly kind: ChoiceKind;
+  readonly reason: string;
+  readonly optionCount: number;
+  readonly ids?: readonly number[];
+  /** The options this node explores, in order (option indices; fewer than offered when the bound cut). */
+  readonly order: readonly number[];
+  /** Position in `order` of the option the current path takes. */
+  pos: number;
+}
+
+export class DfsScheduler implements ExplorationStrategy {
+  readonly name = 'dfs';
+  readonly exhaustive = true;
+  executions = 0;
+  /** True once the preemption bound or the step limit kept some execution from being explored. */
+  cut = false;
+  private readonly stack: DfsNode[] = [];
+  private finished = false;
+  private readonly bound: number;
+  /** The thread that ran the previous step on the current path, and the preemptions so far. */
+  private lastThread = -1;
+  private preemptions = 0;
+
+  constructor(options: DfsOptions = {}) {
+    this.bound = options.preemptionBound ?? Infinity;
+  }
+
+  get complete(): boolean {
+    return this.finished && !this.cut;
+  }
+
+  beginExecution(_index: number): boolean {
+    if (this.finished) return false;
+    this.executions++;
+    this.lastThread = -1;
+    this.preemptions = 0;
+    return true;
+  }
+
+  choose(point: ChoicePoint): number {
+    let node = this.stack[point.index];
+    if (node === undefined) {
+      node = this.newNode(point);
+      this.stack.push(node);
+    } else {
+      checkForcedPoint('dfs', node, point);
+    }
+    const option = node.order[node.pos];
+    if (node.ids !== undefined) {
+      const id = node.ids[option];
+      if (this.lastThread !== id && node.ids.includes(this.lastThread)) this.preemptions++;
+      this.lastThread = id;
+    }
+    return option;
+  }
+
+  endExecution(_exec: unknown, result: ExecutionResult): void {
+    if (result.status === 'step-limit') this.cut = true;
+    checkPathReplayed('dfs', this.stack.length, result);
+    while (this.stack.length > 0) {
+      const top = this.stack[this.stack.length - 1];
+      if (top.pos + 1 < top.order.length) {
+        top.pos++;
+        return;
+      }
+      this.stack.pop();
+    }
+    this.finished = true;
+  }
+
+  /** Fraction of the tree left of the current path, counting every node's options as equally large. */
+  coverage(): number {
+    if (this.finished) return 1;
+    let covered = 0;
+    let weight = 1;
+    for (const node of this.stack) {
+      covered += (weight * node.pos) / node.order.length;
+      weight /= node.order.length;
+    }
+    return covered;
+  }
+
+  private newNode(point: ChoicePoint): DfsNode {
+    const n = point.options.length;
+    const ids = point.threadIds;
+    const base = { kind: point.kind, reason: point.reason, optionCount: n, pos: 0 };
+    if (point.kind !== 'thread' || ids === undefined) return { ...base, order: Array.from({ length: n }, (_, i) => i) };
+    const stay = ids.indexOf(this.lastThread);
+    if (stay < 0) return { ...base, ids, order: Array.from({ length: n }, (_, i) => i) };
+    const order = [stay];
+    if (this.preemptions < this.bound) {
+      for (let i = 0; i < n; i++) if (i !== stay) order.push(i);
+    } else if (n > 1) {
+      this.cut = true;
+    }
+    return { ...base, ids, order };
+  }
+}

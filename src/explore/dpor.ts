@@ -1,0 +1,393 @@
+/**
+ * Exhaustive exploration with dynamic partial-order reduction: the DPOR algorithm of Flanagan and
+ * Godefroid ("Dynamic Partial-Order Reduction for Model Checking Software", POPL 2005) with sleep
+ * sets (Godefroid, LNCS 1032, 1996), stateless like dfs.ts.
+ *
+ * Why this algorithm and not source-DPOR (Abdulla et al., POPL 2014): our threads block — on
+ * mutexes and spinlocks through Blockers, and on their CPU when another task there is atomic — and
+ * source-DPOR reverses only races between events adjacent in happens-before, which misses the
+ * order "q takes the lock before p" when q sat blocked behind p's release. Flanagan–Godefroid checks,
+ * at every state of the trace, every thread's pending step (blocked or not) against the last
+ * dependent step, and when that thread was not enabled there it adds every enabled thread — the
+ * standard conservative handling. It explores more than source-DPOR on some programs, never less
+ * of the behaviour.
+ *
+ * Dependence. Two steps are dependent when `dependent(a, b)` (src/sim/step.ts: same object, at
+ * least one not a read). In addition a step that changes whether another thread is runnable
+ * (observed on the trace: the thread is in the runnable set before the step and not after, or the
+ * reverse) is dependent with that thread's pending step. That covers preemption: a task entering
+ * an atomic section takes its CPU from the other tasks pinned there without touching an object.
+ * Happens-before is the transitive closure of program order and these dependences, kept as vector
+ * clocks over the executed trace.
+ *
+ * Assumptions (DPOR is sound relative to them): each step touches only the object it declares, in
+ * the declared way; a Blocker's condition is changed only by steps on the object the blocked step
+ * names (lock acquire/release are writes, so a blocked `mutex_lock` and the `mutex_unlock` that
+ * frees it are dependent) or shows as a runnable-set change; the program is deterministic given its
+ * choices. Data choices (kind 'data') are branching points explored exhaustively, every value,
+ * with no reduction across them; a data choice belongs to the thread step that made it.
+ * Co-enabledness is not known statically, so every dependent pair is taken as possibly co-enabled.
+ *
+ * Guarantee: when the search ends with `complete`, every Mazurkiewicz trace of the program
+ * (every order of dependent steps) was explored up to its first violation: each reachable
+ * violation, deadlock or final state was reached. Not complete if an execution hit the step limit.
+ */
+import { dependent, NO_OBJECT, type ChoicePoint, type Execution, type ExecutionResult, type Step } from '../sim/index.ts';
+import { checkForcedPoint, checkPathReplayed } from './prefix.ts';
+import type { ExplorationStrategy } from './strategy.ts';
+
+interface ThreadNode {
+  readonly kind: 'thread';
+  readonly reason: string;
+  readonly optionCount: number;
+  /** Runnable thread ids, in option order. */
+  readonly ids: readonly number[];
+  /** Their pending steps, in option order. */
+  readonly steps: readonly Step[];
+  /** Threads whose exploration from here is redundant, with their pending step. */
+  readonly sleep: ReadonlyMap<number, Step>;
+  /** Threads to explore from here; grows as races are found below. */
+  readonly backtrack: Set<number>;
+  /** Threads explored (or being explored) from here. */
+  readonly done: Set<number>;
+  chosen: number;
+}
+
+interface DataNode {
+  readonly kind: 'data';
+  readonly reason: string;
+  readonly optionCount: number;
+  chosen: number;
+}
+
+type DporNode = ThreadNode | DataNode;
+
+export class DporScheduler implements ExplorationStrategy {
+  readonly name = 'dpor';
+  readonly exhaustive = true;
+  executions = 0;
+  /** Executions cut short because every runnable thread was asleep (redundant). */
+  sleepBlocked = 0;
+  /** True once an execution hit the step limit: the tree below it was not explored. */
+  cut = false;
+  private readonly stack: DporNode[] = [];
+  private finished = false;
+  /** The stack index of the last thread node on the current path, and the thread it ran. */
+  private lastThreadNode = -1;
+  private lastThread = -1;
+  /** Each thread's CPU (-1 for a device), learnt at the end of each execution. */
+  private readonly cpuOf: number[] = [];
+  /** Runnable ids where this execution was abandoned (sleep-set blocked), else null. */
+  private abandonedAt: readonly number[] | null = null;
+
+  get complete(): boolean {
+    return this.finished && !this.cut;
+  }
+
+  beginExecution(_index: number): boolean {
+    if (this.finished) return false;
+    this.executions++;
+    this.lastThreadNode = -1;
+    this.lastThread = -1;
+    this.abandonedAt = null;
+    return true;
+  }
+
+  choose(point: ChoicePoint): number | 'abandon' {
+    const existing = this.stack[point.index];
+    if (existing !== undefined) {
+      checkForcedPoint('dpor', existing, point);
+      if (existing.kind === 'thread') this.enterThreadNode(point.index, existing);
+      return existing.chosen;
+    }
+    if (point.kind === 'data' || point.threadIds === undefined || point.steps === undefined) {
+      this.stack.push({ kind: 'data', reason: point.reason, optionCount: point.options.length, chosen: 0 });
+      return 0;
+    }
+    const ids = point.threadIds;
+    const steps = point.steps;
+    const sleep = this.childSleep(ids);
+    let pick = -1;
+    for (let i = 0; i < ids.length; i++) {
+      if (sleep.has(ids[i])) continue;
+      if (pick < 0 || ids[i] === this.lastThread) pick = i;
+    }
+    if (pick < 0) {
+      this.sleepBlocked++;
+      this.abandonedAt = ids;
+      return 'abandon';
+    }
+    const node: ThreadNode = {
+      kind: 'thread',
+      reason: point.reason,
+      optionCount: ids.length,
+      ids,
+      steps,
+      sleep,
+      backtrack: new Set([ids[pick]]),
+      done: new Set([ids[pick]]),
+      chosen: pick,
+    };
+    this.stack.push(node);
+    this.enterThreadNode(point.index, node);
+    return pick;
+  }
+
+  endExecution(exec: Execution, result: ExecutionResult): void {
+    checkPathReplayed('dpor', this.stack.length, result);
+    for (const t of exec.threads) this.cpuOf[t.id] = t.ctx.cpu;
+    if (result.status === 'step-limit') this.cut = true;
+    this.addBacktracks(exec, result);
+    while (this.stack.length > 0) {
+      const top = this.stack[this.stack.length - 1];
+      if (top.kind === 'data') {
+        if (top.chosen + 1 < top.optionCount) {
+          top.chosen++;
+          return;
+        }
+      } else {
+        for (let i = 0; i < top.ids.length; i++) {
+          const id = top.ids[i];
+          if (top.backtrack.has(id) && !top.done.has(id) && !top.sleep.has(id)) {
+            top.done.add(id);
+            top.chosen = i;
+            return;
+          }
+        }
+      }
+      this.stack.pop();
+    }
+    this.finished = true;
+  }
+
+  /** Fraction of the known tree left of the current path (backtrack sets grow, so an estimate). */
+  coverage(): number {
+    if (this.finished) return 1;
+    let covered = 0;
+    let weight = 1;
+    for (const node of this.stack) {
+      const total = node.kind === 'data' ? node.optionCount : Math.max(node.backtrack.size, node.done.size);
+      const before = node.kind === 'data' ? node.chosen : node.done.size - 1;
+      covered += (weight * before) / total;
+      weight /= total;
+    }
+    return covered;
+  }
+
+  /**
+   * Whether two threads are pinned to one CPU, where one's step can take the CPU from the other
+   * (preemption or interrupts off, an interrupt handler running). The race analysis observes such
+   * steps on the trace; a sleep set cannot (the sleeping step has not run here), so it keeps
+   * threads that share a CPU awake for each other. Threads are learnt from earlier executions;
+   * one not seen yet counts as sharing.
+   */
+  private mayShareCpu(a: number, b: number): boolean {
+    const ca = this.cpuOf[a];
+    const cb = this.cpuOf[b];
+    if (ca === undefined || cb === undefined) return true;
+    return ca >= 0 && ca === cb;
+  }
+
+  private enterThreadNode(index: number, node: ThreadNode): void {
+    this.lastThreadNode = index;
+    this.lastThread = node.ids[node.chosen];
+  }
+
+  /**
+   * The sleep set of a new state: the parent's sleeping and already-explored threads that are
+   * still runnable and whose pending step is independent of the step the parent ran.
+   */
+  private childSleep(ids: readonly number[]): Map<number, Step> {
+    const sleep = new Map<number, Step>();
+    if (this.lastThreadNode < 0) return sleep;
+    const parent = this.stack[this.lastThreadNode] as ThreadNode;
+    const ran = parent.ids[parent.chosen];
+    const ranStep = parent.steps[parent.chosen];
+    const keep = (q: number, s: Step): void => {
+      if (q !== ran && ids.includes(q) && !dependent(s, ranStep) && !this.mayShareCpu(q, ran)) sleep.set(q, s);
+    };
+    for (const [q, s] of parent.sleep) keep(q, s);
+    for (const q of parent.done) keep(q, parent.steps[parent.ids.indexOf(q)]);
+    return sleep;
+  }
+
+  /**
+   * The Flanagan–Godefroid update, run over the finished trace (equivalent to running it at each
+   * state as the trace grew: every state it touches is still on the stack). For each thread q and
+   * each stretch of the trace during which q's pending step π stays the same, every step i of
+   * another thread in that stretch that is dependent with π, and the last dependent step before
+   * the stretch that does not happen-before q, is a race: q should also be tried at the state
+   * before i — or, if q was not runnable there, every thread that was.
+   */
+  private addBacktracks(exec: Execution, result: ExecutionResult): void {
+    const nodeOf: number[] = [];
+    for (let s = 0; s < this.stack.length; s++) if (this.stack[s].kind === 'thread') nodeOf.push(s);
+    const m = nodeOf.length;
+    if (m === 0) return;
+    const ev = nodeOf.map((s) => this.stack[s] as ThreadNode);
+    const threadCount = exec.threads.length;
+    const procOf = new Int32Array(m);
+    const stepOf: Step[] = new Array(m);
+    for (let j = 0; j < m; j++) {
+      procOf[j] = ev[j].ids[ev[j].chosen];
+      stepOf[j] = ev[j].steps[ev[j].chosen];
+    }
+    // The runnable set after the last step: known when the run ended with nothing runnable or
+    // was abandoned; otherwise (violation, step limit) taken as unchanged.
+    const ended = result.status === 'quiescent' || result.status === 'deadlock';
+    const finalEnabled: readonly number[] = this.abandonedAt ?? (ended ? [] : ev[m - 1].ids);
+    const enabledAfter = (j: number): readonly number[] => (j + 1 < m ? ev[j + 1].ids : finalEnabled);
+    const toggles = (j: number, q: number): boolean => ev[j].ids.includes(q) !== enabledAfter(j).includes(q);
+
+    // Vector clocks: clock[j][t] = how many of thread t's steps happen before or at step j.
+    const clock: Int32Array[] = new Array(m);
+    const local = new Int32Array(m);
+    const count = new Int32Array(threadCount);
+    const lastClock: (Int32Array | null)[] = new Array(threadCount).fill(null);
+    const edgeIn: (Int32Array | null)[] = new Array(threadCount).fill(null);
+    const lastWrite = new Map<number, Int32Array>();
+    const readsSince = new Map<number, Int32Array>();
+    const accesses = new Map<number, number[]>();
+    const eventsOf: number[][] = Array.from({ length: threadCount }, () => []);
+    for (let j = 0; j < m; j++) {
+      const p = procOf[j];
+      const s = stepOf[j];
+      const vc = lastClock[p]?.slice() ?? new Int32Array(threadCount);
+      joinInto(vc, edgeIn[p]);
+      edgeIn[p] = null;
+      if (s.obj !== NO_OBJECT) {
+        joinInto(vc, lastWrite.get(s.obj));
+        if (s.access !== 'read') joinInto(vc, readsSince.get(s.obj));
+      }
+      vc[p] = ++count[p];
+      local[j] = count[p];
+      clock[j] = vc;
+      lastClock[p] = vc;
+      eventsOf[p].push(j);
+      if (s.obj !== NO_OBJECT) {
+        if (s.access === 'read') {
+          const r = readsSince.get(s.obj);
+          if (r === undefined) readsSince.set(s.obj, vc.slice());
+          else joinInto(r, vc);
+        } else {
+          lastWrite.set(s.obj, vc);
+          readsSince.delete(s.obj);
+        }
+        let list = accesses.get(s.obj);
+        if (list === undefined) accesses.set(s.obj, (list = []));
+        list.push(j);
+      }
+      for (const q of ev[j].ids) if (q !== p && toggles(j, q)) edgeIn[q] = joined(edgeIn[q], vc, threadCount);
+      for (const q of enabledAfter(j)) if (q !== p && !ev[j].ids.includes(q)) edgeIn[q] = joined(edgeIn[q], vc, threadCount);
+    }
+
+    // A race: step i of another thread against q's pending step π, whose clock is piClock and
+    // whose per-thread index would be piLocal. Reversing it means running, from the state before
+    // i, the steps after i that do not happen after it (notdep(i)), then π: v = notdep(i).π.
+    const reverse = (i: number, q: number, piClock: Int32Array, piLocal: number): void => {
+      const node = ev[i];
+      const pi = procOf[i];
+      const li = local[i];
+      // First event of each thread in v (an event index, or -1 for π itself) and its local index.
+      const first = new Int32Array(threadCount).fill(NOT_IN_V);
+      const firstLocal = new Int32Array(threadCount);
+      for (let t = 0; t < threadCount; t++) {
+        if (t === pi) continue;
+        const list = eventsOf[t];
+        const at = upperBound(list, i);
+        const f = at < list.length ? list[at] : -1;
+        if (f >= 0 && clock[f][pi] < li) {
+          first[t] = f;
+          firstLocal[t] = local[f];
+        } else if (t === q) {
+          first[t] = PENDING;
+          firstLocal[t] = piLocal;
+        }
+      }
+      // Initials of v: threads whose first event in v has no happens-before predecessor in v.
+      let runnableInitial = false;
+      let pick = -1;
+      for (let r = 0; r < threadCount; r++) {
+        if (first[r] === NOT_IN_V) continue;
+        const vc = first[r] === PENDING ? piClock : clock[first[r]];
+        let initial = true;
+        for (let t = 0; t < threadCount && initial; t++) {
+          if (t !== r && first[t] !== NOT_IN_V && vc[t] >= firstLocal[t]) initial = false;
+        }
+        if (!initial || !node.ids.includes(r)) continue;
+        runnableInitial = true;
+        // Already explored (or to be) from here: v is covered (source-set condition).
+        if (node.backtrack.has(r) && !node.sleep.has(r)) return;
+        if (!node.sleep.has(r) && (pick < 0 || r === q)) pick = r;
+      }
+      if (pick >= 0) node.backtrack.add(pick);
+      // No initial can run there (q is blocked behind something before i): every runnable
+      // thread, the conservative Flanagan–Godefroid rule.
+      else if (!runnableInitial) for (const id of node.ids) node.backtrack.add(id);
+    };
+
+    for (let q = 0; q < threadCount; q++) {
+      const mine = eventsOf[q];
+      let prev = -1;
+      for (let k = 0; k <= mine.length; k++) {
+        const executed = k < mine.length;
+        const pending = executed ? stepOf[mine[k]] : exec.threads[q].pending;
+        const end = executed ? mine[k] : m;
+        const start = prev + 1;
+        if (pending !== null) {
+          const races: number[] = [];
+          if (prev >= 0 && pending.obj !== NO_OBJECT) {
+            const list = accesses.get(pending.obj) ?? [];
+            const seen = clock[prev];
+            for (let x = upperBound(list, prev) - 1; x >= 0; x--) {
+              const i = list[x];
+              if (procOf[i] === q || !dependent(stepOf[i], pending) || seen[procOf[i]] >= local[i]) continue;
+              races.push(i);
+              break;
+            }
+          }
+          for (let i = start; i < end; i++) if (dependent(stepOf[i], pending) || toggles(i, q)) races.push(i);
+          if (races.length > 0) {
+            let piClock: Int32Array;
+            if (executed) piClock = clock[mine[k]];
+            else {
+              // Never ran: its clock as if it ran now, after everything it depends on.
+              piClock = prev >= 0 ? clock[prev].slice() : new Int32Array(threadCount);
+              for (let i = start; i < m; i++) if (dependent(stepOf[i], pending) || toggles(i, q)) joinInto(piClock, clock[i]);
+            }
+            const piLocal = (prev >= 0 ? local[prev] : 0) + 1;
+            for (const i of races) reverse(i, q, piClock, piLocal);
+          }
+        }
+        if (executed) prev = mine[k];
+      }
+    }
+  }
+}
+
+/** Markers in the per-thread "first event in v" table. */
+const NOT_IN_V = -2;
+const PENDING = -1;
+
+function joinInto(into: Int32Array, from: Int32Array | null | undefined): void {
+  if (from == null) return;
+  for (let t = 0; t < into.length; t++) if (from[t] > into[t]) into[t] = from[t];
+}
+
+function joined(acc: Int32Array | null, vc: Int32Array, size: number): Int32Array {
+  const out = acc ?? new Int32Array(size);
+  joinInto(out, vc);
+  return out;
+}
+
+/** The number of entries of the ascending `list` that are <= `value`. */
+function upperBound(list: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid] <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
