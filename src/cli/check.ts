@@ -7,13 +7,17 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, type ExplorationProgress, type StrategyName } from '../explore/index.ts';
-import { check, replayLabel, type CheckResult } from '../measure/check.ts';
-import type { CliContext } from './context.ts';
+import { Worker } from 'node:worker_threads';
+import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceOf, type ExplorationProgress, type StrategyName } from '../explore/index.ts';
+import { check, mergeChecks, replayLabel, type CheckResult } from '../measure/check.ts';
+import type { WorkerJob } from './check-worker.ts';
+import { UsageError, type CliContext } from './context.ts';
 import { loadDesign, loadScenario } from './load.ts';
 import { nonNegativeInt } from './parse.ts';
 
 interface CheckFlags {
+  workers: number;
+  shard?: { index: number; count: number };
   design: string;
   scenario: string;
   strategy: StrategyName;
@@ -32,6 +36,20 @@ export function parseDuration(value: string): number {
   if (m === null) throw new InvalidArgumentError(`--time expects a duration such as 30s, 2m or 500ms, got '${value}'`);
   const n = Number(m[1]);
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+function parseShard(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (m === null || count < 1 || index >= count) throw new InvalidArgumentError(`--shard expects I/N with 0 <= I < N, got '${value}'`);
+  return { index, count };
+}
+
+function parseWorkers(value: string): number {
+  const n = nonNegativeInt('--workers')(value);
+  if (n < 1 || n > 64) throw new InvalidArgumentError(`--workers expects 1 to 64, got '${value}'`);
+  return n;
 }
 
 function parseStrategy(value: string): StrategyName {
@@ -55,33 +73,54 @@ export function checkCommand(program: Command, ctx: CliContext): void {
     .option('--depth <d>', 'PCT bug depth', nonNegativeInt('--depth'), 3)
     .option('--preemption-bound <n>', 'dfs: at most this many preemptions per execution (then never complete)', nonNegativeInt('--preemption-bound'))
     .option('--max-steps <n>', 'executions longer than this are cut (and the run is not complete)', nonNegativeInt('--max-steps'), 200_000)
+    .option('--workers <n>', 'worker threads on this machine (random and pct are split; dfs and dpor run in one)', parseWorkers, 1)
+    .option('--shard <I/N>', 'run shard I of N of a random or pct exploration (merge the JSON results with kptsim merge)', parseShard)
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: CheckFlags) => {
       const design = await loadDesign(flags.design);
       const scenario = loadScenario(flags.scenario);
       const sampling = flags.strategy === 'random' || flags.strategy === 'pct';
+      if (!sampling && flags.shard !== undefined && flags.shard.count > 1) {
+        throw new UsageError(`--shard splits random and pct explorations by execution; ${flags.strategy} explores one tree and runs whole`);
+      }
       const budget = flags.budget ?? (sampling && flags.time === undefined ? DEFAULT_SAMPLING_BUDGET : undefined);
-      const progress = flags.json || !process.stderr.isTTY ? null : progressLine();
-      const result = check(
-        design,
-        scenario,
-        {
-          strategy: flags.strategy,
-          seed: flags.seed,
-          budget,
-          timeMs: flags.time,
-          pctDepth: flags.depth,
-          preemptionBound: flags.preemptionBound,
-          maxSteps: flags.maxSteps,
-          now: () => performance.now(),
-          onProgress: progress?.update,
-        },
-        replayLabel(flags.design, flags.scenario),
-      );
-      progress?.stop();
+      const options = {
+        strategy: flags.strategy,
+        seed: flags.seed,
+        budget,
+        timeMs: flags.time,
+        pctDepth: flags.depth,
+        preemptionBound: flags.preemptionBound,
+        maxSteps: flags.maxSteps,
+      };
+      const label = replayLabel(flags.design, flags.scenario);
+      const shard = flags.shard ?? { index: 0, count: 1 };
+      const workers = sampling ? flags.workers : 1;
+      let parts: CheckResult[];
+      if (workers === 1) {
+        const progress = flags.json || !process.stderr.isTTY ? null : progressLine();
+        parts = [check(design, scenario, { ...options, slice: sliceOf(shard, 0, 1), now: () => performance.now(), onProgress: progress?.update }, label)];
+        progress?.stop();
+      } else {
+        parts = await Promise.all(
+          Array.from({ length: workers }, (_, w) => runWorker({ design: flags.design, scenario: flags.scenario, options, slice: sliceOf(shard, w, workers), label })),
+        );
+      }
+      const result = mergeChecks(parts);
       ctx.out(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCheck(result));
       ctx.exitCode = result.violations.length > 0 ? 1 : 0;
     });
+}
+
+function runWorker(job: WorkerJob): Promise<CheckResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./check-worker.mjs', import.meta.url), { workerData: job });
+    worker.once('message', (r: CheckResult) => resolve(r));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`check worker exited with code ${code}`));
+    });
+  });
 }
 
 /** A progress line on stderr, shown only once a run has lasted a second. */

@@ -9,6 +9,7 @@ import { listCommands } from './list.ts';
 import { runCommand } from './run.ts';
 import { checkCommand } from './check.ts';
 import { replayCommand } from './replay.ts';
+import { mergeCommand } from './merge.ts';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('kptsim')
@@ -20,6 +21,7 @@ export function buildProgram(ctx: CliContext): Command {
   runCommand(program, ctx);
   checkCommand(program, ctx);
   replayCommand(program, ctx);
+  mergeCommand(program, ctx);
   return program;
 }
 

@@ -13,3 +13,4 @@ export * from './token.ts';
 export * from './schedule.ts';
 export * from './shrink.ts';
 export * from './explorer.ts';
+export * from './partition.ts';

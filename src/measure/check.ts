@@ -7,14 +7,22 @@
  */
 import type { Design } from '../designs/index.ts';
 import {
+  RoundRobinScheduler,
   STRATEGIES,
+  SlicedStrategy,
+  WHOLE,
   countPreemptions,
+  globalIndex,
+  sliceBudget,
   encodeToken,
   explore,
   renderSchedule,
   reportsKind,
   shrink,
   type ExplorationProgress,
+  type ExplorationStrategy,
+  type Program,
+  type Slice,
   type StopReason,
   type StrategyName,
 } from '../explore/index.ts';
@@ -35,6 +43,8 @@ export interface CheckOptions {
   readonly shrinkRuns?: number;
   readonly now?: () => number;
   readonly onProgress?: (p: ExplorationProgress) => void;
+  /** The executions this run takes (a shard, a worker); random and pct only. */
+  readonly slice?: Slice;
 }
 
 export interface CheckViolation {
@@ -50,8 +60,9 @@ export interface CheckViolation {
   readonly originalSteps: number;
   readonly preemptions: number;
   readonly originalPreemptions: number;
-  /** Executions that showed this violation. */
+  /** Executions that showed this violation, and the global index of the first. */
   readonly occurrences: number;
+  readonly execution: number;
   /** The shrunk schedule, one run of one thread per line. */
   readonly schedule: readonly string[];
 }
@@ -77,9 +88,11 @@ export function replayLabel(designSpec: string, scenarioSpec: string): string {
 
 export function check(design: Design, scenario: Scenario, options: CheckOptions, label: string): CheckResult {
   const program = programOf(design, scenario, { maxSteps: options.maxSteps });
-  const strategy = STRATEGIES[options.strategy]({ seed: options.seed, pctDepth: options.pctDepth, preemptionBound: options.preemptionBound });
+  const slice = options.slice ?? WHOLE;
+  const strategy = strategyFor(program, options, slice);
+  const budget = options.budget === undefined ? undefined : strategy.exhaustive ? options.budget : sliceBudget(slice, options.budget);
   const result = explore(program, strategy, {
-    budget: options.budget,
+    budget,
     timeMs: options.timeMs,
     now: options.now,
     onProgress: options.onProgress,
@@ -100,6 +113,7 @@ export function check(design: Design, scenario: Scenario, options: CheckOptions,
       preemptions: countPreemptions(choices),
       originalPreemptions: countPreemptions(found.choices),
       occurrences: found.occurrences,
+      execution: strategy.exhaustive ? found.execution : globalIndex(slice, found.execution),
       schedule: renderSchedule(choices),
     };
   });
@@ -114,5 +128,56 @@ export function check(design: Design, scenario: Scenario, options: CheckOptions,
     stoppedBy: result.stoppedBy,
     violations,
     elapsedMs: result.elapsedMs,
+  };
+}
+
+/**
+ * The strategy for this run. PCT's step estimate k is fixed from one pilot execution (round robin)
+ * rather than learnt as it goes, so that execution i depends on (seed, i) alone and a run split
+ * into shards or workers is the same run.
+ */
+function strategyFor(program: Program, options: CheckOptions, slice: Slice): ExplorationStrategy {
+  let stepsEstimate: number | undefined;
+  if (options.strategy === 'pct') {
+    const pilot = new RoundRobinScheduler();
+    pilot.beginExecution(0);
+    stepsEstimate = program.build(pilot).run().steps;
+  }
+  const strategy = STRATEGIES[options.strategy]({ seed: options.seed, pctDepth: options.pctDepth, preemptionBound: options.preemptionBound, stepsEstimate });
+  return strategy.exhaustive ? strategy : new SlicedStrategy(strategy, slice);
+}
+
+/**
+ * Combines the results of the slices of one run (shards, workers) into the result of the whole:
+ * executions add up, each violation keeps its first occurrence by global index (with that
+ * execution's shrunk token), occurrences add up. The same whatever the split.
+ */
+export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
+  if (parts.length === 0) throw new TypeError('mergeChecks: nothing to merge');
+  const [first] = parts;
+  for (const p of parts) {
+    if (p.design !== first.design || p.scenario !== first.scenario || p.strategy !== first.strategy || p.seed !== first.seed) {
+      throw new TypeError(`cannot merge ${p.design}/${p.scenario}/${p.strategy}/seed ${p.seed} with ${first.design}/${first.scenario}/${first.strategy}/seed ${first.seed}`);
+    }
+  }
+  const byKey = new Map<string, CheckViolation>();
+  for (const v of parts.flatMap((p) => p.violations)) {
+    const key = `${v.kind}\u0000${v.message}`;
+    const seen = byKey.get(key);
+    if (seen === undefined) byKey.set(key, v);
+    else {
+      const keep = v.execution < seen.execution ? v : seen;
+      byKey.set(key, { ...keep, occurrences: seen.occurrences + v.occurrences });
+    }
+  }
+  const order = (a: CheckViolation, b: CheckViolation) => a.execution - b.execution || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
+  const stops = parts.map((p) => p.stoppedBy);
+  return {
+    ...first,
+    executions: parts.reduce((n, p) => n + p.executions, 0),
+    complete: parts.every((p) => p.complete),
+    stoppedBy: stops.includes('time') ? 'time' : stops.includes('budget') ? 'budget' : stops[0],
+    violations: [...byKey.values()].sort(order),
+    elapsedMs: parts.some((p) => p.elapsedMs !== undefined) ? Math.max(...parts.map((p) => p.elapsedMs ?? 0)) : undefined,
   };
 }

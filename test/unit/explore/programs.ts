@@ -3,13 +3,15 @@
  * locks through blockers, atomic sections through the preempt count. No kernel.
  */
 import type { Program } from '../../../src/explore/index.ts';
-import { Execution, NO_OBJECT, step, type Blocker, type ObjectId, type Scheduler, type Sim, type Thread } from '../../../src/sim/index.ts';
+import { Execution, NO_OBJECT, step, type Blocker, type ContextKind, type ObjectId, type Scheduler, type Sim, type Thread } from '../../../src/sim/index.ts';
 
 /** The world of one execution: named shared variables and locks, each with its object id. */
 export class World {
   readonly vars = new Map<string, { obj: ObjectId; value: number }>();
   readonly locks = new Map<string, { obj: ObjectId; holder: Thread | null; blocker: Blocker }>();
   finished = 0;
+  /** Per-thread observations a test wants to compare across executions. */
+  readonly logs: number[][] = [];
 
   constructor(readonly exec: Execution) {}
 
@@ -62,6 +64,7 @@ export class World {
 export interface ThreadSpec {
   readonly name: string;
   readonly cpu?: number;
+  readonly kind?: ContextKind;
   readonly body: (w: World, t: Thread) => Sim;
 }
 
@@ -72,7 +75,7 @@ export function program(identity: string, threads: readonly ThreadSpec[], onBuil
     build(scheduler: Scheduler): Execution {
       const exec = new Execution(scheduler, { stopOnViolation: true });
       const w = new World(exec);
-      threads.forEach((spec, i) => exec.spawn({ name: spec.name, cpu: spec.cpu ?? i }, (t) => spec.body(w, t)));
+      threads.forEach((spec, i) => exec.spawn({ name: spec.name, cpu: spec.cpu ?? i, kind: spec.kind }, (t) => spec.body(w, t)));
       onBuild?.(w);
       return exec;
     },
