@@ -1,36 +1,53 @@
 /**
- * Exhaustive exploration with dynamic partial-order reduction: the DPOR algorithm of Flanagan and
- * Godefroid ("Dynamic Partial-Order Reduction for Model Checking Software", POPL 2005) with sleep
- * sets (Godefroid, LNCS 1032, 1996), stateless like dfs.ts.
+ * Exhaustive exploration with dynamic partial-order reduction and sleep sets, stateless like
+ * dfs.ts. Races are found as in Flanagan and Godefroid ("Dynamic Partial-Order Reduction for Model
+ * Checking Software", POPL 2005); the thread to try at a race is chosen as in source-DPOR (Abdulla,
+ * Aronis, Jonsson, Sagonas, "Optimal Dynamic Partial Order Reduction", POPL 2014); sleep sets after
+ * Godefroid (LNCS 1032, 1996).
  *
- * Why this algorithm and not source-DPOR (Abdulla et al., POPL 2014): our threads block — on
- * mutexes and spinlocks through Blockers, and on their CPU when another task there is atomic — and
- * source-DPOR reverses only races between events adjacent in happens-before, which misses the
- * order "q takes the lock before p" when q sat blocked behind p's release. Flanagan–Godefroid checks,
- * at every state of the trace, every thread's pending step (blocked or not) against the last
- * dependent step, and when that thread was not enabled there it adds every enabled thread — the
- * standard conservative handling. It explores more than source-DPOR on some programs, never less
- * of the behaviour.
+ * Why the mix. Our threads block — on locks through Blockers, and on their CPU when another thread
+ * there is atomic or an interrupt handler runs. Source-DPOR reverses only races between steps
+ * adjacent in happens-before; with blocking the adjacent race is often not reversible ("q's
+ * acquire before p's release" cannot run) while the one that matters ("q's acquire before p's
+ * acquire") is not adjacent. Flanagan–Godefroid checks, at every state of the trace, every
+ * thread's pending step — blocked or not — against the steps it depends on, which finds it.
+ * Adding the racing thread itself, as Flanagan–Godefroid do, is not enough with sleep sets when
+ * that thread is asleep there (the order is then lost between two branches that each count on the
+ * other; the random-program test in test/unit/explore/dpor.test.ts found such a case). So, for a
+ * race between step i and a pending step π of thread q, we build v = notdep(i).π (the steps after i
+ * that do not happen after it, then π) and, unless an initial of v is already explored at the
+ * state before i, add an initial of v that is runnable and awake there. When no initial of v can
+ * run there (q is blocked behind something earlier), every runnable thread is added — the
+ * conservative Flanagan–Godefroid rule.
  *
  * Dependence. Two steps are dependent when `dependent(a, b)` (src/sim/step.ts: same object, at
  * least one not a read). In addition a step that changes whether another thread is runnable
- * (observed on the trace: the thread is in the runnable set before the step and not after, or the
- * reverse) is dependent with that thread's pending step. That covers preemption: a task entering
- * an atomic section takes its CPU from the other tasks pinned there without touching an object.
- * Happens-before is the transitive closure of program order and these dependences, kept as vector
- * clocks over the executed trace.
+ * (observed on the trace: in the runnable set before the step and not after, or the reverse) is
+ * dependent with that thread's pending step: a task entering an atomic section or disabling
+ * interrupts, an interrupt handler starting, take a CPU without touching an object.
+ * Happens-before is the transitive closure of program order and these dependences, as vector
+ * clocks over the executed trace. Sleep sets cannot observe the step a sleeping thread has not
+ * run, so threads pinned to the same CPU never sleep for each other.
  *
  * Assumptions (DPOR is sound relative to them): each step touches only the object it declares, in
  * the declared way; a Blocker's condition is changed only by steps on the object the blocked step
  * names (lock acquire/release are writes, so a blocked `mutex_lock` and the `mutex_unlock` that
  * frees it are dependent) or shows as a runnable-set change; the program is deterministic given its
- * choices. Data choices (kind 'data') are branching points explored exhaustively, every value,
+ * choices, object ids included (sleep sets compare steps recorded in earlier executions). Data choices (kind 'data') are branching points explored exhaustively, every value,
  * with no reduction across them; a data choice belongs to the thread step that made it.
  * Co-enabledness is not known statically, so every dependent pair is taken as possibly co-enabled.
  *
- * Guarantee: when the search ends with `complete`, every Mazurkiewicz trace of the program
- * (every order of dependent steps) was explored up to its first violation: each reachable
- * violation, deadlock or final state was reached. Not complete if an execution hit the step limit.
+ * Known limit: that a pending step would take the CPU from the thread that ran (an interrupt that
+ * could have fired before a step of the task it interrupts) is seen only when it happens on the
+ * trace. Where that matters for an object the two threads share, the object race reorders them
+ * anyway; what can be missed is only how many purely local steps the interrupted thread had taken
+ * when a run deadlocks — the deadlock itself is found.
+ *
+ * Guarantee: when the search ends with `complete`, every Mazurkiewicz trace of the program (every
+ * order of dependent steps) was explored up to its first violation, within the limit above: each
+ * reachable violation, deadlock and final state was reached. Not complete if an execution hit the
+ * step limit. Checked against dfs on random programs with locks, atomic sections, interrupt
+ * handlers and data choices (test/unit/explore/dpor.test.ts).
  */
 import { dependent, NO_OBJECT, type ChoicePoint, type Execution, type ExecutionResult, type Step } from '../sim/index.ts';
 import { checkForcedPoint, checkPathReplayed } from './prefix.ts';
@@ -212,12 +229,12 @@ export class DporScheduler implements ExplorationStrategy {
   }
 
   /**
-   * The Flanagan–Godefroid update, run over the finished trace (equivalent to running it at each
-   * state as the trace grew: every state it touches is still on the stack). For each thread q and
-   * each stretch of the trace during which q's pending step π stays the same, every step i of
-   * another thread in that stretch that is dependent with π, and the last dependent step before
-   * the stretch that does not happen-before q, is a race: q should also be tried at the state
-   * before i — or, if q was not runnable there, every thread that was.
+   * The race analysis, run over the finished trace (equivalent to running it at each state as the
+   * trace grew: every state it touches is still on the stack). For each thread q and each stretch
+   * of the trace during which q's pending step π stays the same, every step i of another thread
+   * in that stretch that is dependent with π, and the last dependent step before the stretch that
+   * does not happen-before q, is a race (Flanagan–Godefroid); `reverse` picks what to try at the
+   * state before i (see the header).
    */
   private addBacktracks(exec: Execution, result: ExecutionResult): void {
     const nodeOf: number[] = [];

@@ -4,12 +4,13 @@
  * §4); a replay is never silently "close enough".
  *
  * Two forms: the full choice list of an execution (kind, reason, options, chosen: every step is
- * compared), and a decoded token (token.ts), which keeps only the choices that had more than one
- * option — each is checked for its option count as it is replayed, and the whole schedule against
- * the token's schedule hash at the end (`replayToken` does both).
+ * compared), and a decoded token (token.ts), which keeps only the departures from the default
+ * schedule — each is checked for its option count as it is replayed, and the whole schedule
+ * against the token's counts and schedule hash at the end (`replayToken` does both).
  */
 import type { Choice, ChoicePoint, Execution, ExecutionResult, Scheduler } from '../sim/index.ts';
 import type { Program } from './program.ts';
+import { defaultPick } from './schedule.ts';
 import { decodeToken, scheduleHash, type DecodedToken } from './token.ts';
 
 export class ReplayDivergence extends Error {
@@ -46,14 +47,21 @@ export class ReplayScheduler implements Scheduler {
   }
 }
 
-/** Replays a decoded token: forced choices take option 0, stored ones are checked for their option count. */
+/**
+ * Replays a decoded token: forced choices take their only option, multi-option choices the default
+ * pick (schedule.ts) except at the recorded departures, whose option count is checked.
+ */
 export class TokenReplayScheduler implements Scheduler {
+  private multi = 0;
   private next = 0;
+  private last: string | null = null;
 
   constructor(private readonly token: DecodedToken) {}
 
   beginExecution(index: number): boolean {
+    this.multi = 0;
     this.next = 0;
+    this.last = null;
     return index === 0;
   }
 
@@ -61,19 +69,33 @@ export class TokenReplayScheduler implements Scheduler {
     if (point.index >= this.token.total) {
       throw new ReplayDivergence(`replay diverged at step ${point.index}: recorded schedule ended, model offers ${offered(point)}`);
     }
-    if (point.options.length === 1) return 0;
-    const pick = this.token.picks[this.next++];
-    if (pick === undefined || pick.options !== point.options.length) {
-      const recorded = pick === undefined ? 'no further choice with several options' : `a choice among ${pick.options} options`;
-      throw new ReplayDivergence(`replay diverged at step ${point.index}: recorded ${recorded}, model offers ${offered(point)}`);
+    let pick = 0;
+    if (point.options.length > 1) {
+      const rank = this.multi++;
+      const departure = this.token.departures[this.next];
+      if (rank >= this.token.multi) {
+        throw new ReplayDivergence(
+          `replay diverged at step ${point.index}: recorded ${this.token.multi} choices with several options, model offers one more: ${offered(point)}`,
+        );
+      }
+      if (departure !== undefined && departure.at === rank) {
+        this.next++;
+        if (departure.options !== point.options.length) {
+          throw new ReplayDivergence(`replay diverged at step ${point.index}: recorded a choice among ${departure.options} options, model offers ${offered(point)}`);
+        }
+        pick = departure.chosen;
+      } else if (point.kind === 'thread') {
+        pick = defaultPick(point.options, this.last);
+      }
     }
-    return pick.chosen;
+    if (point.kind === 'thread') this.last = point.options[pick];
+    return pick;
   }
 
-  /** Throws unless the execution made exactly the recorded choices (count and schedule hash). */
+  /** Throws unless the execution made exactly the recorded choices (counts and schedule hash). */
   checkEnd(result: ExecutionResult): void {
     const n = result.choices.length;
-    if (n !== this.token.total || this.next !== this.token.picks.length) {
+    if (n !== this.token.total || this.multi !== this.token.multi || this.next !== this.token.departures.length) {
       throw new ReplayDivergence(`replay diverged: the execution ended (${result.status}) after ${n} choices, the token recorded ${this.token.total}`);
     }
     if (scheduleHash(result.choices) !== this.token.scheduleHash) {

@@ -33,7 +33,7 @@ export interface Schedule {
 }
 
 /** The default pick among `options` after `last` ran: keep running it if it can, else the first. */
-function defaultPick(options: readonly string[], last: string | null): number {
+export function defaultPick(options: readonly string[], last: string | null): number {
   const stay = last === null ? -1 : options.indexOf(last);
   return stay < 0 ? 0 : stay;
 }

@@ -2,13 +2,15 @@
  * Shrinking a failing schedule: fewer preemptions first, then fewer steps, keeping the violation.
  *
  * The failing choice list is rewritten as the default non-preemptive schedule plus its departures
- * (schedule.ts: forced thread switches and non-default data values). Delta debugging (Zeller and
- * Hildebrandt, "Simplifying and Isolating Failure-Inducing Input", TSE 2002: ddmin) removes
- * departures while the violation persists and the preemption count does not grow; each remaining
+ * (schedule.ts: thread switches placed by the progress of the thread they preempt, and
+ * non-default data values). Delta debugging (Zeller and Hildebrandt, "Simplifying and Isolating
+ * Failure-Inducing Input", TSE 2002: ddmin) removes departures while the violation persists and
+ * the schedule gets no worse — fewer preemptions, or as many and no more steps. Each remaining
  * switch is then moved earlier in the progress of the thread it preempts while that shortens the
- * execution to the violation. The result is
- * 1-minimal in departures (removing any single one loses the violation) unless the run budget cut
- * the search, which the result reports.
+ * execution to the violation. The result is 1-minimal: removing any single departure loses the
+ * violation or costs a preemption or steps — unless the run budget cut the search, which the
+ * result reports. It is not a global minimum (ddmin only removes and moves departures; it never
+ * adds one, so a shorter schedule that needs a switch the original did not make is not found).
  *
  * Why not fast-check's shrinker: it shrinks values produced by its arbitraries, towards smaller
  * values of the arbitrary; a schedule here is not a free value — most edits of a choice list are
@@ -92,8 +94,14 @@ export function shrink(
   const first = attempt([...start.switches.map((s) => ({ switch: s })), ...start.data.map((d) => ({ data: d }))]);
   if (first === null) throw new Error('shrink: the schedule rewritten as departures from the default does not reproduce (the program is not deterministic)');
   let best = first;
-  const noWorse = (c: Candidate | null): c is Candidate =>
-    c !== null && countPreemptions(c.result.choices) <= countPreemptions(best.result.choices);
+  // Fewer preemptions first, then fewer steps: a candidate is kept when it is no worse by that
+  // order (and it has fewer departures, since every candidate removes or moves some).
+  const noWorse = (c: Candidate | null): c is Candidate => {
+    if (c === null) return false;
+    const p = countPreemptions(c.result.choices);
+    const q = countPreemptions(best.result.choices);
+    return p < q || (p === q && c.result.steps <= best.result.steps);
+  };
 
   // ddmin over the departures: try each chunk alone, then each complement, refining the chunks.
   let granularity = 2;

@@ -24,7 +24,7 @@ export const STRATEGY_SUMMARIES: Readonly<Record<StrategyName, string>> = {
   random: 'uniformly random choices per execution, seeded from (seed, execution); never complete',
   pct: 'probabilistic concurrency testing (ASPLOS 2010), depth d finds a depth-d bug with p >= 1/(n k^(d-1)) per execution',
   dfs: 'every choice sequence, depth first; complete unless a preemption bound or the step limit cut it',
-  dpor: 'dynamic partial-order reduction (Flanagan-Godefroid POPL 2005) with sleep sets; complete over declared accesses',
+  dpor: 'dynamic partial-order reduction (Flanagan-Godefroid races, source-DPOR initials, sleep sets); complete over declared accesses',
 };
 
 export function isStrategyName(name: string): name is StrategyName {

@@ -7,23 +7,30 @@
  *   payload = varint n, n bytes     label: UTF-8 text naming what to rebuild (the CLI stores the
  *                                   design and scenario it was given), readable without identity
  *             varint total          every choice of the execution, forced ones included
- *             varint count          choices that had more than one option
- *             count x varint pick   (options n, chosen c) as one number: n(n-1)/2 - 1 + c
+ *             varint multi          the choices that had more than one option
+ *             varint d              departures: those of them that did not take the default pick
+ *             d x (varint gap,      multi-option choices taking the default since the last departure
+ *                  varint pick)     (options n, chosen c) as one number: n(n-1)/2 - 1 + c
  *                                   (pairs with fewer options first), one byte while n <= 15
  *             u32 identity hash     FNV-1a of program.identity
  *             u32 schedule hash     FNV-1a over every choice's kind, reason, options, chosen
  *             u32 CRC-32            of the format name and everything above
  *
+ * The default pick is schedule.ts's: keep running the thread that ran last, else the first
+ * runnable; option 0 of a data choice. A shrunk schedule departs from it a handful of times, so
+ * its token is a few dozen characters whatever the length of the execution.
+ *
  * The label says what to rebuild; the identity hash checks that what was rebuilt is the same
- * program (a label alone could name a scenario file that has since changed).
- * Forced choices are not stored: a replay re-derives them (only option 0 exists), checks the
- * option count of every stored choice as it goes and the schedule hash at the end, so a replay on
- * a changed model fails loudly rather than running something else. Decoding refuses another
- * format by name, another identity, and any corruption: non-canonical base64url, a checksum
- * mismatch (CRC-32 catches every truncation and every burst of up to 32 flipped bits), trailing
- * or missing bytes.
+ * program (a label alone could name a scenario file that has since changed). Forced and default
+ * choices are re-derived by the replay (TokenReplayScheduler in replay.ts), which checks the option
+ * count at every departure as it goes, and the counts and the schedule hash at the end, so a
+ * replay on a changed model fails loudly rather than running something else. Decoding refuses
+ * another format by name, another identity, and any corruption: non-canonical base64url, a
+ * checksum mismatch (CRC-32 catches every truncation and every burst of up to 32 flipped bits),
+ * trailing or missing bytes.
  */
 import type { Choice } from '../sim/index.ts';
+import { defaultPick } from './schedule.ts';
 
 export const TOKEN_FORMAT = 'kpt1';
 
@@ -31,8 +38,10 @@ export class TokenError extends Error {
   override readonly name = 'TokenError';
 }
 
-/** A choice that had more than one option. */
-export interface TokenPick {
+/** A multi-option choice that did not take the default pick. */
+export interface TokenDeparture {
+  /** Its rank among the choices that had more than one option (0-based). */
+  readonly at: number;
   readonly options: number;
   readonly chosen: number;
 }
@@ -40,21 +49,39 @@ export interface TokenPick {
 export interface DecodedToken {
   /** Every choice of the recorded execution, forced ones included. */
   readonly total: number;
-  /** The choices that had more than one option, in order. */
-  readonly picks: readonly TokenPick[];
+  /** How many of them had more than one option. */
+  readonly multi: number;
+  /** The ones that did not take the default pick, in order. */
+  readonly departures: readonly TokenDeparture[];
   /** FNV-1a of every choice (see scheduleHash): a replay must end with the same value. */
   readonly scheduleHash: number;
 }
 
 export function encodeToken(identity: string, choices: readonly Choice[], label = ''): string {
+  const departures: TokenDeparture[] = [];
+  let multi = 0;
+  let last: string | null = null;
+  for (const c of choices) {
+    if (c.options.length > 1) {
+      const usual: number = c.kind === 'thread' ? defaultPick(c.options, last) : 0;
+      if (c.chosen !== usual) departures.push({ at: multi, options: c.options.length, chosen: c.chosen });
+      multi++;
+    }
+    if (c.kind === 'thread') last = c.options[c.chosen];
+  }
   const bytes: number[] = [];
   const text = Buffer.from(label, 'utf8');
   writeVarint(bytes, text.length);
   bytes.push(...text);
-  const picks = choices.filter((c) => c.options.length > 1);
   writeVarint(bytes, choices.length);
-  writeVarint(bytes, picks.length);
-  for (const c of picks) writeVarint(bytes, pairIndex(c.options.length, c.chosen));
+  writeVarint(bytes, multi);
+  writeVarint(bytes, departures.length);
+  let previous = -1;
+  for (const d of departures) {
+    writeVarint(bytes, d.at - previous - 1);
+    writeVarint(bytes, pairIndex(d.options, d.chosen));
+    previous = d.at;
+  }
   writeU32(bytes, fnv1a(identity));
   writeU32(bytes, scheduleHash(choices));
   writeU32(bytes, crc32(formatBytes(), bytes));
@@ -65,7 +92,7 @@ export function encodeToken(identity: string, choices: readonly Choice[], label 
 export function decodeToken(token: string, identity: string): DecodedToken {
   const parsed = parse(token);
   if (parsed.identityHash !== fnv1a(identity)) throw new TokenError('token was recorded for a different design/scenario');
-  return { total: parsed.total, picks: parsed.picks, scheduleHash: parsed.scheduleHash };
+  return { total: parsed.total, multi: parsed.multi, departures: parsed.departures, scheduleHash: parsed.scheduleHash };
 }
 
 /** The label a token was encoded with (format and checksum checked, identity not). */
@@ -100,16 +127,22 @@ function parse(token: string): ParsedToken {
   const label = Buffer.from(body.slice(reader.at, reader.at + labelLength)).toString('utf8');
   reader.at += labelLength;
   const total = readVarint(reader);
+  const multi = readVarint(reader);
   const count = readVarint(reader);
-  if (total === undefined || count === undefined || count > total) throw corrupt('bad header');
-  const picks: TokenPick[] = [];
+  if (total === undefined || multi === undefined || count === undefined || multi > total || count > multi) throw corrupt('bad header');
+  const departures: TokenDeparture[] = [];
+  let previous = -1;
   for (let i = 0; i < count; i++) {
+    const gap = readVarint(reader);
     const v = readVarint(reader);
-    if (v === undefined) throw corrupt('choices cut short');
-    picks.push(unpair(v));
+    if (gap === undefined || v === undefined) throw corrupt('choices cut short');
+    const at = previous + gap + 1;
+    if (at >= multi) throw corrupt('departure past the end');
+    departures.push({ at, ...unpair(v) });
+    previous = at;
   }
   if (reader.at + 8 !== body.length) throw corrupt('bad length');
-  return { label, total, picks, identityHash: readU32(body, reader.at), scheduleHash: readU32(body, reader.at + 4) };
+  return { label, total, multi, departures, identityHash: readU32(body, reader.at), scheduleHash: readU32(body, reader.at + 4) };
 }
 
 /** FNV-1a over every choice: what a replay must reproduce exactly. */
@@ -158,7 +191,7 @@ function pairIndex(n: number, c: number): number {
   return pairOffset(n) + c;
 }
 
-function unpair(v: number): TokenPick {
+function unpair(v: number): { options: number; chosen: number } {
   let n = 2;
   while (pairOffset(n + 1) <= v) n++;
   return { options: n, chosen: v - pairOffset(n) };

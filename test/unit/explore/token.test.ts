@@ -20,14 +20,28 @@ function randomRun(seed: number) {
   return { p, result: p.build(s).run() };
 }
 
-test('a token round-trips: it decodes to the choices with several options, and its label reads back', () => {
-  const { p, result } = randomRun(5);
-  const token = encodeToken(p.identity, result.choices, '["seed","vfree-huge-vmap"]');
+test('a token round-trips: it keeps the departures from the default schedule, and its label reads back', () => {
+  const pick = (options: string[], chosen: number): Choice => ({ kind: 'thread', reason: 'schedule', options, chosen });
+  const choices: Choice[] = [
+    pick(['a', 'b'], 0), // default: the first runnable
+    pick(['a', 'b'], 0), // default: a keeps running
+    pick(['a', 'b'], 1), // departure: b preempts a
+    { kind: 'data', reason: 'alloc_pages GFP_ATOMIC', options: ['ok', 'fail'], chosen: 1 }, // departure
+    pick(['b'], 0), // forced
+    pick(['a', 'b'], 0), // departure: b could keep running
+  ];
+  const token = encodeToken('id', choices, '["seed","vfree-huge-vmap"]');
   assert.match(token, /^kpt1\.[A-Za-z0-9_-]+$/);
-  const decoded = decodeToken(token, p.identity);
-  assert.equal(decoded.total, result.choices.length);
-  const picks = result.choices.filter((c) => c.options.length > 1).map((c) => ({ options: c.options.length, chosen: c.chosen }));
-  assert.deepEqual(decoded.picks, picks);
+  assert.deepEqual(decodeToken(token, 'id'), {
+    total: 6,
+    multi: 5,
+    departures: [
+      { at: 2, options: 2, chosen: 1 },
+      { at: 3, options: 2, chosen: 1 },
+      { at: 4, options: 2, chosen: 0 },
+    ],
+    scheduleHash: decodeToken(token, 'id').scheduleHash,
+  });
   assert.equal(tokenLabel(token), '["seed","vfree-huge-vmap"]');
 });
 
@@ -40,19 +54,27 @@ test('replaying a token reproduces the same choices and the same violation', () 
   }
 });
 
-test('a token stores a pick among up to 15 options in one byte', () => {
-  const choices: Choice[] = Array.from({ length: 300 }, (_, i) => ({
-    kind: 'thread',
-    reason: 'schedule',
-    options: Array.from({ length: 2 + (i % 14) }, (_, k) => `t${k}`),
-    chosen: i % (2 + (i % 14)),
-  }));
+test('a token costs nothing per default pick and two bytes per departure among up to 15 options', () => {
+  const choices: Choice[] = [];
+  const expected: number[][] = [];
+  let current = 0;
+  for (let i = 0; i < 3000; i++) {
+    const options = Array.from({ length: 2 + (i % 14) }, (_, k) => `t${k}`);
+    // Keep running the current thread (the default), except every 100th pick switches t0 <-> t1.
+    if (i % 100 === 99) {
+      current = 1 - current;
+      expected.push([i, options.length, current]);
+    }
+    choices.push({ kind: 'thread', reason: 'schedule', options, chosen: current });
+  }
   const token = encodeToken('x', choices);
-  // 300 picks + label length, header (2 + 2 bytes) and 12 bytes of hashes, in base64 (4/3).
-  assert.ok(token.length <= 5 + Math.ceil(((300 + 1 + 4 + 12) * 4) / 3), `token is ${token.length} characters`);
+  const departures = decodeToken(token, 'x').departures;
+  assert.equal(departures.length, 30);
+  // label length, total, multi, count (1 + 2 + 2 + 1 bytes), 2 bytes per departure, 12 bytes of hashes.
+  assert.equal(Buffer.from(token.slice(5), 'base64url').length, 6 + 2 * 30 + 12);
   assert.deepEqual(
-    decodeToken(token, 'x').picks,
-    choices.map((c) => ({ options: c.options.length, chosen: c.chosen })),
+    departures.map((d) => [d.at, d.options, d.chosen]),
+    expected,
   );
 });
 
@@ -103,7 +125,7 @@ test('a token replayed on a model that offers other options diverges loudly, wit
     { name: 't1', body: function* (w) { yield* w.write('x', 1); } },
     { name: 't2', body: function* (w) { yield* w.write('x', 1); } },
   ]);
-  assert.throws(() => replayToken(three, token), (e: unknown) => e instanceof ReplayDivergence && /^replay diverged at step 0: recorded a choice among 2 options, model offers thread schedule among \[t0,t1,t2\]$/.test(e.message));
+  assert.throws(() => replayToken(three, token), (e: unknown) => e instanceof ReplayDivergence && /^replay diverged at step \d+: recorded a choice among 2 options, model offers thread schedule among \[t0,t1,t2\]$/.test(e.message));
 });
 
 test('a token whose schedule ends early, or runs past its end, is a divergence', () => {
