@@ -23,15 +23,16 @@ for (const design of BUILTIN_DESIGNS) {
     const scenario = builtinScenario(file.name)!;
     const r = check(design, scenario, { strategy: STRATEGY, seed: 0, budget: BUDGET, shrinkRuns: 0 }, replayLabel(design.name, scenario.name));
     const kinds = [...new Set(r.violations.map((v) => v.kind))];
-    const first = r.violations.length ? Math.min(...r.violations.map((v) => v.originalSteps)) : 0;
-    cells.push(kinds.length ? `**${kinds.join(', ')}**` : `none in ${r.executions}`);
-    process.stderr.write(`${design.name} × ${scenario.name}: ${kinds.join(', ') || 'none'} (${r.executions} executions${first ? `, first at ${first} steps` : ''})\n`);
+    const firstAt = (kind: string) => Math.min(...r.violations.filter((v) => v.kind === kind).map((v) => v.execution)) + 1;
+    const found = kinds.map((kind) => `**${kind}** (execution ${firstAt(kind)})`).join(', ');
+    cells.push(kinds.length ? found : `none in ${r.executions}`);
+    process.stderr.write(`${design.name} × ${scenario.name}: ${found || 'none'} of ${r.executions} executions\n`);
   }
   rows.push(`| \`${design.name}\` | ${cells.join(' | ')} |`);
 }
 const table = [
   START,
-  `Produced by \`npm run findings\` (\`kptsim check --strategy ${STRATEGY} --budget ${BUDGET} --seed 0\` on each pair; "none in N" means no violation in N executions, which is evidence, not proof).`,
+  `Produced by \`npm run findings\`: \`kptsim check --strategy ${STRATEGY} --budget ${BUDGET} --seed 0\` on each pair. A cell names each kind found and the execution (of ${BUDGET}) that first showed it; "none in N" means no violation in N executions — evidence, not proof (for proof on a small configuration, \`--strategy dpor\`).`,
   '',
   ...rows,
   END,

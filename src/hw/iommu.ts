@@ -40,6 +40,12 @@ export interface IommuConfig {
   readonly pdpt: number;
   readonly pde: number;
   readonly iotlb: number;
+  /**
+   * VT-d lets hardware cache translations and paging-structure entries speculatively. With this on,
+   * every translation may be followed by a walk for the next page — a recorded choice, so an
+   * explorer covers both — which fills the caches the same way a request would.
+   */
+  readonly speculate?: boolean;
 }
 
 /** The first-stage part of a scalable-mode PASID-table entry: root table (FSPTPTR) and domain-id. */
@@ -130,6 +136,8 @@ export interface IommuStats {
   pscHits: Record<2 | 3 | 4 | 5, number>;
   faults: number;
   adWrites: number;
+  /** Walks for the next page taken on speculation (config.speculate). */
+  speculativeWalks: number;
   invalidations: Record<InvDescKind, number>;
 }
 
@@ -146,6 +154,7 @@ export class Iommu {
     pscHits: { 2: 0, 3: 0, 4: 0, 5: 0 },
     faults: 0,
     adWrites: 0,
+    speculativeWalks: 0,
     invalidations: { 'piotlb-pasid': 0, 'piotlb-page': 0, devtlb: 0, wait: 0 },
   };
   private readonly pasidTable = new Map<number, PasidEntry>();
@@ -208,6 +217,10 @@ export class Iommu {
     yield step('iommu_translate', 'write', this.obj);
     const own = request === undefined ? this.beginRequest() : null;
     const result = yield* this.resolve(pasid, va, access);
+    if (this.config.speculate === true && this.exec.choose('iommu speculative walk', ['none', 'next page']) === 1) {
+      this.stats.speculativeWalks++;
+      yield* this.resolve(pasid, va + BigInt(PAGE_SIZE), { write: false });
+    }
     if (own !== null) this.endRequest(own);
     return result;
   }

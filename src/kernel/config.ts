@@ -26,6 +26,8 @@ export interface IommuCacheConfig {
   readonly iotlb: number;
   /** Entries in the device's ATS translation cache (device TLB); 0 means the device has no ATS. */
   readonly devtlb: number;
+  /** Let the IOMMU walk the next page speculatively after a translation (a recorded choice). */
+  readonly speculate?: boolean;
 }
 
 export interface KernelConfig {

@@ -50,6 +50,7 @@ export const configSchema = z
         pde: z.number().int().min(0).max(1024),
         iotlb: z.number().int().min(0).max(4096),
         devtlb: z.number().int().min(0).max(4096),
+        speculate: z.boolean(),
       })
       .strict()
       .partial(),
