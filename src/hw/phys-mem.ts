@@ -18,6 +18,8 @@ export class PhysMem {
   readonly size: number;
   private readonly bytes: Uint8Array;
   private readonly words: Uint32Array;
+  /** Frames written since construction or the last reset (a word index >>> 10 is its frame). */
+  private readonly touched: Uint8Array;
 
   constructor(readonly frames: number) {
     if (!HOST_LITTLE_ENDIAN) throw new ModelInvariantError('PhysMem needs a little-endian host');
@@ -26,6 +28,7 @@ export class PhysMem {
     const buffer = new ArrayBuffer(this.size);
     this.bytes = new Uint8Array(buffer);
     this.words = new Uint32Array(buffer);
+    this.touched = new Uint8Array(frames);
   }
 
   /** Whether `pa` is backed by memory (the walker treats anything above as a reserved address). */
@@ -40,6 +43,7 @@ export class PhysMem {
 
   write64(pa: Pa, v: bigint): void {
     const i = this.index64(pa);
+    this.touched[i >>> 10] = 1;
     const u = BigInt.asUintN(64, v);
     this.words[i] = Number(u & 0xffffffffn);
     this.words[i + 1] = Number(u >> 32n);
@@ -56,21 +60,27 @@ export class PhysMem {
   }
 
   writeLo(pa: Pa, v: number): void {
-    this.words[this.index64(pa)] = v;
+    const i = this.index64(pa);
+    this.touched[i >>> 10] = 1;
+    this.words[i] = v;
   }
 
   writeHi(pa: Pa, v: number): void {
-    this.words[this.index64(pa) + 1] = v;
+    const i = this.index64(pa);
+    this.touched[i >>> 10] = 1;
+    this.words[i + 1] = v;
   }
 
   /** Sets bits in the low half (the walkers' Accessed/Dirty update). */
   orLo(pa: Pa, bits: number): void {
     const i = this.index64(pa);
+    this.touched[i >>> 10] = 1;
     this.words[i] = this.words[i] | bits;
   }
 
   fillFrame(pfn: Pfn, byte: number): void {
     const start = this.frameStart(pfn);
+    this.touched[pfn] = 1;
     this.bytes.fill(byte, start, start + PAGE_SIZE);
   }
 
@@ -80,7 +90,9 @@ export class PhysMem {
 
   copyFrame(dstPfn: Pfn, srcPfn: Pfn): void {
     const src = this.frameStart(srcPfn);
-    this.bytes.copyWithin(this.frameStart(dstPfn), src, src + PAGE_SIZE);
+    const dst = this.frameStart(dstPfn);
+    this.touched[dstPfn] = 1;
+    this.bytes.copyWithin(dst, src, src + PAGE_SIZE);
   }
 
   /** Whether every byte of the frame equals `byte` (e.g. a poison pattern survived). */
@@ -99,7 +111,22 @@ export class PhysMem {
 
   writeBytes(pa: Pa, data: Uint8Array): void {
     this.checkRange(pa, data.length);
+    for (let f = Math.floor(pa / PAGE_SIZE); f * PAGE_SIZE < pa + data.length; f++) this.touched[f] = 1;
     this.bytes.set(data, pa);
+  }
+
+  /**
+   * All zeroes again, as a new PhysMem of the same size would be — zeroing only the frames written
+   * since the last reset. Lets a run of many executions reuse one buffer instead of allocating (and
+   * collecting) a fresh one per execution.
+   */
+  reset(): void {
+    const touched = this.touched;
+    for (let f = 0; f < this.frames; f++) {
+      if (touched[f] === 0) continue;
+      this.bytes.fill(0, f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
+      touched[f] = 0;
+    }
   }
 
   private index64(pa: Pa): number {

@@ -27,12 +27,14 @@ import { VmStat } from './vmstat.ts';
 /** Smallest memory the model boots with. */
 const MIN_FRAMES = 8;
 
-export function bootMemory(exec: Execution, config: KernelConfig, early?: (core: BootMemory) => void): BootMemory {
+export function bootMemory(exec: Execution, config: KernelConfig, early?: (core: BootMemory) => void, reuse?: PhysMem): BootMemory {
   const frames = config.frames;
   if (!Number.isInteger(frames) || frames < MIN_FRAMES) {
     throw new ModelInvariantError(`bootMemory: config.frames ${frames} must be an integer >= ${MIN_FRAMES}`);
   }
-  const mem = new PhysMem(frames);
+  // A previous execution's memory, zeroed, when the caller pools it (same size only).
+  const mem = reuse !== undefined && reuse.frames === frames ? reuse : new PhysMem(frames);
+  if (mem === reuse) mem.reset();
   const pages = new PageArray(frames, config.pageFlags);
   if (ZONE_NORMAL > pages.layout.zone.mask) {
     throw new ModelInvariantError(`bootMemory: ZONES_WIDTH ${config.pageFlags.ZONES_WIDTH} cannot hold zone ${ZONE_NORMAL} (ZONE_NORMAL)`);

@@ -10,7 +10,7 @@
  *   5. threads: the kworkers. Scenario threads are spawned by the caller afterwards.
  */
 import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, type Level, type Pa, type Va } from '../hw/address.ts';
-import { Cpu, Iommu, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_entry } from '../hw/index.ts';
+import { Cpu, Iommu, type PhysMem, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_entry } from '../hw/index.ts';
 import type { Execution } from '../sim/index.ts';
 import { bootMemory, bootPresentFrames } from './boot-memory.ts';
 import type { KernelConfig } from './config.ts';
@@ -41,6 +41,11 @@ export interface BootOptions {
    * items) and returns the hooks it overrides; every other hook keeps its generic (v6.18) version.
    */
   readonly install?: (k: Kernel) => Partial<KernelHooks>;
+  /**
+   * Physical memory to reuse (reset to zeroes) instead of allocating: the caller guarantees the
+   * world that used it before is gone.
+   */
+  readonly memory?: PhysMem;
   readonly devices: readonly DeviceSpec[];
 }
 
@@ -50,7 +55,7 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
   let pgd = 0;
   const memory = bootMemory(exec, config, (early) => {
     pgd = bootPageTables(early, layout, config);
-  });
+  }, options.memory);
 
   const lockdep = new Lockdep(exec);
   const sync = { exec, config, lockdep };

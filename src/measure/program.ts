@@ -5,6 +5,7 @@
  */
 import type { Design } from '../designs/index.ts';
 import type { Program } from '../explore/index.ts';
+import type { PhysMem } from '../hw/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { buildWorld } from '../scenario/world.ts';
 
@@ -15,10 +16,20 @@ export interface ProgramOptions {
   readonly trace?: boolean;
 }
 
+/**
+ * Builds are sequential: each reuses the physical memory of the one before (zeroed), so a world is
+ * valid until the next build — an exploration never looks back, and Execution results hold no
+ * memory. This saves allocating and collecting one buffer per execution.
+ */
 export function programOf(design: Design, scenario: Scenario, options: ProgramOptions = {}): Program {
   const identity = JSON.stringify({ design: design.name, source: design.source, scenario: scenario.name, params: scenario.params, config: scenario.config });
+  let memory: PhysMem | undefined;
   return {
     identity,
-    build: (scheduler) => buildWorld(scenario, design, scheduler, { stopOnViolation: true, trace: options.trace, maxSteps: options.maxSteps }).exec,
+    build(scheduler) {
+      const world = buildWorld(scenario, design, scheduler, { stopOnViolation: true, trace: options.trace, maxSteps: options.maxSteps }, memory);
+      memory = world.k.mem;
+      return world.exec;
+    },
   };
 }

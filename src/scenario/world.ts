@@ -6,6 +6,7 @@
 import { attachOracles } from '../check/index.ts';
 import type { Design } from '../designs/index.ts';
 import { installer } from '../designs/index.ts';
+import type { PhysMem } from '../hw/index.ts';
 import { boot } from '../kernel/boot.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { Execution, type ExecutionOptions, type Scheduler } from '../sim/index.ts';
@@ -16,12 +17,17 @@ export interface World {
   readonly k: Kernel;
 }
 
-export function buildWorld(scenario: Scenario, design: Design, scheduler: Scheduler, options: ExecutionOptions = {}): World {
+/**
+ * `memory`: a previous world's physical memory to reuse (see BootOptions.memory); that world must
+ * not be used again.
+ */
+export function buildWorld(scenario: Scenario, design: Design, scheduler: Scheduler, options: ExecutionOptions = {}, memory?: PhysMem): World {
   const exec = new Execution(scheduler, options);
   const k = boot(exec, {
     config: scenario.config,
     devices: [{ name: 'dev0', sid: 0x100 }],
     install: installer(design),
+    memory,
   });
   attachOracles(k);
   scenario.workload.spawn(k, scenario.params);

@@ -46,3 +46,16 @@ test('accesses outside memory or misaligned entry accesses are model bugs (Model
   assert.equal(mem.contains(0x1fff), true);
   assert.equal(mem.contains(0x2000), false);
 });
+
+test('reset() zeroes every frame any write path touched, as a fresh PhysMem would be', () => {
+  const mem = new PhysMem(8);
+  mem.write64(0x1008, 0xdeadbeefcafef00dn);
+  mem.writeLo(0x2000, 7);
+  mem.writeHi(0x2010, 9);
+  mem.orLo(0x3000, 0x20);
+  mem.fillFrame(4, 0xaa);
+  mem.copyFrame(5, 4);
+  mem.writeBytes(0x5ffe, new Uint8Array([1, 2, 3, 4]));
+  mem.reset();
+  for (let pfn = 0; pfn < 8; pfn++) assert.ok(mem.frameFilledWith(pfn, 0), `frame ${pfn}`);
+});
