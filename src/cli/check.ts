@@ -13,6 +13,7 @@ import { check, mergeChecks, replayLabel, type CheckResult } from '../measure/ch
 import type { WorkerJob } from './check-worker.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { loadDesign, loadScenario } from './load.ts';
+import { reportLines } from './report-text.ts';
 import { nonNegativeInt } from './parse.ts';
 
 interface CheckFlags {
@@ -160,7 +161,7 @@ function renderCheck(r: CheckResult): string {
     lines.push('', `${v.kind}: ${v.message}`, '', `  kptsim replay ${v.replay}`, '');
     lines.push(`  ${v.occurrences} execution(s) showed it; shrunk from ${v.originalSteps} steps and ${v.originalPreemptions} preemptions to ${v.steps} steps and ${v.preemptions} preemptions`);
     lines.push('  schedule:', ...v.schedule.map((s) => `    ${s}`));
-    lines.push('  report:', ...v.details.map((d) => `    ${d}`), `    (seen in ${v.thread})`);
+    lines.push(...reportLines(v.kind, v.details, v.thread));
   }
   if (r.elapsedMs !== undefined) lines.push('', `${(r.elapsedMs / 1000).toFixed(1)} s (wall-clock timing, not a result)`);
   return lines.join('\n') + '\n';

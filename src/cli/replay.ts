@@ -10,6 +10,7 @@ import { replay, type ReplayResult } from '../measure/replay.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './context.ts';
 import { loadDesign, loadScenario } from './load.ts';
+import { reportLines } from './report-text.ts';
 import { collapseRuns } from './trace-text.ts';
 
 /** The tokens a TOKEN|FILE argument stands for. */
@@ -52,6 +53,6 @@ export function replayCommand(program: Command, ctx: CliContext): void {
 function renderReplay(r: ReplayResult): string {
   const lines = [`kptsim replay: design ${r.design}, scenario ${r.scenario}: ${r.steps} steps, ${r.status}`, ''];
   lines.push(...collapseRuns(r.trace));
-  for (const v of r.violations) lines.push('', `${v.kind}: ${v.title}`, '  report:', ...v.details.map((d) => `    ${d}`), `    (seen in ${v.thread})`);
+  for (const v of r.violations) lines.push('', `${v.kind}: ${v.title}`, ...reportLines(v.kind, v.details, v.thread));
   return lines.join('\n') + '\n';
 }

@@ -56,7 +56,23 @@ export class Thread {
 
 const RECENT_STEPS = 12;
 
-/** The thread's recent steps, newest first, as a report's call trace. */
+/** The thread's recent steps, newest first, as a report's call trace; repeats shown once with a count. */
 export function callTrace(thread: Thread): string {
-  return thread.recent.slice().reverse().join(' <- ');
+  const out: string[] = [];
+  let last = '';
+  let count = 0;
+  const flush = () => {
+    if (count > 0) out.push(count > 1 ? `${last} x${count}` : last);
+  };
+  for (let i = thread.recent.length - 1; i >= 0; i--) {
+    if (thread.recent[i] === last) {
+      count++;
+      continue;
+    }
+    flush();
+    last = thread.recent[i];
+    count = 1;
+  }
+  flush();
+  return out.join(' <- ');
 }

@@ -1,0 +1,23 @@
+/** A violation's report as check and replay print it (the same lines, so they compare byte for byte). */
+
+/** What to look at next, per kind (STYLE.md §6: the report ends with hints). */
+export const HINTS: Partial<Record<string, string>> = {
+  'iommu-use-after-free':
+    'the IOMMU reached a page-table page after it went back to the allocator: it must be unlinked, then the IOMMU invalidated for it (ih=0), then freed — in that order, on this path',
+  'iommu-write-after-free': 'the IOMMU set Accessed/Dirty in a freed page: same order as for a use-after-free (unlink, invalidate, free)',
+  'sleep-in-atomic': 'a function that may sleep (a mutex, GFP_KERNEL) ran with preemption or interrupts off: move it to process context (a work item)',
+  'bad-page': 'the allocator refused a free: check the refcount (split_page for non-compound blocks), the flags and the order passed',
+  leak: 'pages nothing refers to at the end: a partial free (compound_order of a non-compound block) or a list nobody drains',
+  accounting: 'a destructor or constructor ran without its counterpart, or a flag made a page look like what it is not',
+  'flags-corruption': 'a private bit was OR-ed into page->flags where a packed field (zone, node, last_cpupid) lives: use a real page flag',
+  deadlock: 'threads wait on each other, or lockdep saw an inversion: compare the lock orders in the report',
+  'list-corruption': 'a list_head was added twice or used after list_del: one owner per pt_list at a time',
+};
+
+/** The report block: decoded evidence, where it was seen, and a hint. */
+export function reportLines(kind: string, details: readonly string[], thread: string): string[] {
+  const lines = ['  report:', ...details.map((d) => `    ${d}`), `    (seen in ${thread})`];
+  const hint = HINTS[kind];
+  if (hint !== undefined) lines.push('  hint:', `    ${hint}`);
+  return lines;
+}
