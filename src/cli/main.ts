@@ -10,6 +10,7 @@ import { runCommand } from './run.ts';
 import { checkCommand } from './check.ts';
 import { replayCommand } from './replay.ts';
 import { mergeCommand } from './merge.ts';
+import { compareCommand } from './compare.ts';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('kptsim')
@@ -22,6 +23,7 @@ export function buildProgram(ctx: CliContext): Command {
   checkCommand(program, ctx);
   replayCommand(program, ctx);
   mergeCommand(program, ctx);
+  compareCommand(program, ctx);
   return program;
 }
 
