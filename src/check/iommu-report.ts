@@ -4,13 +4,13 @@
  * dump), with the IOMMU's walk in place of the CPU's stack and the freeing thread's recent steps
  * in place of KASAN's free stack (STYLE.md §10).
  */
-import { hex, type Pa, type Va } from '../hw/address.ts';
+import { hex, type Level, type Pa, type Va } from '../hw/address.ts';
 import { ENTRY_NAMES } from '../hw/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { contextLines, dump_page } from '../kernel/page.ts';
 import type { ViolationKind } from '../sim/index.ts';
 import { VIA_CACHE, VIA_MEMORY, type IommuWalkTracker } from './iommu-walk.ts';
-import { atStep, tableName, type PgtableShadow } from './pgtable-shadow.ts';
+import { STALE_NONE, atStep, tableName, type PgtableShadow, type Staleness } from './pgtable-shadow.ts';
 
 /** The fixed `page dumped because:` phrase, after KASAN's "kasan: bad access detected". */
 export const IOMMU_DUMP_REASON = 'iommu: bad access detected';
@@ -57,4 +57,34 @@ export function reportIommuAccess(k: Kernel, shadow: PgtableShadow, walk: IommuW
 
 function linkText(step: number): string {
   return step < 0 ? 'never' : atStep(step);
+}
+
+/**
+ * The judgement both IOMMU oracles make: an access to frame `pfn` as a table of `level` by the
+ * current walk is stale (staleness() against the walk's justification), and each (frame, reason)
+ * is reported once.
+ */
+export class StaleAccesses {
+  /** Bit `staleness` set per frame once reported. */
+  private readonly reported: Uint8Array;
+  /** Violations reported so far. */
+  count = 0;
+
+  constructor(
+    k: Kernel,
+    private readonly shadow: PgtableShadow,
+    private readonly walk: IommuWalkTracker,
+  ) {
+    this.reported = new Uint8Array(k.pages.frames);
+  }
+
+  /** Why the access uses freed memory, or STALE_NONE when it does not or was reported already. */
+  newlyStale(pfn: number, level: Level): Staleness {
+    if (pfn >= this.reported.length) return STALE_NONE;
+    const stale = this.shadow.staleness(pfn, this.walk.sinceFor(pfn, level));
+    if (stale === STALE_NONE || (this.reported[pfn] & stale) !== 0) return STALE_NONE;
+    this.reported[pfn] |= stale;
+    this.count++;
+    return stale;
+  }
 }

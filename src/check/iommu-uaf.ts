@@ -19,33 +19,31 @@
 import { PAGE_SIZE, tableIndex, type Level } from '../hw/address.ts';
 import type { IommuObserver, IommuWalkReadEvent } from '../hw/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
-import { reportIommuAccess } from './iommu-report.ts';
+import { StaleAccesses, reportIommuAccess } from './iommu-report.ts';
 import type { IommuWalkTracker } from './iommu-walk.ts';
 import { STALE_NONE, tableName, type PgtableShadow } from './pgtable-shadow.ts';
 
 export class IommuUseAfterFree implements IommuObserver {
-  /** Bit `staleness` set per frame once reported. */
-  private readonly reported: Uint8Array;
-  /** Violations reported so far. */
-  count = 0;
+  private readonly stale: StaleAccesses;
 
   constructor(
     private readonly k: Kernel,
     private readonly shadow: PgtableShadow,
     private readonly walk: IommuWalkTracker,
   ) {
-    this.reported = new Uint8Array(k.pages.frames);
+    this.stale = new StaleAccesses(k, shadow, walk);
+  }
+
+  /** Violations reported so far. */
+  get count(): number {
+    return this.stale.count;
   }
 
   walkRead(e: IommuWalkReadEvent): void {
     const pfn = e.tablePa / PAGE_SIZE;
-    if (pfn >= this.reported.length) return;
     // A cached entry at level L names a table of level L - 1; a memory read is in a table of its level.
     const level = (e.fromCache ? e.level - 1 : e.level) as Level;
-    const stale = this.shadow.staleness(pfn, this.walk.sinceFor(pfn, level));
-    if (stale === STALE_NONE || (this.reported[pfn] & stale) !== 0) return;
-    this.reported[pfn] |= stale;
-    this.count++;
+    if (this.stale.newlyStale(pfn, level) === STALE_NONE) return;
     const pa = e.fromCache ? e.tablePa + 8 * tableIndex(e.va, level) : e.entryPa;
     reportIommuAccess(this.k, this.shadow, this.walk, {
       kind: 'iommu-use-after-free',

@@ -12,30 +12,29 @@ import { PAGE_SIZE, type Level } from '../hw/address.ts';
 import type { IommuAdWriteEvent, IommuObserver } from '../hw/index.ts';
 import { LO_ACCESSED, LO_DIRTY } from '../hw/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
-import { reportIommuAccess } from './iommu-report.ts';
+import { StaleAccesses, reportIommuAccess } from './iommu-report.ts';
 import type { IommuWalkTracker } from './iommu-walk.ts';
 import { STALE_NONE, tableName, type PgtableShadow } from './pgtable-shadow.ts';
 
 export class IommuWriteAfterFree implements IommuObserver {
-  private readonly reported: Uint8Array;
-  /** Violations reported so far. */
-  count = 0;
+  private readonly stale: StaleAccesses;
 
   constructor(
     private readonly k: Kernel,
     private readonly shadow: PgtableShadow,
     private readonly walk: IommuWalkTracker,
   ) {
-    this.reported = new Uint8Array(k.pages.frames);
+    this.stale = new StaleAccesses(k, shadow, walk);
+  }
+
+  /** Violations reported so far. */
+  get count(): number {
+    return this.stale.count;
   }
 
   adWrite(e: IommuAdWriteEvent): void {
     const pfn = Math.floor(e.entryPa / PAGE_SIZE);
-    if (pfn >= this.reported.length) return;
-    const stale = this.shadow.staleness(pfn, this.walk.sinceFor(pfn, e.level));
-    if (stale === STALE_NONE || (this.reported[pfn] & stale) !== 0) return;
-    this.reported[pfn] |= stale;
-    this.count++;
+    if (this.stale.newlyStale(pfn, e.level) === STALE_NONE) return;
     reportIommuAccess(this.k, this.shadow, this.walk, {
       kind: 'iommu-write-after-free',
       what: 'write-after-free',

@@ -27,13 +27,14 @@
  *   __free_page() of each tail page finds a refcount of 0 — kptsim reports what that does.
  * - Reserved (boot) pages keep their synchronous free_reserved_page(), as every draft did.
  */
-import { __free_page, free_reserved_page } from '../kernel/buddy.ts';
+import { __free_page } from '../kernel/buddy.ts';
 import { generic_pmd_free, generic_pte_free_kernel, generic_pud_free } from '../kernel/pgalloc.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_splice_tail, type ListHead } from '../kernel/list.ts';
 import type { MmStruct } from '../kernel/mm.ts';
-import { PageReserved, flagsWordOr, flagsWordTest, type Page, type Ptdesc } from '../kernel/page.ts';
+import { flagsWordOr, flagsWordTest, type Page, type Ptdesc } from '../kernel/page.ts';
 import { page_ptdesc, pagetable_dtor_free, ptdesc_page } from '../kernel/ptdesc.ts';
+import { free_pagetable_with } from '../kernel/x86-init64.ts';
 import { step, type Sim } from '../sim/index.ts';
 import { deferredFreeList } from './deferred-list.ts';
 import type { Design } from './design.ts';
@@ -79,17 +80,16 @@ export const seed: Design = {
       pte_free_kernel: deferDtor(generic_pte_free_kernel),
       pmd_free: deferDtor(generic_pmd_free),
       pud_free: deferDtor(generic_pud_free),
-      *free_pagetable(kk, page, order) {
-        if (PageReserved(kk.pages, page)) {
-          for (let i = 0; i < 1 << order; i++) yield* free_reserved_page(kk, page + i);
-        } else if (order === 0) {
-          yield* kernel_pgtable_async_free_page(kk, page);
-        } else {
+      free_pagetable: (kk, page, order) =>
+        free_pagetable_with(kk, page, order, function* (p, o) {
+          if (o === 0) {
+            yield* kernel_pgtable_async_free_page(kk, p);
+            return;
+          }
           INIT_LIST_HEAD(kk.lists, higherOrder);
-          for (let i = 0; i < 1 << order; i++) list_add_tail(kk.lists, page_ptdesc(page + i), higherOrder);
+          for (let i = 0; i < 1 << o; i++) list_add_tail(kk.lists, page_ptdesc(p + i), higherOrder);
           yield* kernel_pgtable_async_free_page_list(kk, higherOrder);
-        }
-      },
+        }),
       cpa_free_pgtable: (kk, pt) => kernel_pgtable_async_free_page(kk, ptdesc_page(pt)),
     };
   },

@@ -19,13 +19,13 @@
  *   call pagetable_free() — so an order-9 non-compound vmemmap block frees only its first page
  *   (pitfall 8), and hot-remove still frees a table before clearing its parent (pitfall 11).
  */
-import { free_reserved_page } from '../kernel/buddy.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { list_add } from '../kernel/list.ts';
 import type { MmStruct } from '../kernel/mm.ts';
-import { PageReserved, type Ptdesc } from '../kernel/page.ts';
+import type { Ptdesc } from '../kernel/page.ts';
 import { generic_p4d_alloc_one, generic_pmd_alloc_one, generic_pte_alloc_one_kernel, generic_pud_alloc_one } from '../kernel/pgalloc.ts';
 import { __pagetable_free, page_ptdesc, pagetable_dtor_free, pagetable_free, ptdesc_clear_kernel, ptdesc_set_kernel, ptdesc_test_kernel } from '../kernel/ptdesc.ts';
+import { free_pagetable_with } from '../kernel/x86-init64.ts';
 import { free_pmd_page_with, free_pte_page_with } from '../kernel/x86-pgtable.ts';
 import { step, type Sim } from '../sim/index.ts';
 import type { Va } from '../hw/address.ts';
@@ -86,13 +86,7 @@ export const upstream: Design = {
       },
       pmd_free_pte_page: (kk, pmdp, addr) => free_pte_page_with(kk, pmdp, addr, (pt) => pagetable_dtor_free(kk, pt)),
       pud_free_pmd_page: (kk, pudp, addr) => free_pmd_page_with(kk, pudp, addr, (pt) => pagetable_dtor_free(kk, pt)),
-      *free_pagetable(kk, page, order) {
-        if (PageReserved(kk.pages, page)) {
-          for (let i = 0; i < 1 << order; i++) yield* free_reserved_page(kk, page + i);
-        } else {
-          yield* pagetable_free(kk, page_ptdesc(page));
-        }
-      },
+      free_pagetable: (kk, page, order) => free_pagetable_with(kk, page, order, (p) => pagetable_free(kk, page_ptdesc(p))),
       cpa_free_pgtable: (kk, pt) => pagetable_free(kk, pt),
     };
   },

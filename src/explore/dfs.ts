@@ -14,7 +14,7 @@
  * cut something, the search is complete only for schedules within the bound, and says it is not.
  */
 import type { ChoiceKind, ChoicePoint, ExecutionResult } from '../sim/index.ts';
-import { checkForcedPoint, checkPathReplayed } from './prefix.ts';
+import { checkForcedPoint, checkPathReplayed, pathCoverage } from './prefix.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export interface DfsOptions {
@@ -96,13 +96,7 @@ export class DfsScheduler implements ExplorationStrategy {
   /** Fraction of the tree left of the current path, counting every node's options as equally large. */
   coverage(): number {
     if (this.finished) return 1;
-    let covered = 0;
-    let weight = 1;
-    for (const node of this.stack) {
-      covered += (weight * node.pos) / node.order.length;
-      weight /= node.order.length;
-    }
-    return covered;
+    return pathCoverage(this.stack.map((node) => ({ before: node.pos, total: node.order.length })));
   }
 
   private newNode(point: ChoicePoint): DfsNode {

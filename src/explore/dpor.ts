@@ -50,7 +50,7 @@
  * handlers and data choices (test/unit/explore/dpor.test.ts).
  */
 import { dependent, NO_OBJECT, type ChoicePoint, type Execution, type ExecutionResult, type Step } from '../sim/index.ts';
-import { checkForcedPoint, checkPathReplayed } from './prefix.ts';
+import { checkForcedPoint, checkPathReplayed, pathCoverage } from './prefix.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 interface ThreadNode {
@@ -180,15 +180,13 @@ export class DporScheduler implements ExplorationStrategy {
   /** Fraction of the known tree left of the current path (backtrack sets grow, so an estimate). */
   coverage(): number {
     if (this.finished) return 1;
-    let covered = 0;
-    let weight = 1;
-    for (const node of this.stack) {
-      const total = node.kind === 'data' ? node.optionCount : Math.max(node.backtrack.size, node.done.size);
-      const before = node.kind === 'data' ? node.chosen : node.done.size - 1;
-      covered += (weight * before) / total;
-      weight /= total;
-    }
-    return covered;
+    return pathCoverage(
+      this.stack.map((node) =>
+        node.kind === 'data'
+          ? { before: node.chosen, total: node.optionCount }
+          : { before: node.done.size - 1, total: Math.max(node.backtrack.size, node.done.size) },
+      ),
+    );
   }
 
   /**

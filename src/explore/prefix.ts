@@ -38,3 +38,18 @@ export function checkPathReplayed(strategy: string, pathLength: number, result: 
     );
   }
 }
+
+/**
+ * The fraction of a search tree left of the current path, each node's options counted as equally
+ * large: node i contributes (options already done before the current one) / (its options), scaled
+ * by the share of the tree its parent's current option holds.
+ */
+export function pathCoverage(path: readonly { readonly before: number; readonly total: number }[]): number {
+  let covered = 0;
+  let weight = 1;
+  for (const { before, total } of path) {
+    covered += (weight * before) / total;
+    weight /= total;
+  }
+  return covered;
+}

@@ -25,21 +25,15 @@
  * less, never to keep a pre-invalidation entry past the wait].
  */
 import { ModelInvariantError, step, type Blocker, type Execution, type ObjectId, type Sim } from '../sim/index.ts';
-import { PAGE_SIZE, hex, type Level, type Pa, type PagingLevels, type Va } from './address.ts';
-import { IommuCaches, didPasidTag, type IotlbEntry } from './iommu-caches.ts';
+import { PAGE_SIZE, hex, type Level, type Pa, type Va } from './address.ts';
+import { IommuCaches, didPasidTag, type IommuCacheSizes, type IotlbEntry } from './iommu-caches.ts';
 import { descKind, devtlbRange, encodeDesc, formatDesc, piotlbRange, type InvDesc, type InvDescKind } from './invalidation.ts';
 import type { PhysMem } from './phys-mem.ts';
 import { ENTRY_NAMES, formatEntry } from './pte.ts';
 import { PAGES_PER_ENTRY, permits, rootStart, vpnOfVa, walk, walkLabels, type WalkEntry, type WalkHooks, type WalkStart } from './walker.ts';
 
-export interface IommuConfig {
-  readonly levels: PagingLevels;
-  /** Entries in each first-stage cache; 0 = no such cache. */
-  readonly pml5: number;
-  readonly pml4: number;
-  readonly pdpt: number;
-  readonly pde: number;
-  readonly iotlb: number;
+/** The IOMMU: its paging levels and cache sizes (iommu-caches.ts), and whether it speculates. */
+export interface IommuConfig extends IommuCacheSizes {
   /**
    * VT-d lets hardware cache translations and paging-structure entries speculatively. With this on,
    * every translation may be followed by a walk for the next page — a recorded choice, so an

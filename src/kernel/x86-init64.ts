@@ -76,11 +76,19 @@ import {
 import { spin_lock, spin_unlock } from './spinlock.ts';
 import { flush_tlb_all } from './tlbflush.ts';
 
-export function* generic_free_pagetable(k: Kernel, page: Page, order: number): Sim {
+export function generic_free_pagetable(k: Kernel, page: Page, order: number): Sim {
+  return free_pagetable_with(k, page, order, (p, o) => __free_pages(k, p, o));
+}
+
+/**
+ * The body of free_pagetable() with the version's way of freeing a non-reserved page: a reserved
+ * (boot/memblock) page goes back with free_reserved_page() one page at a time in every version.
+ */
+export function* free_pagetable_with(k: Kernel, page: Page, order: number, free: (page: Page, order: number) => Sim): Sim {
   if (PageReserved(k.pages, page)) {
     for (let i = 0; i < 1 << order; i++) yield* free_reserved_page(k, page + i);
   } else {
-    yield* __free_pages(k, page, order);
+    yield* free(page, order);
   }
 }
 

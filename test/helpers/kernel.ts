@@ -5,6 +5,9 @@ import { boot } from '../../src/kernel/boot.ts';
 import { DEFAULT_CONFIG, type KernelConfig } from '../../src/kernel/config.ts';
 import type { KernelHooks } from '../../src/kernel/hooks.ts';
 import type { Kernel } from '../../src/kernel/kernel.ts';
+import assert from 'node:assert/strict';
+import type { Level, Va } from '../../src/hw/address.ts';
+import { entry_leaf, entry_ptr, entry_table } from '../../src/kernel/pgtable.ts';
 import type { ExecutionResult, Scheduler, Sim, SpawnOptions, Thread } from '../../src/sim/index.ts';
 import { newExecution, runThreads } from './sim.ts';
 
@@ -34,4 +37,23 @@ export function runKernel(k: Kernel, bodies: readonly Body[]): ExecutionResult {
 /** The violation kinds an execution reported, in order. */
 export function kinds(result: ExecutionResult): string[] {
   return result.violations.map((v) => v.kind);
+}
+
+/** Runs one task to the end and insists the kernel reported nothing. */
+export function runClean(k: Kernel, body: () => Sim): void {
+  const result = runKernel(k, [body]);
+  assert.deepEqual(kinds(result), [], result.violations.map((v) => `${v.title}\n${v.details.join('\n')}`).join('\n'));
+  assert.equal(result.status, 'quiescent');
+}
+
+/** The entry at `level` for `va` in init_mm, read straight from memory (no steps); null if a table above is missing. */
+export function entryAt(k: Kernel, va: Va, level: Level): { ptr: number; value: bigint } | null {
+  let table = k.init_mm.pgd;
+  for (let l = (k.config.pagingLevels === 5 ? 5 : 4) as Level; ; l--) {
+    const ptr = entry_ptr(table, va, l);
+    const value = k.mem.read64(ptr);
+    if (l === level) return { ptr, value };
+    if (value === 0n || entry_leaf(value)) return null;
+    table = entry_table(value);
+  }
 }

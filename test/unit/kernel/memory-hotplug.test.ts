@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PAGE_SIZE, PMD_SIZE, type Level, type Va } from '../../../src/hw/address.ts';
+import { PAGE_SIZE, PMD_SIZE, type Va } from '../../../src/hw/address.ts';
 import { PAGE_KERNEL_LARGE, mk_entry } from '../../../src/hw/index.ts';
 import { GFP_KERNEL } from '../../../src/kernel/gfp.ts';
 import { alloc_page, alloc_pages, check_free_lists, compound_order, nr_free_pages, ZONE_NORMAL } from '../../../src/kernel/buddy.ts';
@@ -16,7 +16,7 @@ import { ptdesc_test_kernel } from '../../../src/kernel/ptdesc.ts';
 import { global_node_page_state } from '../../../src/kernel/vmstat.ts';
 import { generic_free_pagetable } from '../../../src/kernel/x86-init64.ts';
 import type { ChoicePoint, Scheduler, Sim } from '../../../src/sim/index.ts';
-import { bootTestKernel, kinds, runKernel } from '../../helpers/kernel.ts';
+import { bootTestKernel, entryAt, runClean } from '../../helpers/kernel.ts';
 
 /** 2048 frames, four 512-frame sections; the top one (section 3, pfn 0x600-0x7ff) is absent at boot. */
 const HOTPLUG: Partial<KernelConfig> = { hotplugSections: 1 };
@@ -26,24 +26,7 @@ function hotplugKernel(config: Partial<KernelConfig> = {}, hooks?: Partial<Kerne
   return bootTestKernel({ config: { ...HOTPLUG, ...config }, hooks, scheduler });
 }
 
-/** Runs one task to the end and insists the kernel reported nothing. */
-function run(k: Kernel, body: () => Sim): void {
-  const result = runKernel(k, [body]);
-  assert.deepEqual(kinds(result), [], result.violations.map((v) => `${v.title}\n${v.details.join('\n')}`).join('\n'));
-  assert.equal(result.status, 'quiescent');
-}
 
-/** The entry at `level` for `va` in init_mm, read straight from memory (no steps); null if a table above is missing. */
-function entryAt(k: Kernel, va: Va, level: Level): { ptr: number; value: bigint } | null {
-  let table = k.init_mm.pgd;
-  for (let l = (k.config.pagingLevels === 5 ? 5 : 4) as Level; ; l--) {
-    const ptr = entry_ptr(table, va, l);
-    const value = k.mem.read64(ptr);
-    if (l === level) return { ptr, value };
-    if (value === 0n || entry_leaf(value)) return null;
-    table = entry_table(value);
-  }
-}
 
 function sectionVa(k: Kernel, s: number, page = 0): Va {
   return __va(k.layout, (section_start_pfn(k, s) + page) * PAGE_SIZE);
@@ -82,7 +65,7 @@ test('add_memory maps the section in the direct map and gives its frames to the 
   const managed = normalZone(k).managed_pages;
   let ok = false;
   const pas: (number | null)[] = [];
-  run(k, function* () {
+  runClean(k, function* () {
     ok = yield* add_memory(k, S);
     for (const page of [0, 1, 300, 511]) pas.push(yield* translates(k, sectionVa(k, S, page) + 8n));
   });
@@ -101,7 +84,7 @@ test('add_memory maps the section in the direct map and gives its frames to the 
 test('the direct-map PTE tables of a hot-add come from alloc_low_page: unmarked (PT_kernel clear), not PageTable, no NR_PAGETABLE', () => {
   const k = hotplugKernel({ directMap4k: true });
   const pagetables = global_node_page_state(k, 'NR_PAGETABLE');
-  run(k, function* () {
+  runClean(k, function* () {
     assert.ok(yield* add_memory(k, S));
   });
   const pmd = entryAt(k, sectionVa(k, S), 2)!.value;
@@ -120,7 +103,7 @@ test('the direct-map PTE tables of a hot-add come from alloc_low_page: unmarked 
 
 test('the vmemmap of a hot-added section is one order-9 non-compound block mapped by a PMD leaf (vmemmap_alloc_block without __GFP_COMP)', () => {
   const k = hotplugKernel();
-  run(k, function* () {
+  runClean(k, function* () {
     assert.ok(yield* add_memory(k, S));
   });
   const pmd = entryAt(k, section_vmemmap(k, S), 2)!.value;
@@ -152,7 +135,7 @@ test('remove_memory after add_memory gives every page back with the generic free
     let pte = -1;
     let removed = false;
     let after: number | null = 0;
-    run(k, function* () {
+    runClean(k, function* () {
       assert.ok(yield* add_memory(k, S));
       block = entry_table(entryAt(k, section_vmemmap(k, S), 2)!.value) / PAGE_SIZE;
       if (directMap4k) pte = entry_table(entryAt(k, sectionVa(k, S), 2)!.value) / PAGE_SIZE;
@@ -180,7 +163,7 @@ test('add and remove can repeat: the allocator ends where it started', () => {
   const k = hotplugKernel({ directMap4k: true });
   const before = nr_free_pages(k);
   const results: boolean[] = [];
-  run(k, function* () {
+  runClean(k, function* () {
     for (let i = 0; i < 3; i++) {
       results.push(yield* add_memory(k, S));
       results.push(yield* remove_memory(k, S));
@@ -195,7 +178,7 @@ test('add_memory of a present section is -EEXIST, remove_memory of an absent or 
   const k = hotplugKernel();
   const before = nr_free_pages(k);
   const results: boolean[] = [];
-  run(k, function* () {
+  runClean(k, function* () {
     results.push(yield* add_memory(k, 1));
     results.push(yield* remove_memory(k, S));
   });
@@ -203,14 +186,14 @@ test('add_memory of a present section is -EEXIST, remove_memory of an absent or 
   assert.equal(nr_free_pages(k), before);
   // 1024 frames: ZONE_DMA32 is pfn 0-0xff, so section 0 spans two zones (test_pages_in_a_zone).
   const small = hotplugKernel({ frames: 1024, hotplugSections: 0 });
-  run(small, function* () {
+  runClean(small, function* () {
     results.push(yield* remove_memory(small, 0));
   });
   assert.equal(results[2], false);
   assert.equal(small.memory_hotplug.present[0], 1);
   assert.throws(
     () =>
-      run(k, function* () {
+      runClean(k, function* () {
         yield* add_memory(k, 4);
       }),
     /no such section/,
@@ -224,7 +207,7 @@ test('remove_memory of a section with an allocated page fails with -EBUSY and ch
   let snapshot = '';
   let free = 0;
   let still: number | null = null;
-  run(k, function* () {
+  runClean(k, function* () {
     page = (yield* alloc_page(k, GFP_KERNEL))!;
     snapshot = freeLists(k);
     free = nr_free_pages(k);
@@ -244,7 +227,7 @@ test('offline_pages takes a section out of a larger free block and gives the res
   const k = hotplugKernel({ frames: 4096, hotplugSections: 0 });
   const before = nr_free_pages(k);
   let removed = false;
-  run(k, function* () {
+  runClean(k, function* () {
     removed = yield* remove_memory(k, 4);
   });
   assert.ok(removed);
@@ -283,7 +266,7 @@ test('a failed alloc_low_page (GFP_ATOMIC, fault injection) fails add_memory, an
   let added = true;
   let firstTable = -1;
   k.observers.push({ pagesAllocated: (page) => (firstTable = firstTable < 0 ? page : firstTable) });
-  run(k, function* () {
+  runClean(k, function* () {
     added = yield* add_memory(k, 1);
   });
   assert.equal(added, false);
@@ -311,7 +294,7 @@ test('without a free order-9 block the vmemmap falls back to base pages, and hot
   });
   let before = 0;
   let pmd = 0n;
-  run(k, function* () {
+  runClean(k, function* () {
     yield* takeOrder9(k);
     before = nr_free_pages(k);
     assert.ok(yield* add_memory(k, S));
@@ -335,7 +318,7 @@ test('running out of memory while populating the vmemmap fails add_memory and vm
   });
   let before = 0;
   let added = true;
-  run(k, function* () {
+  runClean(k, function* () {
     yield* takeOrder9(k);
     while (nr_free_pages(k) > 100) yield* alloc_page(k, GFP_KERNEL);
     before = nr_free_pages(k);
@@ -356,7 +339,7 @@ test('with 5-level paging hot-remove also frees the emptied vmemmap PUD table (f
   assert.ok(PageReserved(k.pages, bootPud), 'a memblock table from boot');
   const before = nr_free_pages(k);
   const afterRemove = { p4d: -1n, free: 0, reserved: true, shadow: -1 };
-  run(k, function* () {
+  runClean(k, function* () {
     assert.ok(yield* add_memory(k, S));
     assert.ok(yield* remove_memory(k, S));
     Object.assign(afterRemove, { p4d: p4d(), free: nr_free_pages(k), reserved: PageReserved(k.pages, bootPud), shadow: k.pages.shadow[bootPud] });

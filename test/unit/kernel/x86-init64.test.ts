@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PAGE_SIZE, PMD_SIZE, type Level, type Va } from '../../../src/hw/address.ts';
+import { PAGE_SIZE, PMD_SIZE, type Va } from '../../../src/hw/address.ts';
 import { PAGE_KERNEL, mk_entry } from '../../../src/hw/index.ts';
 import { nr_free_pages, ZONE_NORMAL } from '../../../src/kernel/buddy.ts';
 import type { KernelConfig } from '../../../src/kernel/config.ts';
@@ -9,33 +9,16 @@ import type { Kernel } from '../../../src/kernel/kernel.ts';
 import { __va } from '../../../src/kernel/layout.ts';
 import { add_memory, remove_memory } from '../../../src/kernel/memory-hotplug.ts';
 import { PageReserved, SHADOW_FREE } from '../../../src/kernel/page.ts';
-import { entry_leaf, entry_ptr, entry_table, table_entry } from '../../../src/kernel/pgtable.ts';
+import { entry_ptr, entry_table, table_entry } from '../../../src/kernel/pgtable.ts';
 import { generic_flush_tlb_all } from '../../../src/kernel/tlbflush.ts';
 import { generic_free_pagetable, init_memory_mapping, kernel_physical_mapping_remove } from '../../../src/kernel/x86-init64.ts';
-import type { Sim } from '../../../src/sim/index.ts';
-import { bootTestKernel, kinds, runKernel } from '../../helpers/kernel.ts';
+import { bootTestKernel, entryAt, runClean } from '../../helpers/kernel.ts';
 
 function kernel(config: Partial<KernelConfig>, hooks?: Partial<KernelHooks>): Kernel {
   return bootTestKernel({ config, hooks });
 }
 
-function run(k: Kernel, body: () => Sim): void {
-  const result = runKernel(k, [body]);
-  assert.deepEqual(kinds(result), [], result.violations.map((v) => `${v.title}\n${v.details.join('\n')}`).join('\n'));
-  assert.equal(result.status, 'quiescent');
-}
 
-/** The entry at `level` for `va` in init_mm, read straight from memory; null if a table above is missing. */
-function entryAt(k: Kernel, va: Va, level: Level): { ptr: number; value: bigint } | null {
-  let table = k.init_mm.pgd;
-  for (let l = (k.config.pagingLevels === 5 ? 5 : 4) as Level; ; l--) {
-    const ptr = entry_ptr(table, va, l);
-    const value = k.mem.read64(ptr);
-    if (l === level) return { ptr, value };
-    if (value === 0n || entry_leaf(value)) return null;
-    table = entry_table(value);
-  }
-}
 
 const pfnVa = (k: Kernel, pfn: number): Va => __va(k.layout, pfn * PAGE_SIZE);
 
@@ -51,7 +34,7 @@ test('phys_pmd_init fills a new PTE table from alloc_low_page before linking it 
     },
   });
   let ok = false;
-  run(k, function* () {
+  runClean(k, function* () {
     ok = yield* init_memory_mapping(k, pa, pa + PMD_SIZE);
   });
   assert.ok(ok);
@@ -79,7 +62,7 @@ test('free_pte_table frees the emptied PTE table while the PMD still points to i
       if (level === 2 && ptr === pmdp && value === 0n) events.push(`pmd_clear locked=${k.init_mm.page_table_lock.owner !== null}`);
     },
   });
-  run(k, function* () {
+  runClean(k, function* () {
     assert.ok(yield* add_memory(k, 3));
     const pmd = entryAt(k, pfnVa(k, 1536), 2)!;
     pmdp = pmd.ptr;
@@ -107,7 +90,7 @@ test('hot-remove of a boot section frees its memblock direct-map PTE table throu
   const managed = zone.managed_pages;
   const free = nr_free_pages(k);
   let removed = false;
-  run(k, function* () {
+  runClean(k, function* () {
     removed = yield* remove_memory(k, 1);
   });
   assert.ok(removed);
@@ -134,7 +117,7 @@ test('remove_pagetable ends with flush_tlb_all after its last free, and remove_p
   const va = pfnVa(k, 1600);
   let cached = false;
   let after = true;
-  run(k, function* () {
+  runClean(k, function* () {
     assert.ok(yield* add_memory(k, 3));
     assert.ok((yield* k.cpus[1].translate(va, { write: false, user: false })).ok);
     cached = k.cpus[1].tlbHas(va);
@@ -157,7 +140,7 @@ test('free_pte_table keeps a PTE table that still maps something; only the clear
     },
   });
   const pa = 512 * PAGE_SIZE;
-  run(k, function* () {
+  runClean(k, function* () {
     yield* kernel_physical_mapping_remove(k, pa, pa + PMD_SIZE / 2);
   });
   assert.deepEqual(freed, []);
