@@ -2,28 +2,11 @@
  * `kptsim compare --designs A,B,... --scenario S [--costs FILE] [--json]`: each design once under
  * the timed scheduler, one aligned row per design. Exit 1 when any run reported a violation.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CostModelError, DEFAULT_COSTS, loadCostModel, type CostModel } from '../measure/cost-model.ts';
 import { compare, type CompareResult } from '../measure/timed-run.ts';
 import { UsageError, type CliContext } from './context.ts';
-import { loadDesign, loadScenario } from './load.ts';
+import { loadCosts, loadDesign, loadScenario } from './load.ts';
 
-function loadCosts(path: string | undefined): CostModel {
-  if (path === undefined) return DEFAULT_COSTS;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UsageError(`--costs: no such file ${path}`);
-  }
-  try {
-    return loadCostModel(text, path);
-  } catch (err) {
-    if (err instanceof CostModelError) throw new UsageError(`--costs ${err.message}`);
-    throw err;
-  }
-}
 
 export function compareCommand(program: Command, ctx: CliContext): void {
   program

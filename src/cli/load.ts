@@ -1,5 +1,5 @@
 /**
- * Turning `--design` and `--scenario` values into a Design and a Scenario: a built-in name, or a
+ * Turning `--design`, `--scenario` and `--costs` values into a Design, a Scenario and a cost model: a built-in name, or a
  * path to a user's file. Every failure is a UsageError naming the flag, the file and the field.
  */
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { BUILTIN_DESIGNS, builtinDesign, type Design } from '../designs/index.ts';
 import { GENERIC_HOOKS } from '../kernel/generic-hooks.ts';
 import { BUILTIN_SCENARIOS, ScenarioError, builtinScenario, scenarioFromText, type Scenario } from '../scenario/scenario.ts';
+import { CostModelError, DEFAULT_COSTS, loadCostModel, type CostModel } from '../measure/cost-model.ts';
 import { UsageError } from './context.ts';
 
 const HOOK_NAMES = Object.keys(GENERIC_HOOKS) as [string, ...string[]];
@@ -70,6 +71,23 @@ export function loadScenario(spec: string): Scenario {
     return scenarioFromText(text, spec);
   } catch (err) {
     if (err instanceof ScenarioError) throw new UsageError(`--scenario ${err.message}`);
+    throw err;
+  }
+}
+
+/** The cost model: the defaults, or a YAML/JSON file over them (--costs). */
+export function loadCosts(path: string | undefined): CostModel {
+  if (path === undefined) return DEFAULT_COSTS;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`--costs: no such file ${path}`);
+  }
+  try {
+    return loadCostModel(text, path);
+  } catch (err) {
+    if (err instanceof CostModelError) throw new UsageError(`--costs ${err.message}`);
     throw err;
   }
 }

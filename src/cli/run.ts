@@ -1,9 +1,13 @@
-/** `kptsim run --design D --scenario S [--seed N] [--json]`: one seeded random execution, printed. */
+/**
+ * `kptsim run --design D --scenario S [--seed N] [--costs F] [--json]`: one timed execution (the
+ * timed scheduler, src/measure/timed-scheduler.ts), printed as its trace in simulated time, its
+ * violations and its metrics. Exit 1 when a violation was reported.
+ */
 import type { Command } from 'commander';
-import { run, type RunResult } from '../measure/run.ts';
-
+import { timedRun, type TimedRunResult, type TimedTraceEvent } from '../measure/timed-run.ts';
+import { formatEvent } from '../sim/index.ts';
 import type { CliContext } from './context.ts';
-import { loadDesign, loadScenario } from './load.ts';
+import { loadCosts, loadDesign, loadScenario } from './load.ts';
 import { nonNegativeInt } from './parse.ts';
 import { collapseRuns } from './trace-text.ts';
 
@@ -11,21 +15,25 @@ interface RunFlags {
   design: string;
   scenario: string;
   seed: number;
+  costs?: string;
+  maxSteps?: number;
   json?: boolean;
 }
 
 export function runCommand(program: Command, ctx: CliContext): void {
   program
     .command('run')
-    .description('run a design on a scenario once under a seeded random schedule and print what happened')
+    .description('run a design on a scenario once in simulated time and print its trace, violations and metrics')
     .requiredOption('--design <name|path>', 'a built-in design (kptsim designs) or a path to a design module')
     .requiredOption('--scenario <name|path>', 'a built-in scenario (kptsim scenarios) or a path to a .yaml/.json scenario file')
-    .option('--seed <n>', 'the schedule seed', nonNegativeInt('--seed'), 1)
+    .option('--seed <n>', '0: every step costs what the cost model says; N > 0: costs vary by up to ±20%, drawn from N', nonNegativeInt('--seed'), 0)
+    .option('--costs <file>', 'a YAML/JSON file overriding the cost model (simulated ns per operation)')
+    .option('--max-steps <n>', 'cut the execution after this many steps', nonNegativeInt('--max-steps'))
     .option('--json', 'print the result as JSON')
     .action(async (flags: RunFlags) => {
       const design = await loadDesign(flags.design);
       const scenario = loadScenario(flags.scenario);
-      const result = run(design, scenario, { seed: flags.seed });
+      const result = timedRun(design, scenario, { seed: flags.seed, costs: loadCosts(flags.costs), maxSteps: flags.maxSteps, trace: true });
       ctx.out(flags.json ? JSON.stringify(result, jsonBigint, 2) + '\n' : renderRun(result));
       ctx.exitCode = result.violations.length > 0 ? 1 : 0;
     });
@@ -39,10 +47,12 @@ export function jsonBigint(_key: string, value: unknown): unknown {
 /** Reports of one kind printed in full; a run can report the same bug hundreds of times. */
 const SHOWN_PER_KIND = 3;
 
-function renderRun(r: RunResult): string {
-  const lines = [`kptsim run: design ${r.design}, scenario ${r.scenario}, seed ${r.seed}`, ''];
-  lines.push(...collapseRuns(r.trace).map((l) => l));
-  lines.push('');
+const us = (ns: number | null, digits = 1) => (ns === null ? '-' : `${(ns / 1000).toFixed(digits)} µs`);
+const timed = (e: TimedTraceEvent) => `${us(e.timeNs, 3).padStart(13)} ${formatEvent(e)}`;
+
+function renderRun(r: TimedRunResult): string {
+  const lines = [`kptsim run: design ${r.design}, scenario ${r.scenario}, seed ${r.seed} (simulated time)`, ''];
+  lines.push(...collapseRuns(r.trace ?? [], timed), '');
   if (r.violations.length === 0) lines.push('no violation');
   const shown = new Map<string, number>();
   for (const v of r.violations) {
@@ -51,11 +61,21 @@ function renderRun(r: RunResult): string {
     if (n <= SHOWN_PER_KIND) lines.push(`${v.kind}: ${v.title}`, ...v.details.map((d) => `    ${d}`), `    (thread ${v.thread}, step ${v.step})`);
   }
   for (const [kind, n] of shown) if (n > SHOWN_PER_KIND) lines.push(`... ${n - SHOWN_PER_KIND} more ${kind} reports (--json has them all)`);
-  const s = r.stats;
-  const inv = Object.entries(s.iommuInvalidations).map(([kind, n]) => `${kind} ${n}`).join(', ');
-  lines.push('', `${r.steps} steps, ${r.status}; ${s.threads} threads, ${s.choices} scheduling choices`);
-  lines.push(`IOMMU: ${s.iommuWalks} walks, ${s.iommuFaults} faults; invalidations: ${inv}; work executions: ${s.workExecutions}`);
-  lines.push(`memory: ${s.freePages} free pages, ${s.pageTablePages} page-table pages at the end`);
+  const inv = r.invalidations;
+  const pt = r.pageTables;
+  const lat = pt.freeLatencyNs;
+  const io = r.iommu;
+  const rate = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+  lines.push(
+    '',
+    `${r.steps} steps, ${r.status}; ${r.threads} threads; ${us(r.simulatedNs)} simulated`,
+    `IOMMU invalidations: ${inv.piotlbPasid} PASID-selective, ${inv.piotlbPage} page-selective, ${inv.devtlb} device-TLB, ${inv.wait} waits; ${inv.iotlbPerFreedTable === null ? '-' : inv.iotlbPerFreedTable.toFixed(2)} per freed page-table page`,
+    `page tables: ${pt.freed} freed after unlink; pending peak ${pt.pendingPeakPages} pages (${pt.pendingPeakBytes} bytes), mean ${pt.pendingMeanPages.toFixed(2)}, ${pt.pendingAtEnd} at the end`,
+    `unlink to allocator: p50 ${us(lat.p50)}, p99 ${us(lat.p99)}, max ${us(lat.max)} (${lat.count} pages)`,
+    `work: ${r.work.executions} executions, ${r.work.freedNothing} freed nothing`,
+    ...r.locks.map((l) => `lock ${l.name}: ${l.acquisitions} acquisitions, wait ${us(l.waitTotalNs, 2)} total (max ${us(l.waitMaxNs, 2)}), hold ${us(l.holdTotalNs, 2)} total (max ${us(l.holdMaxNs, 2)})`),
+    `IOMMU: ${io.translations} translations, ${io.walks} walks, ${io.faults} faults; IOTLB hit rate ${rate(io.iotlbHitRate)}, paging-structure cache hits per miss ${io.pscHitRate === null ? '-' : io.pscHitRate.toFixed(2)}`,
+    `memory: ${r.memory.freePages} free pages, ${r.memory.pageTablePages} page-table pages at the end`,
+  );
   return lines.join('\n') + '\n';
 }
-

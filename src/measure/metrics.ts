@@ -63,6 +63,10 @@ export interface TimedMetrics {
     /** Tables whose parent entry was cleared after the table was already freed. */
     readonly freedBeforeUnlink: number;
     readonly freeLatencyNs: LatencySummary;
+    /** Pending pages over time: `pages[i]` from `timesNs[i]` to the next time (0 before the first). */
+    readonly pendingSeries: { readonly timesNs: readonly number[]; readonly pages: readonly number[] };
+    /** Every unlink-to-allocator latency, ascending (the distribution behind freeLatencyNs). */
+    readonly freeLatencySamplesNs: readonly number[];
   };
   readonly work: {
     /** Work-function executions on any workqueue. */
@@ -147,7 +151,7 @@ export class MetricsCollector {
       pagesFreed: (page, order) => this.pagesFreed(page, order),
     };
     k.observers.push(observer);
-    sched.onStep = (s) => this.step(s);
+    sched.stepListeners.push((s) => this.step(s));
   }
 
   private pgtableWrite(level: Level, old: bigint, value: bigint): void {
@@ -267,6 +271,8 @@ export class MetricsCollector {
         pendingAtEnd: this.pending,
         freedBeforeUnlink: this.freedBeforeUnlink,
         freeLatencyNs: summarizeLatencies(this.latencies),
+        pendingSeries: { timesNs: [...this.times], pages: [...this.values] },
+        freeLatencySamplesNs: [...this.latencies].sort((a, b) => a - b),
       },
       work: { executions: this.executions, freedNothing: this.freedNothing },
       locks,

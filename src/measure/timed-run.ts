@@ -4,9 +4,12 @@
  * which are JSON-serialisable.
  */
 import type { Design } from '../designs/index.ts';
+import { nr_free_pages } from '../kernel/buddy.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { PageTable } from '../kernel/page.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { buildWorld } from '../scenario/world.ts';
-import type { ExecutionStatus } from '../sim/index.ts';
+import type { ExecutionStatus, TraceEvent } from '../sim/index.ts';
 import { DEFAULT_COSTS, type CostModel } from './cost-model.ts';
 import { MetricsCollector, type TimedMetrics } from './metrics.ts';
 import { TimedScheduler } from './timed-scheduler.ts';
@@ -14,19 +17,34 @@ import { TimedScheduler } from './timed-scheduler.ts';
 export interface TimedRunOptions {
   readonly costs?: CostModel;
   readonly maxSteps?: number;
+  /** 0: the cost model exactly; otherwise the seed of the per-step cost jitter (TimedScheduler). */
+  readonly seed?: number;
+  /** Record the event trace, each event stamped with the simulated time of its step. */
+  readonly trace?: boolean;
+}
+
+/** A trace event at the start time of the step that logged it (boot: 0, quiescence: the end). */
+export interface TimedTraceEvent extends TraceEvent {
+  readonly timeNs: number;
 }
 
 export interface TimedRunResult extends TimedMetrics {
   readonly version: 1;
   readonly design: string;
   readonly scenario: string;
+  readonly seed: number;
   readonly costs: CostModel;
   /** The step bound asked for (null: the execution's default); status 'step-limit' says it cut the run. */
   readonly maxSteps: number | null;
   readonly status: ExecutionStatus;
   readonly steps: number;
+  readonly threads: number;
   /** Simulated time from the first step's start to the last step's end. */
   readonly simulatedNs: number;
+  /** The allocator at the end: free pages, and pages still typed as page tables. */
+  readonly memory: { readonly freePages: number; readonly pageTablePages: number };
+  /** Only with the trace option. */
+  readonly trace?: readonly TimedTraceEvent[];
 }
 
 export interface CompareResult {
@@ -39,23 +57,38 @@ export interface CompareResult {
 
 export function timedRun(design: Design, scenario: Scenario, options: TimedRunOptions = {}): TimedRunResult {
   const costs = options.costs ?? DEFAULT_COSTS;
-  const sched = new TimedScheduler(costs);
-  const { exec, k } = buildWorld(scenario, design, sched, { maxSteps: options.maxSteps });
+  const seed = options.seed ?? 0;
+  const sched = new TimedScheduler(costs, seed);
+  const { exec, k } = buildWorld(scenario, design, sched, { maxSteps: options.maxSteps, trace: options.trace });
   sched.attach(exec, k.iommu);
   const metrics = new MetricsCollector(k, sched);
+  const starts: number[] = [0];
+  sched.stepListeners.push((s) => starts.push(s.start));
   const result = exec.run();
   sched.finish();
+  const end = sched.makespan;
+  const trace = exec.events?.map((e): TimedTraceEvent => ({ ...e, timeNs: e.thread === 'quiescence' ? end : (starts[e.step] ?? end) }));
   return {
     version: 1,
     design: design.name,
     scenario: scenario.name,
+    seed,
     costs,
     maxSteps: options.maxSteps ?? null,
     status: result.status,
     steps: result.steps,
-    simulatedNs: sched.makespan,
-    ...metrics.result(sched.makespan),
+    threads: exec.threads.length,
+    simulatedNs: end,
+    memory: memoryOf(k),
+    ...metrics.result(end),
+    ...(trace === undefined ? {} : { trace }),
   };
+}
+
+function memoryOf(k: Kernel): TimedRunResult['memory'] {
+  let pageTablePages = 0;
+  for (let pfn = 0; pfn < k.mem.frames; pfn++) if (PageTable(k.pages, pfn)) pageTablePages++;
+  return { freePages: nr_free_pages(k), pageTablePages };
 }
 
 export function compare(designs: readonly Design[], scenario: Scenario, costs: CostModel = DEFAULT_COSTS): CompareResult {

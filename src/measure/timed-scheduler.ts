@@ -19,10 +19,21 @@
  * back: observers may read `now` as the time of the event they see.
  *
  * Data choices (GFP_ATOMIC failure, speculation) take option 0: no injected failure.
+ *
+ * Seed. With seed 0 every step costs exactly what the cost model says, so a run is one fixed
+ * timeline. A seed > 0 draws each step's cost uniformly within ±JITTER of that figure (rounded to
+ * a ns) from a generator of the seed alone: real costs vary (cache state, contention), and varying
+ * them moves which thread can start first, so seeds explore nearby interleavings while every one
+ * replays exactly.
  */
 import type { Iommu } from '../hw/iommu.ts';
+import { below, executionRng, type RandomGenerator } from '../explore/index.ts';
 import { ModelInvariantError, type ChoicePoint, type ContextKind, type Execution, type Scheduler, type Step } from '../sim/index.ts';
 import { LATENCY_LABELS, StepCosts, type CostModel } from './cost-model.ts';
+
+/** The most a seeded run moves a step's cost away from the model's figure, as a fraction of it. */
+export const JITTER = 0.2;
+const JITTER_STEPS = 1000;
 
 const PRIORITY: Readonly<Record<ContextKind, number>> = { hardirq: 0, softirq: 1, task: 2, device: 3 };
 
@@ -53,11 +64,16 @@ export class TimedScheduler implements Scheduler {
   private last: TimedStep | null = null;
   /** PASID-selective invalidation descriptors already charged (see costOf). */
   private pasidCharged = 0;
-  /** Called once per step that ran, in execution order. */
-  onStep: ((s: TimedStep) => void) | null = null;
+  private readonly rng: RandomGenerator | null;
+  /** Told once per step that ran, in execution order. */
+  readonly stepListeners: ((s: TimedStep) => void)[] = [];
 
-  constructor(readonly model: CostModel) {
+  constructor(
+    readonly model: CostModel,
+    readonly seed = 0,
+  ) {
     this.costs = new StepCosts(model);
+    this.rng = seed === 0 ? null : executionRng(seed, 0);
   }
 
   /** Gives the scheduler the execution's threads (for CPU and priority) and its IOMMU (for costs). */
@@ -118,7 +134,7 @@ export class TimedScheduler implements Scheduler {
     // An acquire by a thread that could not run at the previous choice waited for the lock (or,
     // rarely, for its CPU): the line comes from the releasing core [approximation].
     const handedOff = s.access === 'acquire' && wasBlocked[best];
-    const end = bestStart + this.costOf(s, handedOff);
+    const end = bestStart + this.jittered(this.costOf(s, handedOff));
     this.clock[id] = end;
     this.readyAt[id] = end;
     if (cpu >= 0 && !LATENCY_LABELS.has(s.label)) this.cpuFree[cpu] = end;
@@ -150,6 +166,12 @@ export class TimedScheduler implements Scheduler {
     return this.costs.of(s, handedOff);
   }
 
+  private jittered(cost: number): number {
+    if (this.rng === null) return cost;
+    const factor = 1 + (JITTER * (2 * below(this.rng, JITTER_STEPS + 1) - JITTER_STEPS)) / JITTER_STEPS;
+    return Math.round(cost * factor);
+  }
+
   /** When thread `id` could start `s`: its clock, and its CPU's (a wake-up delay needs no CPU). */
   private startOf(id: number, cpu: number, s: Step): number {
     const t = this.clock[id];
@@ -162,6 +184,6 @@ export class TimedScheduler implements Scheduler {
     const last = this.last;
     if (last === null) return;
     this.last = null;
-    this.onStep?.(last);
+    for (const listen of this.stepListeners) listen(last);
   }
 }

@@ -18,11 +18,27 @@ test('kptsim scenarios lists the built-in scenarios', () => {
   for (const name of ['vfree-huge-vmap', 'pud-huge-vmap', 'pte-populate-race', 'cpa-collapse', 'bind-unbind']) assert.match(r.stdout, new RegExp(`^${name} `, 'm'));
 });
 
-test('kptsim run prints what happened and exits 1 when a violation was found', () => {
-  const r = kptsim(['run', '--design', 'immediate', '--scenario', 'vfree-huge-vmap', '--seed', '0']);
+test('kptsim run prints the trace in simulated time, the violation and the metrics, exit 1', () => {
+  const r = kptsim(['run', '--design', 'immediate', '--scenario', 'vfree-huge-vmap']);
   assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /^ +\d+\.\d{3} µs \[ *\d+\] cpu0:vmalloc/m);
   assert.match(r.stdout, /iommu-use-after-free: BUG: IOMMU use-after-free/);
-  assert.match(r.stdout, /IOMMU: \d+ walks/);
+  // v6.18 frees the PTE table with no IOMMU invalidation at all.
+  assert.match(r.stdout, /IOMMU invalidations: 0 PASID-selective, 0 page-selective/);
+  assert.match(r.stdout, /page tables: 1 freed after unlink/);
+});
+
+test('kptsim run --json carries the metrics; a seed varies step costs, seed 0 is the cost model exactly', () => {
+  const exact = JSON.parse(kptsim(['run', '--design', 'seed', '--scenario', 'vfree-huge-vmap', '--json']).stdout);
+  const seeded = JSON.parse(kptsim(['run', '--design', 'seed', '--scenario', 'vfree-huge-vmap', '--seed', '7', '--json']).stdout);
+  // The seed design flushes the whole PASID once, in its single work execution.
+  assert.equal(exact.invalidations.piotlbPasid, 1);
+  assert.equal(exact.work.executions, 1);
+  assert.equal(exact.pageTables.freed, 1);
+  assert.equal(exact.seed, 0);
+  assert.notEqual(seeded.simulatedNs, exact.simulatedNs);
+  assert.ok(Math.abs(seeded.simulatedNs - exact.simulatedNs) <= 0.2 * exact.simulatedNs);
+  assert.ok(exact.trace.every((e: { timeNs: number }, i: number, all: { timeNs: number }[]) => i === 0 || e.timeNs >= all[i - 1].timeNs));
 });
 
 test('kptsim run --json is the same record for the same seed, exit 0 when clean', () => {
