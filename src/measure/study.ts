@@ -1,0 +1,67 @@
+/**
+ * The study (`kptsim` with no command, `npm start`): every design on each study scenario, checked
+ * (a bounded PCT exploration: a verdict) and measured (one timed run: the metrics), side by side.
+ * Pure: the CLI decides which pairs run where (worker threads) and renders the record; the cells
+ * of a scenario are in the designs' order whatever ran them.
+ */
+import type { Design } from '../designs/index.ts';
+import type { Scenario } from '../scenario/scenario.ts';
+import { check, replayLabel, type CheckResult } from './check.ts';
+import { timedRun, type TimedRunResult } from './timed-run.ts';
+
+export interface StudyOptions {
+  /** PCT executions per (design, scenario). */
+  readonly budget: number;
+  readonly seed: number;
+}
+
+/** One design on one scenario. */
+export interface StudyCell {
+  readonly design: string;
+  readonly scenario: string;
+  /** The verdict: a PCT exploration; violations shrunk, each with its replay token. */
+  readonly check: CheckResult;
+  /** One timed run with the cost model's figures (seed 0). */
+  readonly metrics: TimedRunResult;
+}
+
+export interface StudyResult {
+  readonly version: 1;
+  readonly options: StudyOptions;
+  readonly designs: readonly { readonly name: string; readonly summary: string; readonly source: string }[];
+  readonly scenarios: readonly { readonly name: string; readonly summary: string }[];
+  /** By scenario (in the order given), then by design (in the order given). */
+  readonly cells: readonly (readonly StudyCell[])[];
+}
+
+/** The pair's cell: its check, then its timed run. Shrinking is cut short: the study shows verdicts. */
+export function studyCell(design: Design, scenario: Scenario, options: StudyOptions): StudyCell {
+  const label = replayLabel(design.name, scenario.name);
+  const checked = check(design, scenario, { strategy: 'pct', seed: options.seed, budget: options.budget, shrinkRuns: STUDY_SHRINK_RUNS }, label);
+  const { elapsedMs: _timing, ...verdict } = checked;
+  return { design: design.name, scenario: scenario.name, check: verdict, metrics: timedRun(design, scenario) };
+}
+
+const STUDY_SHRINK_RUNS = 20;
+
+export function assembleStudy(
+  designs: readonly Design[],
+  scenarios: readonly { readonly name: string; readonly summary: string }[],
+  options: StudyOptions,
+  cells: readonly StudyCell[],
+): StudyResult {
+  const byKey = new Map(cells.map((c) => [`${c.scenario}\u0000${c.design}`, c]));
+  return {
+    version: 1,
+    options,
+    designs: designs.map((d) => ({ name: d.name, summary: d.summary, source: d.source })),
+    scenarios,
+    cells: scenarios.map((s) =>
+      designs.map((d) => {
+        const cell = byKey.get(`${s.name}\u0000${d.name}`);
+        if (cell === undefined) throw new TypeError(`study: no result for ${d.name} on ${s.name}`);
+        return cell;
+      }),
+    ),
+  };
+}
