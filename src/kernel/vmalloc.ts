@@ -51,7 +51,8 @@ export interface VmapArea {
   readonly pages: readonly Page[];
   /** Order of each page (0, or 9 for a huge vmalloc). */
   readonly order: number;
-  state: 'busy' | 'lazy';
+  /** busy → lazy (vfree) → purging (taken by one purge, so a concurrent purge cannot take it too) → gone. */
+  state: 'busy' | 'lazy' | 'purging';
 }
 
 /** The vmalloc space of one kernel: busy and lazily-freed areas, sorted by start. */
@@ -247,6 +248,9 @@ export function* purge_vmap_area_lazy(k: Kernel): Sim {
   yield step('__purge_vmap_area_lazy', 'write', k.vmalloc.obj);
   const lazy = k.vmalloc.areas.filter((a) => a.state === 'lazy');
   if (lazy.length === 0) return;
+  // Taken off the purge list in this step (list_replace_init under purge_vmap_area_lock): two CPUs
+  // purging at once each release only the areas they took.
+  for (const a of lazy) a.state = 'purging';
   const start = lazy.reduce((m, a) => (a.start < m ? a.start : m), lazy[0].start);
   const end = lazy.reduce((m, a) => (a.end > m ? a.end : m), lazy[0].end);
   preempt_disable(k);

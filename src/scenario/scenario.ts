@@ -6,17 +6,21 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/config.ts';
+import { bootPresentFrames } from '../kernel/boot-memory.ts';
 import { computePageFlagsLayout } from '../kernel/page-flags.ts';
 import type { Workload } from './workload.ts';
 import { bindUnbind } from './workloads/bind-unbind.ts';
 import { cpaCollapse } from './workloads/cpa-collapse.ts';
+import { execmemRox } from './workloads/execmem-rox.ts';
+import { hotplugCycles } from './workloads/hotplug-cycles.ts';
 import { hotRemove } from './workloads/hot-remove.ts';
 import { mixedReuse } from './workloads/mixed-reuse.ts';
 import { ptePopulateRace } from './workloads/pte-populate-race.ts';
 import { pudHugeVmap } from './workloads/pud-huge-vmap.ts';
 import { vfreeHugeVmap } from './workloads/vfree-huge-vmap.ts';
+import { vmallocChurn } from './workloads/vmalloc-churn.ts';
 
-export const WORKLOADS: readonly Workload<never>[] = [vfreeHugeVmap, pudHugeVmap, ptePopulateRace, hotRemove, cpaCollapse, bindUnbind, mixedReuse] as unknown as Workload<never>[];
+export const WORKLOADS: readonly Workload<never>[] = [vfreeHugeVmap, pudHugeVmap, ptePopulateRace, hotRemove, cpaCollapse, bindUnbind, mixedReuse, vmallocChurn, hotplugCycles, execmemRox] as unknown as Workload<never>[];
 
 export interface Scenario {
   readonly name: string;
@@ -115,6 +119,13 @@ export function scenarioFrom(doc: unknown, origin: string): Scenario {
     computePageFlagsLayout(config.pageFlags);
   } catch (err) {
     throw new ScenarioError(`${origin}: config.pageFlags: ${(err as Error).message}`);
+  }
+  // Fields valid one by one can still describe memory hotplug cannot have (sections that do not
+  // divide memory, hot-pluggable memory below ZONE_NORMAL): refuse them here, not at boot.
+  try {
+    bootPresentFrames(config);
+  } catch (err) {
+    throw new ScenarioError(`${origin}: ${(err as Error).message}`);
   }
   return { name: file.data.name, summary: file.data.summary ?? workload.summary, workload, params: params.data, config };
 }

@@ -1,0 +1,117 @@
+/**
+ * Steady DMA: what an SVA device does while the kernel goes about its business. A user process
+ * faults in a buffer and binds the device to its mm (iommu_sva_bind_device); the device then reads
+ * and writes that buffer through the IOMMU, page after page, round robin, for as long as the
+ * workload's kernel threads run. Its IOTLB entries for the buffer are what an over-broad
+ * invalidation throws away (a PASID-selective flush drops them all, a page-selective flush of the
+ * kernel range keeps them), so IOTLB hit rates and invalidation costs show in a timed run.
+ *
+ * This device is no attacker: it only touches its process's buffer, so it never walks the kernel
+ * half and cannot itself reach a freed kernel page-table page.
+ *
+ * Pace [modelling choice]: the model has no clock of its own, so the device runs on credit. Each
+ * step of progress a workload thread reports (tick) lets the device issue `dmasPerTick` more
+ * DMAs; the device waits while it has none, and stops once every workload thread is done (credit
+ * left over is dropped). Under any scheduler the device therefore issues at most
+ * dmasPerTick × ticks DMAs and ends with the workload — no thread spinning forever, which an
+ * exploring scheduler could pick without end. Under the timed scheduler, with credit to spare, the
+ * device is held back only by its own DMA time: a steady rate in simulated time.
+ */
+import { PAGE_SIZE, type Va } from '../hw/address.ts';
+import { iommu_sva_bind_device } from '../kernel/iommu-sva.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { handle_mm_fault, pgd_alloc } from '../kernel/mm.ts';
+import { step, type Blocker, type ObjectId, type Sim } from '../sim/index.ts';
+
+export interface SteadyDmaOptions {
+  /** Pages of the process's buffer the device cycles through. */
+  readonly bufferPages: number;
+  /** DMAs the device may issue per tick of progress the workload reports. */
+  readonly dmasPerTick: number;
+}
+
+/** Where the bound process's buffer lives (a user address, below the kernel half). */
+export const DMA_BUFFER: Va = 0x7f0000000000n;
+
+export class SteadyDma {
+  /** The device's work queue: credit, the bound flag and the running-thread count. */
+  readonly obj: ObjectId;
+  /** DMAs issued, and how many of them faulted (none should once bound: the buffer stays mapped). */
+  readonly stats = { dmas: 0, faults: 0 };
+  /** The process has bound the device (or given up trying). */
+  private bound = false;
+  private credit = 0;
+  /** Workload threads spawned and not finished. */
+  private running = 0;
+
+  private constructor(
+    private readonly k: Kernel,
+    private readonly options: SteadyDmaOptions,
+  ) {
+    this.obj = k.exec.objects.register('sva device work queue');
+  }
+
+  /**
+   * Spawns the user process (on the last CPU) that fills and binds the buffer, and the device's DMA
+   * engine. Spawn the workload's threads with `spawnWorker` so the device knows when they are done.
+   */
+  static spawn(k: Kernel, options: SteadyDmaOptions): SteadyDma {
+    const load = new SteadyDma(k, options);
+    const dev = k.devices[0];
+    const userCpu = k.cpus.length - 1;
+    /** The process: its buffer faulted in, then bound; false if it ran out of memory first. */
+    const setUp = function* (): Sim<boolean> {
+      const mm = yield* pgd_alloc(k, 'sva-user');
+      if (mm === null) return false;
+      for (let i = 0; i < options.bufferPages; i++) {
+        if ((yield* handle_mm_fault(k, mm, DMA_BUFFER + BigInt(i * PAGE_SIZE))) === null) return false;
+      }
+      yield* iommu_sva_bind_device(k, dev, mm);
+      return true;
+    };
+    k.exec.spawn({ name: `cpu${userCpu}:sva-user`, cpu: userCpu }, function* (): Sim {
+      // Out of memory, the process gives up without binding: the workload still runs and the
+      // device's DMAs fault (no PASID), rather than every thread waiting for a bind that never comes.
+      yield* setUp();
+      yield step('start sva device', 'write', load.obj);
+      load.bound = true;
+    });
+
+    const ready: Blocker = {
+      blocks: () => !load.bound || (load.credit === 0 && load.running > 0),
+      describe: () => (load.bound ? 'DMA credit from the workload' : 'the process to bind the device'),
+    };
+    // A daemon only so that a workload thread killed by an oops leaves it blocked, not deadlocked.
+    k.exec.spawn({ name: `${dev.name}:dma`, cpu: -1, daemon: true }, function* (): Sim {
+      for (let i = 0; ; i++) {
+        yield step('sva device next descriptor', 'write', load.obj, ready);
+        if (load.credit === 0) return;
+        load.credit--;
+        load.stats.dmas++;
+        const va = DMA_BUFFER + BigInt((i % options.bufferPages) * PAGE_SIZE);
+        const r = yield* dev.dma({ va, write: i % 2 === 1 });
+        if (!r.ok) load.stats.faults++;
+      }
+    });
+    return load;
+  }
+
+  /** A workload thread: starts once the device is bound (so the DMA covers all of it), counted until it returns. */
+  spawnWorker(name: string, cpu: number, body: () => Sim): void {
+    const load = this;
+    this.running++;
+    const bound: Blocker = { blocks: () => !load.bound, describe: () => 'the process to bind the device' };
+    this.k.exec.spawn({ name, cpu }, function* (): Sim {
+      yield step('wait for sva device', 'read', load.obj, bound);
+      yield* body();
+      yield step('workload thread done', 'write', load.obj);
+      load.running--;
+    });
+  }
+
+  /** The workload made progress (an operation started or ended): the device may issue dmasPerTick more DMAs. */
+  *tick(): Sim {
+    yield step('sva device credit', 'write', this.obj);
+    this.credit += this.options.dmasPerTick;
+  }
+}
