@@ -1,11 +1,15 @@
 /**
- * `kptsim compare --designs A,B,... --scenario S [--costs FILE] [--json]`: each design once under
- * the timed scheduler, one aligned row per design. Exit 1 when any run reported a violation.
+ * `kptsim compare --designs A,B,... --scenario S [--costs FILE] [--json] [--html F]`: each design
+ * once under the timed scheduler, one aligned row per design. Exit 1 when any run reported a
+ * violation.
  */
 import type { Command } from 'commander';
 import { compare, type CompareResult } from '../measure/timed-run.ts';
+import { compareHtml } from '../report/html.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { loadCosts, loadDesign, loadScenario } from './load.ts';
+import { writeFileAtomic } from './output.ts';
+import { alignedTable } from './table.ts';
 
 
 export function compareCommand(program: Command, ctx: CliContext): void {
@@ -16,12 +20,14 @@ export function compareCommand(program: Command, ctx: CliContext): void {
     .requiredOption('--scenario <name|path>', 'a built-in scenario or a scenario file')
     .option('--costs <file>', 'a YAML/JSON file overriding the cost model (simulated ns per operation)')
     .option('--json', 'print the result as JSON')
-    .action(async (flags: { designs: string; scenario: string; costs?: string; json?: boolean }) => {
+    .option('--html <file>', 'also write a self-contained HTML report (metrics table, charts per design, violations)')
+    .action(async (flags: { designs: string; scenario: string; costs?: string; json?: boolean; html?: string }) => {
       const names = flags.designs.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (names.length === 0) throw new UsageError('--designs: expected at least one design name');
       const designs = [];
       for (const name of names) designs.push(await loadDesign(name));
       const result = compare(designs, loadScenario(flags.scenario), loadCosts(flags.costs));
+      if (flags.html !== undefined) writeFileAtomic(flags.html, compareHtml(result), '--html');
       ctx.out(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCompare(result));
       ctx.exitCode = result.rows.some((r) => r.violations.length > 0) ? 1 : 0;
     });
@@ -45,8 +51,5 @@ function renderCompare(r: CompareResult): string {
     fmt(x.iommu.iotlbHitRate, 2),
     [...new Set(x.violations.map((v) => v.kind))].join(',') || 'none',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const last = header.length - 1;
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === last ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
-  return [`kptsim compare: scenario ${r.scenario} (simulated time, default costs unless --costs)`, '', line(header), ...rows.map(line)].join('\n') + '\n';
+  return [`kptsim compare: scenario ${r.scenario} (simulated time, default costs unless --costs)`, '', ...alignedTable(header, rows, [0, header.length - 1])].join('\n') + '\n';
 }

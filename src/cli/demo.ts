@@ -1,7 +1,6 @@
 /**
  * `kptsim demo`: the stale-IOTLB leak (src/scenario/leak-demo.ts) run once on the kernel before any
- * fix, printed step by step. The default command until the study exists. It exits 0 whether or
- * not the secret leaks: showing the run is its job; `kptsim check` is what judges.
+ * fix, printed step by step. It exits 0 whether or not the secret leaks: showing the run is its job; `kptsim check` is what judges.
  */
 import type { Command } from 'commander';
 import { RandomScheduler, RoundRobinScheduler } from '../explore/index.ts';
@@ -17,9 +16,9 @@ interface DemoFlags {
   json?: boolean;
 }
 
-export function demoCommand(program: Command, ctx: CliContext, opts: { isDefault: boolean }): void {
+export function demoCommand(program: Command, ctx: CliContext): void {
   program
-    .command('demo', opts)
+    .command('demo')
     .description('run the stale-IOTLB leak on the kernel before any fix and print what happened')
     .option('--seed <n>', 'schedule threads at random from this seed (default: round robin)', nonNegativeInt('--seed'))
     .option('--spray <pages>', 'pages the attacker sprays with fake PTEs', nonNegativeInt('--spray'), 512)

@@ -3,6 +3,7 @@
  * 0 success / nothing found, 1 a violation was found, 2 bad input.
  */
 import { Command, CommanderError } from 'commander';
+import { DesignContractError } from '../designs/design.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { demoCommand } from './demo.ts';
 import { listCommands } from './list.ts';
@@ -11,13 +12,16 @@ import { checkCommand } from './check.ts';
 import { replayCommand } from './replay.ts';
 import { mergeCommand } from './merge.ts';
 import { compareCommand } from './compare.ts';
+import { studyCommand } from './study.ts';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('kptsim')
     .description('A deterministic model of kernel page-table freeing behind an SVA IOMMU')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
-  demoCommand(program, ctx, { isDefault: true });
+    // A flag error is one line (exit 2): commander's "(Did you mean --x?)" joins the line it follows.
+    .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s), outputError: (s, write) => write(s.replace(/\n(?!$)/g, ' ')) });
+  studyCommand(program, ctx);
+  demoCommand(program, ctx);
   listCommands(program, ctx);
   runCommand(program, ctx);
   checkCommand(program, ctx);
@@ -34,7 +38,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof DesignContractError) {
       ctx.err(`kptsim: ${err.message}\n`);
       return 2;
     }

@@ -1,17 +1,47 @@
 /**
- * `kptsim replay TOKEN|FILE [--json]`: rebuild the design and scenario a token names, run the
+ * `kptsim replay TOKEN|FILE [--json] [--html F] [--perfetto F]`: rebuild the design and scenario a token names, run the
  * recorded schedule once (every step checked against the recording), and print the trace and the
  * violation in kernel terms — the same report `check` printed. FILE is a `check --json` output.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { TokenError, ReplayDivergence, tokenLabel } from '../explore/index.ts';
 import { replay, type ReplayResult } from '../measure/replay.ts';
+import type { Timeline } from '../measure/timeline.ts';
+import { perfettoJson } from '../report/perfetto.ts';
+import { replayHtml } from '../report/html.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './context.ts';
 import { loadDesign, loadScenario } from './load.ts';
-import { reportLines } from './report-text.ts';
+import { writeFileAtomic } from './output.ts';
+import { reportLines } from '../report/text.ts';
 import { collapseRuns } from './trace-text.ts';
+import { WatchdogGuard } from './watchdog.ts';
+
+/**
+ * What a token's label names (replayLabel): design, scenario, the step bound if one was given, and
+ * where the watchdog cut the execution if a hook never returned.
+ */
+const labelSchema = z.union([
+  z.tuple([z.string(), z.string()]),
+  z.tuple([z.string(), z.string(), z.number().int().nonnegative()]),
+  z.tuple([z.string(), z.string(), z.number().int().nonnegative().nullable(), z.strictObject({ limit: z.string(), choice: z.number().int().nonnegative() })]),
+]);
+
+function labelOf(token: string): { design: string; scenario: string; maxSteps?: number; hang?: { limit: string; choice: number } } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(tokenLabel(token));
+  } catch (err) {
+    if (err instanceof TokenError) throw err;
+    doc = undefined;
+  }
+  const parsed = labelSchema.safeParse(doc);
+  if (!parsed.success) throw new UsageError('replay: token label: expected the [design, scenario] kptsim check records; was the token made by another tool?');
+  const [design, scenario, maxSteps, hang] = parsed.data;
+  return { design, scenario, maxSteps: maxSteps ?? undefined, hang };
+}
 
 /** The tokens a TOKEN|FILE argument stands for. */
 function tokensOf(arg: string): string[] {
@@ -22,8 +52,10 @@ function tokensOf(arg: string): string[] {
   } catch {
     throw new UsageError(`replay: '${arg}' is neither a replay token (kpt1.…) nor a readable check --json file`);
   }
-  const violations = (doc as { violations?: { replay?: unknown }[] }).violations;
-  const tokens = Array.isArray(violations) ? violations.map((v) => v.replay).filter((t): t is string => typeof t === 'string') : [];
+  const violations = typeof doc === 'object' && doc !== null ? (doc as { violations?: unknown }).violations : undefined;
+  const tokens = Array.isArray(violations)
+    ? violations.map((v: unknown) => (typeof v === 'object' && v !== null ? (v as { replay?: unknown }).replay : undefined)).filter((t): t is string => typeof t === 'string')
+    : [];
   if (tokens.length === 0) throw new UsageError(`replay ${arg}: violations[].replay: no replay token in the file`);
   return tokens;
 }
@@ -34,17 +66,33 @@ export function replayCommand(program: Command, ctx: CliContext): void {
     .argument('<token|file>', 'a replay token printed by check, or a check --json output file')
     .description('re-run a recorded execution exactly and print its trace and report')
     .option('--json', 'print the result as JSON')
-    .action(async (arg: string, flags: { json?: boolean }) => {
+    .option('--html <file>', 'also write a self-contained HTML report (the violations, the trace around each)')
+    .option('--perfetto <file>', 'also write the replay in simulated time as a Chrome/Perfetto trace (open it at ui.perfetto.dev)')
+    .action(async (arg: string, flags: { json?: boolean; html?: string; perfetto?: string }) => {
       const results: ReplayResult[] = [];
+      const timelines: Timeline[] = [];
       for (const token of tokensOf(arg)) {
         try {
-          const [designSpec, scenarioSpec] = JSON.parse(tokenLabel(token)) as [string, string];
-          results.push(replay(await loadDesign(designSpec), loadScenario(scenarioSpec), token));
+          const label = labelOf(token);
+          // Recorded where a hook never returned: stop at that choice again, with the same report.
+          const guard = label.hang && new WatchdogGuard(new Int32Array(new SharedArrayBuffer(8)), [{ build: 0, choice: label.hang.choice }], label.hang.limit);
+          const { timeline, ...result } = replay(await loadDesign(label.design), loadScenario(label.scenario), token, {
+            maxSteps: label.maxSteps,
+            guard,
+            timeline: flags.perfetto !== undefined,
+          });
+          results.push(result);
+          if (timeline !== undefined) timelines.push(timeline);
         } catch (err) {
           if (err instanceof TokenError || err instanceof ReplayDivergence) throw new UsageError(`replay: ${err.message}`);
           throw err;
         }
       }
+      if (flags.perfetto !== undefined) {
+        const sources = results.map((r, i) => ({ command: 'kptsim replay', design: r.design, scenario: r.scenario, timeline: timelines[i] }));
+        writeFileAtomic(flags.perfetto, perfettoJson(sources), '--perfetto');
+      }
+      if (flags.html !== undefined) writeFileAtomic(flags.html, replayHtml(results), '--html');
       ctx.out(flags.json ? JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n' : results.map(renderReplay).join('\n'));
       ctx.exitCode = results.some((r) => r.violations.length > 0) ? 1 : 0;
     });

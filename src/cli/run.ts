@@ -1,14 +1,17 @@
 /**
- * `kptsim run --design D --scenario S [--seed N] [--costs F] [--json]`: one timed execution (the
+ * `kptsim run --design D --scenario S [--seed N] [--costs F] [--json] [--html F] [--perfetto F]`: one timed execution (the
  * timed scheduler, src/measure/timed-scheduler.ts), printed as its trace in simulated time, its
  * violations and its metrics. Exit 1 when a violation was reported.
  */
 import type { Command } from 'commander';
 import { timedRun, type TimedRunResult, type TimedTraceEvent } from '../measure/timed-run.ts';
+import { runHtml } from '../report/html.ts';
+import { perfettoJson } from '../report/perfetto.ts';
 import { formatEvent } from '../sim/index.ts';
 import type { CliContext } from './context.ts';
 import { loadCosts, loadDesign, loadScenario } from './load.ts';
-import { nonNegativeInt } from './parse.ts';
+import { writeFileAtomic } from './output.ts';
+import { nonNegativeInt, positiveInt } from './parse.ts';
 import { collapseRuns } from './trace-text.ts';
 
 interface RunFlags {
@@ -18,6 +21,8 @@ interface RunFlags {
   costs?: string;
   maxSteps?: number;
   json?: boolean;
+  html?: string;
+  perfetto?: string;
 }
 
 export function runCommand(program: Command, ctx: CliContext): void {
@@ -28,12 +33,26 @@ export function runCommand(program: Command, ctx: CliContext): void {
     .requiredOption('--scenario <name|path>', 'a built-in scenario (kptsim scenarios) or a path to a .yaml/.json scenario file')
     .option('--seed <n>', '0: every step costs what the cost model says; N > 0: costs vary by up to ±20%, drawn from N', nonNegativeInt('--seed'), 0)
     .option('--costs <file>', 'a YAML/JSON file overriding the cost model (simulated ns per operation)')
-    .option('--max-steps <n>', 'cut the execution after this many steps', nonNegativeInt('--max-steps'))
+    .option('--max-steps <n>', 'cut the execution after this many steps', positiveInt('--max-steps'))
     .option('--json', 'print the result as JSON')
-    .action(async (flags: RunFlags) => {
+    .option('--html <file>', 'also write a self-contained HTML report (metrics, charts, violations with their trace)')
+    .option('--perfetto <file>', 'also write the timeline as a Chrome/Perfetto trace (open it at ui.perfetto.dev)')
+    .option('--self-check', "check the model's own invariants before every step (page tables, free lists, IOMMU caches); slow; a failure is a kptsim bug")
+    .action(async (flags: RunFlags & { selfCheck?: boolean }) => {
       const design = await loadDesign(flags.design);
       const scenario = loadScenario(flags.scenario);
-      const result = timedRun(design, scenario, { seed: flags.seed, costs: loadCosts(flags.costs), maxSteps: flags.maxSteps, trace: true });
+      const { timeline, ...result } = timedRun(design, scenario, {
+        seed: flags.seed,
+        costs: loadCosts(flags.costs),
+        maxSteps: flags.maxSteps,
+        trace: true,
+        timeline: flags.perfetto !== undefined,
+        selfCheck: flags.selfCheck,
+      });
+      if (flags.perfetto !== undefined && timeline !== undefined) {
+        writeFileAtomic(flags.perfetto, perfettoJson({ command: 'kptsim run', design: result.design, scenario: result.scenario, seed: result.seed, timeline }), '--perfetto');
+      }
+      if (flags.html !== undefined) writeFileAtomic(flags.html, runHtml(result), '--html');
       ctx.out(flags.json ? JSON.stringify(result, jsonBigint, 2) + '\n' : renderRun(result));
       ctx.exitCode = result.violations.length > 0 ? 1 : 0;
     });
@@ -70,7 +89,7 @@ function renderRun(r: TimedRunResult): string {
     '',
     `${r.steps} steps, ${r.status}; ${r.threads} threads; ${us(r.simulatedNs)} simulated`,
     `IOMMU invalidations: ${inv.piotlbPasid} PASID-selective, ${inv.piotlbPage} page-selective, ${inv.devtlb} device-TLB, ${inv.wait} waits; ${inv.iotlbPerFreedTable === null ? '-' : inv.iotlbPerFreedTable.toFixed(2)} per freed page-table page`,
-    `page tables: ${pt.freed} freed after unlink; pending peak ${pt.pendingPeakPages} pages (${pt.pendingPeakBytes} bytes), mean ${pt.pendingMeanPages.toFixed(2)}, ${pt.pendingAtEnd} at the end`,
+    `page tables: ${pt.freed} freed (${pt.freedBeforeUnlink} before their parent entry was cleared); pending peak ${pt.pendingPeakPages} pages (${pt.pendingPeakBytes} bytes), mean ${pt.pendingMeanPages.toFixed(2)}, ${pt.pendingAtEnd} at the end`,
     `unlink to allocator: p50 ${us(lat.p50)}, p99 ${us(lat.p99)}, max ${us(lat.max)} (${lat.count} pages)`,
     `work: ${r.work.executions} executions, ${r.work.freedNothing} freed nothing`,
     ...r.locks.map((l) => `lock ${l.name}: ${l.acquisitions} acquisitions, wait ${us(l.waitTotalNs, 2)} total (max ${us(l.waitMaxNs, 2)}), hold ${us(l.holdTotalNs, 2)} total (max ${us(l.holdMaxNs, 2)})`),

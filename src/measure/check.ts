@@ -16,18 +16,23 @@ import {
   sliceBudget,
   encodeToken,
   explore,
+  exploreAsync,
   renderSchedule,
   reportsKind,
   shrink,
   type ExplorationProgress,
+  type ExplorationResult,
   type ExplorationStrategy,
+  type ExploreCheckpoint,
+  type ExploreOptions,
+  type ExplorerSnapshot,
   type Program,
   type Slice,
   type StopReason,
   type StrategyName,
 } from '../explore/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import type { ViolationKind } from '../sim/index.ts';
+import type { Choice, Execution, ExecutionResult, Scheduler, Violation, ViolationKind } from '../sim/index.ts';
 import { programOf } from './program.ts';
 
 export interface CheckOptions {
@@ -45,6 +50,39 @@ export interface CheckOptions {
   readonly onProgress?: (p: ExplorationProgress) => void;
   /** The executions this run takes (a shard, a worker); random and pct only. */
   readonly slice?: Slice;
+  /** Asked before each execution; true stops the run (stoppedBy 'interrupted', nothing shrunk). */
+  readonly shouldStop?: () => boolean;
+  /** Periodic snapshots of the exploration (kptsim check --checkpoint). */
+  readonly checkpoint?: ExploreCheckpoint;
+  /** Continue from a snapshot; the other options must be those it was taken with. */
+  readonly resume?: ExplorerSnapshot;
+  /** Check the model's own invariants before every step (src/check/invariants.ts). */
+  readonly selfCheck?: boolean;
+  /** Sees every execution this run builds (the CLI's watchdog for user designs). */
+  readonly guard?: ExecutionGuard;
+}
+
+/**
+ * Sees every execution check() builds, in build order: PCT's pilot, the exploration, the
+ * shrinker's candidates. The CLI's watchdog (src/cli/watchdog.ts) uses it to publish how far a user
+ * design got, and to cut an execution short where one of its hooks once never returned.
+ */
+export interface ExecutionGuard {
+  /** The scheduler the next execution is built with (one call per build, in build order). */
+  wrap(scheduler: Scheduler): Scheduler;
+  /** The execution just built with the scheduler wrap() returned last, before it runs. */
+  built(exec: Execution): void;
+  /**
+   * For a violation the guard recorded itself: the schedule up to and including the step that
+   * never returned, and the token label that tells `kptsim replay` to stop there too. Such a
+   * violation is not shrunk (every candidate would hang again).
+   */
+  recorded(violation: Violation): GuardRecord | undefined;
+}
+
+export interface GuardRecord {
+  readonly choices: readonly Choice[];
+  readonly label: (label: string) => string;
 }
 
 export interface CheckViolation {
@@ -81,33 +119,99 @@ export interface CheckResult {
   readonly elapsedMs?: number;
 }
 
+/** In a token's label: the execution was cut at this choice, where a hook never returned within `limit`. */
+export interface HangLabel {
+  readonly limit: string;
+  readonly choice: number;
+}
+
 /** The design and scenario as the replay token names them, so `kptsim replay` can rebuild both. */
-export function replayLabel(designSpec: string, scenarioSpec: string): string {
-  return JSON.stringify([designSpec, scenarioSpec]);
+export function replayLabel(designSpec: string, scenarioSpec: string, maxSteps?: number, hang?: HangLabel): string {
+  // The step bound too when one was given: an execution it cut replays only under the same bound.
+  if (hang !== undefined) return JSON.stringify([designSpec, scenarioSpec, maxSteps ?? null, hang]);
+  return JSON.stringify(maxSteps === undefined ? [designSpec, scenarioSpec] : [designSpec, scenarioSpec, maxSteps]);
 }
 
 export function check(design: Design, scenario: Scenario, options: CheckOptions, label: string): CheckResult {
-  const program = programOf(design, scenario, { maxSteps: options.maxSteps });
+  const run = prepareCheck(design, scenario, options);
+  return finishCheck(run, explore(run.program, run.strategy, run.explore), label);
+}
+
+/**
+ * check(), giving the event loop a turn every 50 ms of exploration so that a signal handler (the
+ * CLI's SIGINT) can run and make `shouldStop` answer true.
+ */
+export async function checkAsync(
+  design: Design,
+  scenario: Scenario,
+  options: CheckOptions & { readonly now: () => number; readonly pause: () => Promise<void> },
+  label: string,
+): Promise<CheckResult> {
+  const run = prepareCheck(design, scenario, options);
+  return finishCheck(run, await exploreAsync(run.program, run.strategy, { ...run.explore, now: options.now, pause: options.pause }), label);
+}
+
+interface PreparedCheck {
+  readonly design: Design;
+  readonly scenario: Scenario;
+  readonly options: CheckOptions;
+  readonly program: Program;
+  readonly strategy: ExplorationStrategy;
+  readonly slice: Slice;
+  readonly explore: ExploreOptions;
+}
+
+function prepareCheck(design: Design, scenario: Scenario, options: CheckOptions): PreparedCheck {
+  const base = programOf(design, scenario, { maxSteps: options.maxSteps, selfCheck: options.selfCheck });
+  const guard = options.guard;
+  const program: Program =
+    guard === undefined
+      ? base
+      : {
+          identity: base.identity,
+          build(scheduler) {
+            const exec = base.build(guard.wrap(scheduler));
+            guard.built(exec);
+            return exec;
+          },
+        };
   const slice = options.slice ?? WHOLE;
   const strategy = strategyFor(program, options, slice);
   const budget = options.budget === undefined ? undefined : strategy.exhaustive ? options.budget : sliceBudget(slice, options.budget);
-  const result = explore(program, strategy, {
+  const explore: ExploreOptions = {
     budget,
     timeMs: options.timeMs,
     now: options.now,
     onProgress: options.onProgress,
-  });
+    shouldStop: options.shouldStop,
+    checkpoint: options.checkpoint,
+    resume: options.resume,
+  };
+  return { design, scenario, options, program, strategy, slice, explore };
+}
+
+/**
+ * Shrinks each violation found and builds the record. An interrupted run is not shrunk (the user
+ * asked to stop): its tokens replay the executions as found.
+ */
+function finishCheck(run: PreparedCheck, result: ExplorationResult, label: string): CheckResult {
+  const { design, scenario, options, program, strategy, slice } = run;
+  const guard = options.guard;
+  const shrinkRuns = result.stoppedBy === 'interrupted' ? 0 : (options.shrinkRuns ?? 200);
   const violations = result.violations.map((found): CheckViolation => {
+    const hung = guard?.recorded(found.violation);
     const shrunk =
-      (options.shrinkRuns ?? 200) > 0 ? shrink(program, found.choices, reportsKind(found.kind), { maxRuns: options.shrinkRuns ?? 200 }) : null;
-    const choices = shrunk?.choices ?? found.choices;
+      hung === undefined && shrinkRuns > 0
+        ? shrink(program, found.choices, reproduces(found.kind, guard), { maxRuns: shrinkRuns })
+        : null;
+    const choices = shrunk?.choices ?? hung?.choices ?? found.choices;
     const report = shrunk?.result.violations.find((v) => v.kind === found.kind) ?? found.violation;
     return {
       kind: found.kind,
       message: report.title,
       details: report.details,
       thread: report.thread,
-      replay: encodeToken(program.identity, choices, label),
+      replay: encodeToken(program.identity, choices, hung?.label(label) ?? label),
       steps: shrunk?.shrunk.steps ?? found.steps,
       originalSteps: found.steps,
       preemptions: countPreemptions(choices),
@@ -124,11 +228,22 @@ export function check(design: Design, scenario: Scenario, options: CheckOptions,
     strategy: options.strategy,
     seed: options.seed,
     executions: result.executions,
-    complete: result.complete,
+    // An execution the watchdog cut short left its subtree unexplored, whatever the strategy thinks.
+    complete: result.complete && !result.violations.some((v) => guard?.recorded(v.violation) !== undefined),
     stoppedBy: result.stoppedBy,
     violations,
     elapsedMs: result.elapsedMs,
   };
+}
+
+/**
+ * What a shrink candidate must show: the kind found, and not because the guard cut it where a hook
+ * hung (a token for that execution would hang on replay, and its report is another finding).
+ */
+function reproduces(kind: ViolationKind, guard: ExecutionGuard | undefined): (result: ExecutionResult) => boolean {
+  const shows = reportsKind(kind);
+  if (guard === undefined) return shows;
+  return (result) => shows(result) && !result.violations.some((v) => guard.recorded(v) !== undefined);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * What a timed run measures, collected by observers (kernel events, the IOMMU's counters) and by
- * the timed scheduler's step listener — nothing here changes the model.
+ * the time keeper's step listener (time-keeper.ts: a timed run's or a replay's) — nothing here
+ * changes the model.
  *
  * Pending deferred free. A page-table page is pending from the kernel write that unlinks it (a
  * present non-leaf entry at level > 1 overwritten by anything that no longer points to that
@@ -22,7 +23,7 @@ import type { KernelObserver } from '../kernel/observer.ts';
 import { SHADOW_FREE } from '../kernel/page.ts';
 import { entry_table } from '../kernel/pgtable.ts';
 import { ModelInvariantError, type Violation } from '../sim/index.ts';
-import type { TimedScheduler, TimedStep } from './timed-scheduler.ts';
+import type { StepClock, TimedStep } from './time-keeper.ts';
 
 export interface LatencySummary {
   readonly count: number;
@@ -52,7 +53,11 @@ export interface TimedMetrics {
     readonly iotlbPerFreedTable: number | null;
   };
   readonly pageTables: {
-    /** Unlinked page-table pages that reached the allocator. */
+    /**
+     * Page-table pages that reached the allocator: unlinked then freed (the latency samples), plus
+     * freedBeforeUnlink. Both count for invalidations per freed table: a table freed before its
+     * parent entry is cleared needs its invalidation all the same.
+     */
     readonly freed: number;
     readonly pendingPeakPages: number;
     readonly pendingPeakBytes: number;
@@ -142,7 +147,7 @@ export class MetricsCollector {
 
   constructor(
     private readonly k: Kernel,
-    private readonly sched: TimedScheduler,
+    private readonly clock: StepClock,
   ) {
     this.unlinkedAt = new Float64Array(k.mem.frames).fill(FREE);
     this.statsBefore = structuredClone(k.iommu.stats);
@@ -151,7 +156,7 @@ export class MetricsCollector {
       pagesFreed: (page, order) => this.pagesFreed(page, order),
     };
     k.observers.push(observer);
-    sched.stepListeners.push((s) => this.step(s));
+    clock.stepListeners.push((s) => this.step(s));
   }
 
   private pgtableWrite(level: Level, old: bigint, value: bigint): void {
@@ -168,7 +173,7 @@ export class MetricsCollector {
         this.freedBeforeUnlink++;
         return;
       }
-      this.unlinkedAt[before] = this.sched.now;
+      this.unlinkedAt[before] = this.clock.now;
       this.record(+1);
     }
   }
@@ -181,7 +186,7 @@ export class MetricsCollector {
       const at = this.unlinkedAt[pfn];
       if (Number.isNaN(at)) continue;
       this.unlinkedAt[pfn] = FREE;
-      this.latencies.push(this.sched.now - at);
+      this.latencies.push(this.clock.now - at);
       this.record(-1);
     }
   }
@@ -189,7 +194,7 @@ export class MetricsCollector {
   private record(delta: number): void {
     this.pending += delta;
     this.peak = Math.max(this.peak, this.pending);
-    const now = this.sched.now;
+    const now = this.clock.now;
     if (this.times.length > 0 && this.times[this.times.length - 1] === now) this.values[this.values.length - 1] = this.pending;
     else {
       this.times.push(now);
@@ -237,7 +242,7 @@ export class MetricsCollector {
     const s = this.k.iommu.stats;
     const b = this.statsBefore;
     const inv = (kind: keyof IommuStats['invalidations']) => s.invalidations[kind] - b.invalidations[kind];
-    const freed = this.latencies.length;
+    const freed = this.latencies.length + this.freedBeforeUnlink;
     const iotlb = inv('piotlb-pasid') + inv('piotlb-page');
     const meanPages = timeWeightedMean(this.times, this.values, end);
     const hits = s.iotlbHits - b.iotlbHits;

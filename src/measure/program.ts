@@ -8,12 +8,15 @@ import type { Program } from '../explore/index.ts';
 import type { PhysMem } from '../hw/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { buildWorld } from '../scenario/world.ts';
+import { ModelInvariants, SelfCheckingScheduler } from '../check/invariants.ts';
 
 export interface ProgramOptions {
   /** Executions longer than this stop with status 'step-limit' (reported, never claimed complete). */
   readonly maxSteps?: number;
   /** Record the event trace (replay and reports want it; exploration does not). */
   readonly trace?: boolean;
+  /** Check the model's own invariants before every step (src/check/invariants.ts; --self-check). */
+  readonly selfCheck?: boolean;
 }
 
 /**
@@ -27,7 +30,9 @@ export function programOf(design: Design, scenario: Scenario, options: ProgramOp
   return {
     identity,
     build(scheduler) {
-      const world = buildWorld(scenario, design, scheduler, { stopOnViolation: true, trace: options.trace, maxSteps: options.maxSteps }, memory);
+      const checking = options.selfCheck === true ? new SelfCheckingScheduler(scheduler) : null;
+      const world = buildWorld(scenario, design, checking ?? scheduler, { stopOnViolation: true, trace: options.trace, maxSteps: options.maxSteps }, memory);
+      checking?.attach(new ModelInvariants(world.k));
       memory = world.k.mem;
       return world.exec;
     },

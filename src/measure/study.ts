@@ -10,10 +10,19 @@ import { check, replayLabel, type CheckResult } from './check.ts';
 import { timedRun, type TimedRunResult } from './timed-run.ts';
 
 export interface StudyOptions {
-  /** PCT executions per (design, scenario). */
+  /** At most this many PCT executions per (design, scenario). */
   readonly budget: number;
+  /**
+   * Simulated steps the checker may spend per pair: a pair whose timed run takes S steps gets
+   * floor(stepBudget / S) executions, at least MIN_EXECUTIONS and at most `budget`. Long
+   * workloads (vmalloc-churn, tens of thousands of steps) would otherwise take all the time, and
+   * counting steps rather than seconds keeps the study deterministic.
+   */
+  readonly stepBudget: number;
   readonly seed: number;
 }
+
+const MIN_EXECUTIONS = 3;
 
 /** One design on one scenario. */
 export interface StudyCell {
@@ -34,12 +43,14 @@ export interface StudyResult {
   readonly cells: readonly (readonly StudyCell[])[];
 }
 
-/** The pair's cell: its check, then its timed run. Shrinking is cut short: the study shows verdicts. */
+/** The pair's cell: its timed run, then its check. Shrinking is cut short: the study shows verdicts. */
 export function studyCell(design: Design, scenario: Scenario, options: StudyOptions): StudyCell {
+  const metrics = timedRun(design, scenario);
+  const budget = Math.min(options.budget, Math.max(MIN_EXECUTIONS, Math.floor(options.stepBudget / Math.max(1, metrics.steps))));
   const label = replayLabel(design.name, scenario.name);
-  const checked = check(design, scenario, { strategy: 'pct', seed: options.seed, budget: options.budget, shrinkRuns: STUDY_SHRINK_RUNS }, label);
+  const checked = check(design, scenario, { strategy: 'pct', seed: options.seed, budget, shrinkRuns: STUDY_SHRINK_RUNS }, label);
   const { elapsedMs: _timing, ...verdict } = checked;
-  return { design: design.name, scenario: scenario.name, check: verdict, metrics: timedRun(design, scenario) };
+  return { design: design.name, scenario: scenario.name, check: verdict, metrics };
 }
 
 const STUDY_SHRINK_RUNS = 20;

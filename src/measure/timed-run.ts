@@ -13,6 +13,8 @@ import type { ExecutionStatus, TraceEvent } from '../sim/index.ts';
 import { DEFAULT_COSTS, type CostModel } from './cost-model.ts';
 import { MetricsCollector, type TimedMetrics } from './metrics.ts';
 import { TimedScheduler } from './timed-scheduler.ts';
+import { ModelInvariants, SelfCheckingScheduler } from '../check/invariants.ts';
+import { TimelineRecorder, type Timeline } from './timeline.ts';
 
 export interface TimedRunOptions {
   readonly costs?: CostModel;
@@ -21,6 +23,10 @@ export interface TimedRunOptions {
   readonly seed?: number;
   /** Record the event trace, each event stamped with the simulated time of its step. */
   readonly trace?: boolean;
+  /** Record the timeline (timeline.ts) for a Perfetto trace. */
+  readonly timeline?: boolean;
+  /** Check the model's own invariants before every step (src/check/invariants.ts; --self-check). */
+  readonly selfCheck?: boolean;
 }
 
 /** A trace event at the start time of the step that logged it (boot: 0, quiescence: the end). */
@@ -45,6 +51,8 @@ export interface TimedRunResult extends TimedMetrics {
   readonly memory: { readonly freePages: number; readonly pageTablePages: number };
   /** Only with the trace option. */
   readonly trace?: readonly TimedTraceEvent[];
+  /** Only with the timeline option. */
+  readonly timeline?: Timeline;
 }
 
 export interface CompareResult {
@@ -59,14 +67,18 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
   const costs = options.costs ?? DEFAULT_COSTS;
   const seed = options.seed ?? 0;
   const sched = new TimedScheduler(costs, seed);
-  const { exec, k } = buildWorld(scenario, design, sched, { maxSteps: options.maxSteps, trace: options.trace });
+  const checking = options.selfCheck === true ? new SelfCheckingScheduler(sched) : null;
+  const { exec, k } = buildWorld(scenario, design, checking ?? sched, { maxSteps: options.maxSteps, trace: options.trace });
+  checking?.attach(new ModelInvariants(k));
   sched.attach(exec, k.iommu);
   const metrics = new MetricsCollector(k, sched);
+  const recorder = options.timeline === true ? new TimelineRecorder(k, sched) : null;
   const starts: number[] = [0];
   sched.stepListeners.push((s) => starts.push(s.start));
   const result = exec.run();
   sched.finish();
   const end = sched.makespan;
+  const measured = metrics.result(end);
   const trace = exec.events?.map((e): TimedTraceEvent => ({ ...e, timeNs: e.thread === 'quiescence' ? end : (starts[e.step] ?? end) }));
   return {
     version: 1,
@@ -80,8 +92,9 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
     threads: exec.threads.length,
     simulatedNs: end,
     memory: memoryOf(k),
-    ...metrics.result(end),
+    ...measured,
     ...(trace === undefined ? {} : { trace }),
+    ...(recorder === null ? {} : { timeline: recorder.result(end, measured.pageTables.pendingSeries) }),
   };
 }
 

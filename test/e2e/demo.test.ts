@@ -7,8 +7,8 @@ function withoutTiming(json: string): string {
   return JSON.stringify(rest);
 }
 
-test('kptsim (no command) runs the demo: the device leaks the secret through a stale cached PDE', () => {
-  const r = kptsim([]);
+test('kptsim demo: the device leaks the secret through a stale cached PDE', () => {
+  const r = kptsim(['demo']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /SECRET LEAKED: the device read "kptsim-secret/);
   assert.match(r.stdout, /cached PDE entry .* trusts table/);

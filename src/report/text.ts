@@ -1,4 +1,7 @@
-/** A violation's report as check and replay print it (the same lines, so they compare byte for byte). */
+/**
+ * A violation's report as check and replay print it (the same lines, so they compare byte for byte);
+ * the HTML report shows the same hints.
+ */
 
 /** What to look at next, per kind (STYLE.md §6: the report ends with hints). */
 export const HINTS: Partial<Record<string, string>> = {
