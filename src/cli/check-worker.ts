@@ -1,22 +1,24 @@
 /**
- * One worker thread of `kptsim check --workers N`: runs its slice of the exploration and posts the
- * result back. Loads the design and scenario itself (they hold functions and cannot be posted).
+ * One worker thread of `kptsim check` (--workers N, or any user design: see watchdog.ts): runs its
+ * slice of the exploration under the watchdog's guard and posts the result back. Loads the design
+ * and scenario itself (they hold functions and cannot be posted).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Slice } from '../explore/index.ts';
-import { check, type CheckOptions } from '../measure/check.ts';
+import { DesignContractError } from '../designs/design.ts';
+import { check } from '../measure/check.ts';
+import { UsageError } from './context.ts';
 import { loadDesign, loadScenario } from './load.ts';
-
-export interface WorkerJob {
-  readonly design: string;
-  readonly scenario: string;
-  readonly options: Omit<CheckOptions, 'now' | 'onProgress' | 'slice'>;
-  readonly slice: Slice;
-  readonly label: string;
-}
+import { WatchdogGuard, type WorkerJob, type WorkerReply } from './watchdog.ts';
 
 const job = workerData as WorkerJob;
-const design = await loadDesign(job.design);
-const scenario = loadScenario(job.scenario);
-const result = check(design, scenario, { ...job.options, slice: job.slice, now: () => performance.now() }, job.label);
-parentPort?.postMessage(result);
+let reply: WorkerReply;
+try {
+  const design = await loadDesign(job.design);
+  const scenario = loadScenario(job.scenario);
+  const guard = new WatchdogGuard(new Int32Array(job.progress), job.hangs, job.limit);
+  reply = { result: check(design, scenario, { ...job.options, slice: job.slice, now: () => performance.now(), guard }, job.label) };
+} catch (err) {
+  if (!(err instanceof UsageError || err instanceof DesignContractError)) throw err;
+  reply = { usage: err.message };
+}
+parentPort?.postMessage(reply);

@@ -1,20 +1,23 @@
 /**
  * `kptsim check --design D --scenario S [--strategy random|pct|dfs|dpor] [--budget N | --time 30s]
- * [--seed N] [--json]`: explore, shrink, report. Exit 1 when a violation was found (DESIGN.md).
- * The report of each violation is the reproduction (STYLE.md §6): kind and reason, the replay
+ * [--seed N] [--json] [--checkpoint F | --resume F] [--self-check]`: explore, shrink, report. Exit 1
+ * when a violation was found (DESIGN.md); 130 when Ctrl-C stopped a run that found none
+ * (checkpoint.ts). The report of each violation is the reproduction (STYLE.md §6): kind and reason, the replay
  * command, steps before and after shrinking, the readable schedule, the kernel-terms report, hints.
  */
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { Worker } from 'node:worker_threads';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceOf, type ExplorationProgress, type StrategyName } from '../explore/index.ts';
-import { check, mergeChecks, replayLabel, type CheckResult } from '../measure/check.ts';
-import type { WorkerJob } from './check-worker.ts';
+import { checkAsync, mergeChecks, replayLabel, type CheckResult } from '../measure/check.ts';
+import { programOf } from '../measure/program.ts';
+import { checkInputHash, checkpointWriter, inputHash, readCheckpoint, sigintStopper, type CheckpointInputs } from './checkpoint.ts';
 import { UsageError, type CliContext } from './context.ts';
-import { loadDesign, loadScenario } from './load.ts';
-import { reportLines } from './report-text.ts';
-import { nonNegativeInt } from './parse.ts';
+import { isDesignPath, loadDesign, loadScenario } from './load.ts';
+import { reportLines } from '../report/text.ts';
+import { nonNegativeInt, positiveInt } from './parse.ts';
+import { runWatched } from './watchdog.ts';
 
 interface CheckFlags {
   workers: number;
@@ -28,15 +31,38 @@ interface CheckFlags {
   depth: number;
   preemptionBound?: number;
   maxSteps: number;
+  executionTimeout: number;
   json?: boolean;
+  checkpoint?: string;
+  checkpointEvery?: number;
+  resume?: string;
+  selfCheck?: boolean;
 }
 
-/** `30s`, `2m`, `500ms` or plain seconds. */
-export function parseDuration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
-  if (m === null) throw new InvalidArgumentError(`--time expects a duration such as 30s, 2m or 500ms, got '${value}'`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+/** The flags a checkpoint holds: with --resume they come from the file and may not be given again. */
+const CHECKPOINTED_FLAGS = ['design', 'scenario', 'strategy', 'budget', 'time', 'seed', 'depth', 'preemptionBound', 'maxSteps', 'shard'] as const;
+
+/** `30s`, `2m`, `500ms` or plain seconds, for `flag`. */
+export function durationOf(flag: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
+    if (m === null) throw new InvalidArgumentError(`${flag} expects a duration such as 30s, 2m or 500ms, got '${value}'`);
+    const n = Number(m[1]);
+    return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  };
+}
+
+export const parseDuration = durationOf('--time');
+
+/** The execution timeout as the watchdog's violation prints it: the flag's value, never a measured time. */
+function limitText(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+function parseExecutionTimeout(value: string): number {
+  const ms = durationOf('--execution-timeout')(value);
+  if (ms < 10 || ms > 86_400_000) throw new InvalidArgumentError(`--execution-timeout expects 10ms to 24h, got '${value}'`);
+  return ms;
 }
 
 function parseShard(value: string): { index: number; count: number } {
@@ -65,19 +91,43 @@ export function checkCommand(program: Command, ctx: CliContext): void {
   program
     .command('check')
     .description('explore a design on a scenario for violations; shrink and print each with its replay token')
-    .requiredOption('--design <name|path>', 'a built-in design (kptsim designs) or a path to a design module')
-    .requiredOption('--scenario <name|path>', 'a built-in scenario (kptsim scenarios) or a path to a .yaml/.json scenario file')
+    .option('--design <name|path>', 'a built-in design (kptsim designs) or a path to a design module (required unless --resume)')
+    .option('--scenario <name|path>', 'a built-in scenario (kptsim scenarios) or a path to a .yaml/.json scenario file (required unless --resume)')
     .option('--strategy <name>', `${STRATEGY_NAMES.map((n) => `${n}: ${STRATEGY_SUMMARIES[n]}`).join('; ')}`, parseStrategy, 'pct' as StrategyName)
     .option('--budget <n>', `at most this many executions (random and pct default to ${DEFAULT_SAMPLING_BUDGET})`, nonNegativeInt('--budget'))
     .option('--time <duration>', 'stop starting executions after this long (30s, 2m)', parseDuration)
     .option('--seed <n>', 'seed of the random and pct strategies', nonNegativeInt('--seed'), 0)
-    .option('--depth <d>', 'PCT bug depth', nonNegativeInt('--depth'), 3)
+    .option('--depth <d>', 'PCT bug depth', positiveInt('--depth'), 3)
     .option('--preemption-bound <n>', 'dfs: at most this many preemptions per execution (then never complete)', nonNegativeInt('--preemption-bound'))
-    .option('--max-steps <n>', 'executions longer than this are cut (and the run is not complete)', nonNegativeInt('--max-steps'), 200_000)
+    .option('--max-steps <n>', 'executions longer than this are cut (and the run is not complete)', positiveInt('--max-steps'), 200_000)
     .option('--workers <n>', 'worker threads on this machine (random and pct are split; dfs and dpor run in one)', parseWorkers, 1)
+    .option(
+      '--execution-timeout <duration>',
+      'user designs and --workers: a hook that does not return for this long is reported (assertion) and its execution abandoned',
+      parseExecutionTimeout,
+      10_000,
+    )
     .option('--shard <I/N>', 'run shard I of N of a random or pct exploration (merge the JSON results with kptsim merge)', parseShard)
     .option('--json', 'print the result as one JSON object')
-    .action(async (flags: CheckFlags) => {
+    .option('--checkpoint <file>', 'save progress to this file now and then (atomically) and when the run stops; continue with --resume')
+    .option('--checkpoint-every <n>', 'with --checkpoint: save after every n executions (default: every 5 s)', positiveInt('--checkpoint-every'))
+    .option('--self-check', "check the model's own invariants before every step (page tables, free lists, IOMMU caches); slow; a failure is a kptsim bug")
+    .option('--resume <file>', 'continue the run saved in this checkpoint (its inputs come from the file; keeps saving to it unless --checkpoint names another)')
+    .action(async (flags: CheckFlags, command: Command) => {
+      if (flags.resume !== undefined) {
+        const given = CHECKPOINTED_FLAGS.filter((f) => command.getOptionValueSource(f) === 'cli');
+        if (given.length > 0) throw new UsageError(`--resume takes the run's inputs from ${flags.resume}; do not give --${given.map(kebab).join(', --')} again`);
+      }
+      const resumed = flags.resume === undefined ? undefined : readCheckpoint(flags.resume);
+      if (resumed !== undefined) Object.assign(flags, flagsOf(resumed.inputs));
+      if (flags.design === undefined || flags.scenario === undefined) {
+        throw new UsageError(`check: --${flags.design === undefined ? 'design' : 'scenario'} is required (or --resume FILE)`);
+      }
+      const checkpointPath = flags.checkpoint ?? flags.resume;
+      if (checkpointPath !== undefined && (flags.workers > 1 || isDesignPath(flags.design))) {
+        throw new UsageError(`--checkpoint/--resume run the exploration in this thread: not with --workers ${flags.workers}${isDesignPath(flags.design) ? ' or a design module (it runs in a watched worker)' : ''}`);
+      }
+      if (flags.checkpointEvery !== undefined && checkpointPath === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
       const design = await loadDesign(flags.design);
       const scenario = loadScenario(flags.scenario);
       const sampling = flags.strategy === 'random' || flags.strategy === 'pct';
@@ -93,35 +143,89 @@ export function checkCommand(program: Command, ctx: CliContext): void {
         pctDepth: flags.depth,
         preemptionBound: flags.preemptionBound,
         maxSteps: flags.maxSteps,
+        selfCheck: flags.selfCheck,
       };
-      const label = replayLabel(flags.design, flags.scenario);
+      const label = replayLabel(flags.design, flags.scenario, flags.maxSteps);
       const shard = flags.shard ?? { index: 0, count: 1 };
       const workers = sampling ? flags.workers : 1;
       let parts: CheckResult[];
-      if (workers === 1) {
+      // A user design may never return from a hook; only a worker can be stopped from outside
+      // (watchdog.ts). Built-in designs run in this thread when one suffices: no start-up cost.
+      if (workers === 1 && !isDesignPath(flags.design)) {
         const progress = flags.json || !process.stderr.isTTY ? null : progressLine();
-        parts = [check(design, scenario, { ...options, slice: sliceOf(shard, 0, 1), now: () => performance.now(), onProgress: progress?.update }, label)];
-        progress?.stop();
+        const inputs: CheckpointInputs = {
+          design: flags.design,
+          scenario: flags.scenario,
+          strategy: flags.strategy,
+          seed: flags.seed,
+          budget,
+          timeMs: flags.time,
+          depth: flags.depth,
+          preemptionBound: flags.preemptionBound,
+          maxSteps: flags.maxSteps,
+          shard,
+        };
+        const hash = checkpointPath === undefined ? '' : inputHash(programOf(design, scenario).identity, inputs);
+        if (resumed !== undefined && flags.resume !== undefined) checkInputHash(flags.resume, resumed, hash);
+        const now = () => performance.now();
+        const sigint = sigintStopper(() => {
+          progress?.stop();
+          ctx.err('kptsim: interrupted: stopping after the current execution (Ctrl-C again to quit at once)\n');
+        });
+        try {
+          const run = checkAsync(
+            design,
+            scenario,
+            {
+              ...options,
+              slice: sliceOf(shard, 0, 1),
+              now,
+              pause: () => nextTurn(),
+              onProgress: progress?.update,
+              shouldStop: sigint.shouldStop,
+              checkpoint: checkpointPath === undefined ? undefined : checkpointWriter(checkpointPath, inputs, hash, flags.checkpointEvery, now),
+              resume: resumed?.state,
+            },
+            label,
+          );
+          parts = [await run];
+        } finally {
+          sigint.dispose();
+          progress?.stop();
+        }
       } else {
+        const limit = limitText(flags.executionTimeout);
         parts = await Promise.all(
-          Array.from({ length: workers }, (_, w) => runWorker({ design: flags.design, scenario: flags.scenario, options, slice: sliceOf(shard, w, workers), label })),
+          Array.from({ length: workers }, (_, w) =>
+            runWatched({ design: flags.design, scenario: flags.scenario, options, slice: sliceOf(shard, w, workers), label, limit }, flags.executionTimeout),
+          ),
         );
       }
       const result = mergeChecks(parts);
-      ctx.out(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCheck(result));
-      ctx.exitCode = result.violations.length > 0 ? 1 : 0;
+      ctx.out(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCheck(result, checkpointPath));
+      // Interrupted with nothing found is not "nothing found": 130, as a shell reports a Ctrl-C.
+      ctx.exitCode = result.violations.length > 0 ? 1 : result.stoppedBy === 'interrupted' ? 130 : 0;
     });
 }
 
-function runWorker(job: WorkerJob): Promise<CheckResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./check-worker.mjs', import.meta.url), { workerData: job });
-    worker.once('message', (r: CheckResult) => resolve(r));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`check worker exited with code ${code}`));
-    });
-  });
+function kebab(flag: string): string {
+  return flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** A checkpoint's inputs as the flags they came from. */
+function flagsOf(inputs: CheckpointInputs): Partial<CheckFlags> {
+  return {
+    design: inputs.design,
+    scenario: inputs.scenario,
+    strategy: inputs.strategy,
+    budget: inputs.budget,
+    time: inputs.timeMs,
+    seed: inputs.seed,
+    depth: inputs.depth,
+    preemptionBound: inputs.preemptionBound,
+    maxSteps: inputs.maxSteps,
+    shard: inputs.shard,
+  };
 }
 
 /** A progress line on stderr, shown only once a run has lasted a second. */
@@ -152,10 +256,14 @@ function progressLine() {
   };
 }
 
-function renderCheck(r: CheckResult): string {
+function renderCheck(r: CheckResult, checkpoint?: string): string {
   const lines: string[] = [];
   const bound = r.complete ? 'complete: the whole space was covered' : `not complete (stopped by ${r.stoppedBy})`;
   lines.push(`kptsim check: design ${r.design}, scenario ${r.scenario}, strategy ${r.strategy}: ${r.executions} executions, ${bound}`);
+  if (r.stoppedBy === 'interrupted') {
+    lines.push(`interrupted: ${r.executions} executions covered${r.violations.length > 0 ? '; the violations below are not shrunk' : ''}`);
+    if (checkpoint !== undefined) lines.push(`continue with: kptsim check --resume ${checkpoint}`);
+  }
   if (r.violations.length === 0) lines.push('', 'no violation found');
   for (const v of r.violations) {
     lines.push('', `${v.kind}: ${v.message}`, '', `  kptsim replay ${v.replay}`, '');

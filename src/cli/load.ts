@@ -10,6 +10,7 @@ import { BUILTIN_DESIGNS, builtinDesign, type Design } from '../designs/index.ts
 import { GENERIC_HOOKS } from '../kernel/generic-hooks.ts';
 import { BUILTIN_SCENARIOS, ScenarioError, builtinScenario, scenarioFromText, type Scenario } from '../scenario/scenario.ts';
 import { CostModelError, DEFAULT_COSTS, loadCostModel, type CostModel } from '../measure/cost-model.ts';
+import { containedDesign } from './contain.ts';
 import { UsageError } from './context.ts';
 
 const HOOK_NAMES = Object.keys(GENERIC_HOOKS) as [string, ...string[]];
@@ -26,6 +27,9 @@ const designSchema = z
   .strict();
 
 const looksLikePath = (spec: string) => spec.includes('/') || /\.(m?[jt]s)$/.test(spec);
+
+/** Whether `--design` names a user's module (run contained: see watchdog.ts) rather than a built-in. */
+export const isDesignPath = looksLikePath;
 
 export async function loadDesign(spec: string): Promise<Design> {
   if (!looksLikePath(spec)) {
@@ -52,7 +56,7 @@ export async function loadDesign(spec: string): Promise<Design> {
     const issue = parsed.error.issues[0];
     throw new UsageError(`--design ${spec}: ${issue.path.join('.') || '(export)'}: ${issue.message}`);
   }
-  return exported as Design;
+  return containedDesign(exported as Design, spec);
 }
 
 export function loadScenario(spec: string): Scenario {

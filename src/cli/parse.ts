@@ -10,3 +10,12 @@ export function nonNegativeInt(flag: string) {
     return n;
   };
 }
+
+/** A count that must be at least 1 (a PCT depth, a step bound, a save interval). */
+export function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = nonNegativeInt(flag)(value);
+    if (n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer, got '${value}'`);
+    return n;
+  };
+}

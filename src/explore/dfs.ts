@@ -15,6 +15,7 @@
  */
 import type { ChoiceKind, ChoicePoint, ExecutionResult } from '../sim/index.ts';
 import { checkForcedPoint, checkPathReplayed, pathCoverage } from './prefix.ts';
+import { CheckpointError, expectState, type DfsState, type StrategyState } from './checkpoint.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export interface DfsOptions {
@@ -97,6 +98,31 @@ export class DfsScheduler implements ExplorationStrategy {
   coverage(): number {
     if (this.finished) return 1;
     return pathCoverage(this.stack.map((node) => ({ before: node.pos, total: node.order.length })));
+  }
+
+  /** The stack and flags; lastThread and the preemption count are per execution (reset by beginExecution). */
+  saveState(): DfsState {
+    return {
+      name: 'dfs',
+      executions: this.executions,
+      cut: this.cut,
+      finished: this.finished,
+      stack: this.stack.map((n) => ({ kind: n.kind, reason: n.reason, optionCount: n.optionCount, ...(n.ids === undefined ? {} : { ids: [...n.ids] }), order: [...n.order], pos: n.pos })),
+    };
+  }
+
+  restoreState(state: StrategyState): void {
+    const s = expectState('dfs', state);
+    if (this.executions !== 0) throw new CheckpointError('dfs: restoreState after the exploration began');
+    s.stack.forEach((n, i) => {
+      const bad = n.order.some((o) => o >= n.optionCount) || n.pos >= n.order.length || (n.ids !== undefined && n.ids.length !== n.optionCount);
+      if (bad) throw new CheckpointError(`strategy.stack.${i}: order, pos or ids do not fit ${n.optionCount} options`);
+    });
+    this.executions = s.executions;
+    this.cut = s.cut;
+    this.finished = s.finished;
+    this.stack.length = 0;
+    for (const n of s.stack) this.stack.push({ kind: n.kind, reason: n.reason, optionCount: n.optionCount, ids: n.ids, order: n.order, pos: n.pos });
   }
 
   private newNode(point: ChoicePoint): DfsNode {

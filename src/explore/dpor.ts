@@ -51,6 +51,7 @@
  */
 import { dependent, NO_OBJECT, type ChoicePoint, type Execution, type ExecutionResult, type Step } from '../sim/index.ts';
 import { checkForcedPoint, checkPathReplayed, pathCoverage } from './prefix.ts';
+import { CheckpointError, expectState, type DporState, type StrategyState } from './checkpoint.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 interface ThreadNode {
@@ -187,6 +188,72 @@ export class DporScheduler implements ExplorationStrategy {
           : { before: node.done.size - 1, total: Math.max(node.backtrack.size, node.done.size) },
       ),
     );
+  }
+
+  /**
+   * The stack, the CPUs learnt and the counters. Sets and the sleep map are saved in insertion
+   * order; a pending step keeps what dependence reads (label, access, object), not its Blocker:
+   * the race analysis and sleep sets never ask a recorded step whether it blocks.
+   */
+  saveState(): DporState {
+    const plain = (s: Step) => ({ label: s.label, access: s.access, obj: s.obj });
+    return {
+      name: 'dpor',
+      executions: this.executions,
+      sleepBlocked: this.sleepBlocked,
+      cut: this.cut,
+      finished: this.finished,
+      // Dense: every execution learns every thread's CPU (ids 0..n-1), -1 for a device.
+      cpuOf: [...this.cpuOf],
+      stack: this.stack.map((n) =>
+        n.kind === 'data'
+          ? { kind: 'data' as const, reason: n.reason, optionCount: n.optionCount, chosen: n.chosen }
+          : {
+              kind: 'thread' as const,
+              reason: n.reason,
+              optionCount: n.optionCount,
+              ids: [...n.ids],
+              steps: n.steps.map(plain),
+              sleep: [...n.sleep].map(([q, s]): [number, ReturnType<typeof plain>] => [q, plain(s)]),
+              backtrack: [...n.backtrack],
+              done: [...n.done],
+              chosen: n.chosen,
+            },
+      ),
+    };
+  }
+
+  restoreState(state: StrategyState): void {
+    const s = expectState('dpor', state);
+    if (this.executions !== 0) throw new CheckpointError('dpor: restoreState after the exploration began');
+    s.stack.forEach((n, i) => {
+      const bad = n.chosen >= n.optionCount || (n.kind === 'thread' && (n.ids.length !== n.optionCount || n.steps.length !== n.optionCount));
+      if (bad) throw new CheckpointError(`strategy.stack.${i}: chosen, ids or steps do not fit ${n.optionCount} options`);
+    });
+    this.executions = s.executions;
+    this.sleepBlocked = s.sleepBlocked;
+    this.cut = s.cut;
+    this.finished = s.finished;
+    this.cpuOf.length = 0;
+    this.cpuOf.push(...s.cpuOf);
+    this.stack.length = 0;
+    for (const n of s.stack) {
+      this.stack.push(
+        n.kind === 'data'
+          ? { kind: 'data', reason: n.reason, optionCount: n.optionCount, chosen: n.chosen }
+          : {
+              kind: 'thread',
+              reason: n.reason,
+              optionCount: n.optionCount,
+              ids: n.ids,
+              steps: n.steps,
+              sleep: new Map(n.sleep),
+              backtrack: new Set(n.backtrack),
+              done: new Set(n.done),
+              chosen: n.chosen,
+            },
+      );
+    }
   }
 
   /**

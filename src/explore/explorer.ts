@@ -3,9 +3,14 @@
  * went wrong with the choice list that reproduces it. Bounds (executions, time, first violation)
  * are the loop's, so `complete` is claimed only when an exhaustive strategy ran out of executions
  * by itself (STYLE.md §13). Time comes from an injected clock; printing is the caller's job.
+ * Between two executions the loop can be asked to stop (`shouldStop`: 'interrupted'), snapshot
+ * itself (`checkpoint`) and start again from a snapshot (`resume`): see checkpoint.ts.
  */
 import type { Choice, ExecutionStatus, Violation, ViolationKind } from '../sim/index.ts';
+import { CheckpointError, type ExplorerSnapshot } from './checkpoint.ts';
 import type { Program } from './program.ts';
+import { replayToken } from './replay.ts';
+import { encodeToken } from './token.ts';
 import type { ExplorationStrategy, StrategyName } from './strategy.ts';
 
 export interface ExploreOptions {
@@ -20,6 +25,18 @@ export interface ExploreOptions {
   /** Called every `progressEvery` executions (default 100) and once at the end. */
   readonly onProgress?: (progress: ExplorationProgress) => void;
   readonly progressEvery?: number;
+  /** Asked before each execution: true stops the exploration ('interrupted'), e.g. on SIGINT. */
+  readonly shouldStop?: () => boolean;
+  /** Saves snapshots between executions when `due` says so, and once when the exploration stops. */
+  readonly checkpoint?: ExploreCheckpoint;
+  /** Continue from this snapshot (checkpoint.ts) instead of from the start. */
+  readonly resume?: ExplorerSnapshot;
+}
+
+export interface ExploreCheckpoint {
+  /** Whether to save after the execution that made the count `executions` (wall clock may decide). */
+  due(executions: number): boolean;
+  save(snapshot: ExplorerSnapshot): void;
 }
 
 export interface ExplorationProgress {
@@ -46,7 +63,7 @@ export interface FoundViolation {
   readonly occurrences: number;
 }
 
-export type StopReason = 'finished' | 'budget' | 'time' | 'first-violation';
+export type StopReason = 'finished' | 'budget' | 'time' | 'first-violation' | 'interrupted';
 
 export interface ExplorationResult {
   readonly strategy: StrategyName;
@@ -62,66 +79,159 @@ export interface ExplorationResult {
 const DEFAULT_PROGRESS_EVERY = 100;
 
 export function explore(program: Program, strategy: ExplorationStrategy, options: ExploreOptions = {}): ExplorationResult {
-  const { budget = Infinity, timeMs, stopAtFirst = false, now, onProgress } = options;
-  const progressEvery = options.progressEvery ?? DEFAULT_PROGRESS_EVERY;
-  if (timeMs !== undefined && now === undefined) throw new TypeError('explore: timeMs needs a now() clock');
-  const started = now?.();
-  const elapsed = (): number | undefined => (now === undefined || started === undefined ? undefined : now() - started);
-  const found = new Map<string, { first: Omit<FoundViolation, 'occurrences'>; occurrences: number }>();
-  const progress = (executions: number): ExplorationProgress => ({
-    executions,
-    violations: found.size,
-    coverage: strategy.coverage(),
-    elapsedMs: elapsed(),
-  });
+  const exploration = new Exploration(program, strategy, options);
+  while (exploration.next());
+  return exploration.result();
+}
 
-  let executions = 0;
-  let stoppedBy: StopReason;
-  for (;;) {
+/**
+ * explore(), giving the event loop a turn (`pause`) whenever `pauseEveryMs` has passed on `now`
+ * (default 50 ms), so that a signal handler can ask it to stop (`shouldStop`). The clock decides
+ * only when to pause, never what is explored.
+ */
+export async function exploreAsync(
+  program: Program,
+  strategy: ExplorationStrategy,
+  options: ExploreOptions & { readonly now: () => number; readonly pause: () => Promise<void>; readonly pauseEveryMs?: number },
+): Promise<ExplorationResult> {
+  const exploration = new Exploration(program, strategy, options);
+  const every = options.pauseEveryMs ?? 50;
+  let last = options.now();
+  while (exploration.next()) {
+    if (options.now() - last >= every) {
+      await options.pause();
+      last = options.now();
+    }
+  }
+  return exploration.result();
+}
+
+/**
+ * One exploration, one execution per next(): what explore() and exploreAsync() drive, and what a
+ * checkpoint snapshots between two executions (checkpoint.ts).
+ */
+export class Exploration {
+  private readonly budget: number;
+  private readonly progressEvery: number;
+  private readonly started: number | undefined;
+  private readonly found = new Map<string, { first: Omit<FoundViolation, 'occurrences'>; occurrences: number }>();
+  private executions = 0;
+  private stoppedBy: StopReason | null = null;
+
+  constructor(
+    private readonly program: Program,
+    private readonly strategy: ExplorationStrategy,
+    private readonly options: ExploreOptions = {},
+  ) {
+    this.budget = options.budget ?? Infinity;
+    this.progressEvery = options.progressEvery ?? DEFAULT_PROGRESS_EVERY;
+    if (options.timeMs !== undefined && options.now === undefined) throw new TypeError('explore: timeMs needs a now() clock');
+    this.started = options.now?.();
+    if (options.resume !== undefined) this.restore(options.resume);
+  }
+
+  /** Runs one more execution; false once the exploration has stopped (result() is then final). */
+  next(): boolean {
+    if (this.stoppedBy !== null) return false;
+    const { timeMs, stopAtFirst = false, onProgress, shouldStop, checkpoint } = this.options;
+    const strategy = this.strategy;
     // An exhaustive strategy that has just covered everything finished, whatever bound is also due.
-    if (strategy.complete) {
-      stoppedBy = 'finished';
-      break;
-    }
-    if (executions >= budget) {
-      stoppedBy = 'budget';
-      break;
-    }
-    if (timeMs !== undefined && (elapsed() ?? 0) >= timeMs) {
-      stoppedBy = 'time';
-      break;
-    }
-    if (!strategy.beginExecution(executions)) {
-      stoppedBy = 'finished';
-      break;
-    }
-    const exec = program.build(strategy);
+    if (strategy.complete) return this.stop('finished');
+    if (this.executions >= this.budget) return this.stop('budget');
+    if (timeMs !== undefined && (this.elapsed() ?? 0) >= timeMs) return this.stop('time');
+    if (shouldStop?.() === true) return this.stop('interrupted');
+    if (!strategy.beginExecution(this.executions)) return this.stop('finished');
+    const exec = this.program.build(strategy);
     const result = exec.run();
     strategy.endExecution(exec, result);
     for (const violation of result.violations) {
       const key = `${violation.kind}\u0000${violation.title}`;
-      const entry = found.get(key);
+      const entry = this.found.get(key);
       if (entry !== undefined) entry.occurrences++;
       else
-        found.set(key, {
-          first: { kind: violation.kind, violation, choices: result.choices, steps: result.steps, status: result.status, execution: executions },
+        this.found.set(key, {
+          first: { kind: violation.kind, violation, choices: result.choices, steps: result.steps, status: result.status, execution: this.executions },
           occurrences: 1,
         });
     }
-    executions++;
-    if (onProgress !== undefined && executions % progressEvery === 0) onProgress(progress(executions));
-    if (stopAtFirst && result.violations.length > 0) {
-      stoppedBy = 'first-violation';
-      break;
-    }
+    this.executions++;
+    if (onProgress !== undefined && this.executions % this.progressEvery === 0) onProgress(this.progress());
+    if (checkpoint !== undefined && checkpoint.due(this.executions)) checkpoint.save(this.snapshot());
+    if (stopAtFirst && result.violations.length > 0) return this.stop('first-violation');
+    return true;
   }
-  onProgress?.(progress(executions));
-  return {
-    strategy: strategy.name,
-    executions,
-    complete: stoppedBy === 'finished' && strategy.complete,
-    stoppedBy,
-    violations: [...found.values()].map(({ first, occurrences }) => ({ ...first, occurrences })),
-    elapsedMs: elapsed(),
-  };
+
+  /** The outcome so far; final once next() returned false. */
+  result(): ExplorationResult {
+    const stoppedBy = this.stoppedBy ?? 'interrupted';
+    return {
+      strategy: this.strategy.name,
+      executions: this.executions,
+      complete: stoppedBy === 'finished' && this.strategy.complete,
+      stoppedBy,
+      violations: [...this.found.values()].map(({ first, occurrences }) => ({ ...first, occurrences })),
+      elapsedMs: this.elapsed(),
+    };
+  }
+
+  /** The exploration between two executions as plain data (checkpoint.ts). */
+  snapshot(): ExplorerSnapshot {
+    return {
+      executions: this.executions,
+      strategy: this.strategy.saveState(),
+      violations: [...this.found.values()].map(({ first, occurrences }) => ({
+        kind: first.kind,
+        title: first.violation.title,
+        details: [...first.violation.details],
+        thread: first.violation.thread,
+        step: first.violation.step,
+        token: encodeToken(this.program.identity, first.choices),
+        steps: first.steps,
+        status: first.status,
+        execution: first.execution,
+        occurrences,
+      })),
+    };
+  }
+
+  /**
+   * Continues from a snapshot: the strategy's state, the count, and each violation's choice list,
+   * recovered by replaying its token — which also proves the model still runs it the same way.
+   */
+  private restore(snapshot: ExplorerSnapshot): void {
+    this.strategy.restoreState(snapshot.strategy);
+    this.executions = snapshot.executions;
+    snapshot.violations.forEach((v, i) => {
+      let replayed;
+      try {
+        replayed = replayToken(this.program, v.token).result;
+      } catch (err) {
+        throw new CheckpointError(`violations.${i}.token: does not replay on this program: ${(err as Error).message}`);
+      }
+      if (!replayed.violations.some((r) => r.kind === v.kind && r.title === v.title)) {
+        throw new CheckpointError(`violations.${i}.token: replays without reporting ${v.kind}: ${v.title}`);
+      }
+      const violation: Violation = { kind: v.kind, title: v.title, details: v.details, thread: v.thread, step: v.step };
+      this.found.set(`${v.kind}\u0000${v.title}`, {
+        first: { kind: v.kind, violation, choices: replayed.choices, steps: v.steps, status: v.status, execution: v.execution },
+        occurrences: v.occurrences,
+      });
+    });
+  }
+
+  private stop(reason: StopReason): false {
+    this.stoppedBy = reason;
+    this.options.onProgress?.(this.progress());
+    if (this.options.checkpoint !== undefined) this.options.checkpoint.save(this.snapshot());
+    return false;
+  }
+
+  private progress(): ExplorationProgress {
+    return { executions: this.executions, violations: this.found.size, coverage: this.strategy.coverage(), elapsedMs: this.elapsed() };
+  }
+
+  private elapsed(): number | undefined {
+    const { now } = this.options;
+    return now === undefined || this.started === undefined ? undefined : now() - this.started;
+  }
 }

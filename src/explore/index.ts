@@ -14,3 +14,4 @@ export * from './schedule.ts';
 export * from './shrink.ts';
 export * from './explorer.ts';
 export * from './partition.ts';
+export * from './checkpoint.ts';

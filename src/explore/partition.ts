@@ -5,6 +5,7 @@
  * whatever the number of shards and workers; merging keeps each violation's lowest global index.
  */
 import type { ChoicePoint, Execution, ExecutionResult } from '../sim/index.ts';
+import type { StrategyState } from './checkpoint.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export interface Slice {
@@ -64,5 +65,13 @@ export class SlicedStrategy implements ExplorationStrategy {
 
   coverage(): number | undefined {
     return this.inner.coverage();
+  }
+
+  saveState(): StrategyState {
+    return this.inner.saveState();
+  }
+
+  restoreState(state: StrategyState): void {
+    this.inner.restoreState(state);
   }
 }

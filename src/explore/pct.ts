@@ -20,6 +20,7 @@
  */
 import type { ChoicePoint, ExecutionResult } from '../sim/index.ts';
 import { below, executionRng, type RandomGenerator } from './rng.ts';
+import { expectState, type PctState, type StrategyState } from './checkpoint.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export interface PctOptions {
@@ -102,6 +103,17 @@ export class PctScheduler implements ExplorationStrategy {
 
   coverage(): undefined {
     return undefined;
+  }
+
+  /** Between executions: the count begun and the running step maximum (the per-execution fields are reset by beginExecution). */
+  saveState(): PctState {
+    return { name: 'pct', executions: this.executions, maxSteps: this.maxSteps };
+  }
+
+  restoreState(state: StrategyState): void {
+    const s = expectState('pct', state);
+    this.executions = s.executions;
+    this.maxSteps = s.maxSteps;
   }
 
   /** Gives threads seen for the first time a random place in the initial band. */

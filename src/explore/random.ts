@@ -5,6 +5,7 @@
  */
 import type { ChoicePoint } from '../sim/index.ts';
 import { below, executionRng, type RandomGenerator } from './rng.ts';
+import { expectState, type RandomState, type StrategyState } from './checkpoint.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export class RandomScheduler implements ExplorationStrategy {
@@ -36,5 +37,14 @@ export class RandomScheduler implements ExplorationStrategy {
 
   coverage(): undefined {
     return undefined;
+  }
+
+  /** Execution i draws from (seed, i) alone: the count of executions begun is the whole state. */
+  saveState(): RandomState {
+    return { name: 'random', executions: this.executions };
+  }
+
+  restoreState(state: StrategyState): void {
+    this.executions = expectState('random', state).executions;
   }
 }

@@ -4,6 +4,7 @@
  * Cross-cutting concerns (budget, time, progress) live in the explorer loop, not here.
  */
 import type { Execution, ExecutionResult, Scheduler } from '../sim/index.ts';
+import type { StrategyState } from './checkpoint.ts';
 
 export type StrategyName = 'random' | 'pct' | 'dfs' | 'dpor';
 
@@ -22,6 +23,13 @@ export interface ExplorationStrategy extends Scheduler {
   readonly complete: boolean;
   /** A coverage estimate in [0, 1] where the strategy has one, for progress reports. */
   coverage(): number | undefined;
+  /** Its state between two executions as plain data (checkpoint.ts); only valid between executions. */
+  saveState(): StrategyState;
+  /**
+   * Continues from `state`, saved by a strategy built with the same options; only before the
+   * first execution. Throws CheckpointError when it is another strategy's state.
+   */
+  restoreState(state: StrategyState): void;
 }
 
 /** Options every strategy factory accepts; each strategy reads the ones it understands. */

@@ -6,12 +6,24 @@
  *
  * Invariant: every access lies inside memory, and 64-bit/32-bit accesses are naturally aligned, as
  * x86 paging-structure accesses are. Anything else is a model bug (ModelInvariantError).
+ *
+ * Uniform frames are kept lazily: filling a frame with one byte (PAGE_POISON at every free, zero at
+ * __GFP_ZERO and at reset) only records that byte for the frame; reads of such a frame answer from
+ * the record, and the first partial write fills the frame's bytes for real. What any access sees is
+ * exactly what eager filling would give; a huge vfree poisons 512 frames without 2 MiB of stores.
  */
 import { ModelInvariantError } from '../sim/index.ts';
 import { PAGE_SIZE, hex, type Pa, type Pfn } from './address.ts';
 
 /** The Uint32Array halves below assume a little-endian host (x86 and arm64 hosts are). */
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** `uniform[pfn]` when the frame's bytes are in the buffer (not one recorded byte). */
+const MATERIAL = -1;
+
+/** Words per frame, and the shift from a word index to its frame. */
+const WORDS_PER_FRAME = PAGE_SIZE / 4;
+const WORD_TO_FRAME = 10;
 
 export class PhysMem {
   /** Size in bytes: frames * PAGE_SIZE. */
@@ -20,6 +32,11 @@ export class PhysMem {
   private readonly words: Uint32Array;
   /** Frames written since construction or the last reset (a word index >>> 10 is its frame). */
   private readonly touched: Uint8Array;
+  /**
+   * Per frame: MATERIAL when its bytes are in `bytes`; otherwise every byte of the frame has this
+   * value and the frame's part of `bytes` is stale (see the header).
+   */
+  private readonly uniform: Int16Array;
 
   constructor(readonly frames: number) {
     if (!HOST_LITTLE_ENDIAN) throw new ModelInvariantError('PhysMem needs a little-endian host');
@@ -29,6 +46,7 @@ export class PhysMem {
     this.bytes = new Uint8Array(buffer);
     this.words = new Uint32Array(buffer);
     this.touched = new Uint8Array(frames);
+    this.uniform = new Int16Array(frames).fill(MATERIAL);
   }
 
   /** Whether `pa` is backed by memory (the walker treats anything above as a reserved address). */
@@ -38,12 +56,12 @@ export class PhysMem {
 
   read64(pa: Pa): bigint {
     const i = this.index64(pa);
-    return (BigInt(this.words[i + 1]) << 32n) | BigInt(this.words[i]);
+    return (BigInt(this.word(i + 1)) << 32n) | BigInt(this.word(i));
   }
 
   write64(pa: Pa, v: bigint): void {
     const i = this.index64(pa);
-    this.touched[i >>> 10] = 1;
+    this.materialize(i >>> WORD_TO_FRAME);
     const u = BigInt.asUintN(64, v);
     this.words[i] = Number(u & 0xffffffffn);
     this.words[i + 1] = Number(u >> 32n);
@@ -51,37 +69,39 @@ export class PhysMem {
 
   /** Bits 31:0 of the 64-bit entry at `pa`. */
   readLo(pa: Pa): number {
-    return this.words[this.index64(pa)];
+    return this.word(this.index64(pa));
   }
 
   /** Bits 63:32 of the 64-bit entry at `pa`. */
   readHi(pa: Pa): number {
-    return this.words[this.index64(pa) + 1];
+    return this.word(this.index64(pa) + 1);
   }
 
   writeLo(pa: Pa, v: number): void {
     const i = this.index64(pa);
-    this.touched[i >>> 10] = 1;
+    this.materialize(i >>> WORD_TO_FRAME);
     this.words[i] = v;
   }
 
   writeHi(pa: Pa, v: number): void {
     const i = this.index64(pa);
-    this.touched[i >>> 10] = 1;
+    this.materialize(i >>> WORD_TO_FRAME);
     this.words[i + 1] = v;
   }
 
   /** Sets bits in the low half (the walkers' Accessed/Dirty update). */
   orLo(pa: Pa, bits: number): void {
     const i = this.index64(pa);
-    this.touched[i >>> 10] = 1;
+    this.materialize(i >>> WORD_TO_FRAME);
     this.words[i] = this.words[i] | bits;
   }
 
+  /** Every byte of the frame becomes `byte` (recorded, not stored: see the header). */
   fillFrame(pfn: Pfn, byte: number): void {
-    const start = this.frameStart(pfn);
+    this.frameStart(pfn);
+    if (!Number.isInteger(byte) || byte < 0 || byte > 0xff) throw new ModelInvariantError(`PhysMem: fill byte ${byte} is not a byte`);
     this.touched[pfn] = 1;
-    this.bytes.fill(byte, start, start + PAGE_SIZE);
+    this.uniform[pfn] = byte;
   }
 
   zeroFrame(pfn: Pfn): void {
@@ -91,13 +111,19 @@ export class PhysMem {
   copyFrame(dstPfn: Pfn, srcPfn: Pfn): void {
     const src = this.frameStart(srcPfn);
     const dst = this.frameStart(dstPfn);
+    if (this.uniform[srcPfn] !== MATERIAL) {
+      this.fillFrame(dstPfn, this.uniform[srcPfn]);
+      return;
+    }
     this.touched[dstPfn] = 1;
+    this.uniform[dstPfn] = MATERIAL;
     this.bytes.copyWithin(dst, src, src + PAGE_SIZE);
   }
 
   /** Whether every byte of the frame equals `byte` (e.g. a poison pattern survived). */
   frameFilledWith(pfn: Pfn, byte: number): boolean {
     const start = this.frameStart(pfn);
+    if (this.uniform[pfn] !== MATERIAL) return this.uniform[pfn] === byte;
     const b = this.bytes;
     for (let i = start; i < start + PAGE_SIZE; i++) if (b[i] !== byte) return false;
     return true;
@@ -106,27 +132,45 @@ export class PhysMem {
   /** A copy of `len` bytes at `pa`. */
   readBytes(pa: Pa, len: number): Uint8Array {
     this.checkRange(pa, len);
+    for (let f = Math.floor(pa / PAGE_SIZE); f * PAGE_SIZE < pa + len; f++) this.materialize(f);
     return this.bytes.slice(pa, pa + len);
   }
 
   writeBytes(pa: Pa, data: Uint8Array): void {
     this.checkRange(pa, data.length);
-    for (let f = Math.floor(pa / PAGE_SIZE); f * PAGE_SIZE < pa + data.length; f++) this.touched[f] = 1;
+    for (let f = Math.floor(pa / PAGE_SIZE); f * PAGE_SIZE < pa + data.length; f++) this.materialize(f);
     this.bytes.set(data, pa);
   }
 
   /**
-   * All zeroes again, as a new PhysMem of the same size would be — zeroing only the frames written
-   * since the last reset. Lets a run of many executions reuse one buffer instead of allocating (and
-   * collecting) a fresh one per execution.
+   * All zeroes again, as a new PhysMem of the same size would be: the frames written since the last
+   * reset are recorded as zero-filled (see the header). Lets a run of many executions reuse one
+   * buffer instead of allocating (and collecting) a fresh one per execution.
    */
   reset(): void {
     const touched = this.touched;
+    const uniform = this.uniform;
     for (let f = 0; f < this.frames; f++) {
       if (touched[f] === 0) continue;
-      this.bytes.fill(0, f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
+      uniform[f] = 0;
       touched[f] = 0;
     }
+  }
+
+  /** The 32-bit word at word index `i`, from the frame's recorded byte when it has one. */
+  private word(i: number): number {
+    const fill = this.uniform[i >>> WORD_TO_FRAME];
+    return fill === MATERIAL ? this.words[i] : (fill * 0x01010101) >>> 0;
+  }
+
+  /** Before a partial write: the frame's recorded byte, if any, stored for real; the frame is touched. */
+  private materialize(pfn: number): void {
+    this.touched[pfn] = 1;
+    const fill = this.uniform[pfn];
+    if (fill === MATERIAL) return;
+    this.uniform[pfn] = MATERIAL;
+    const start = pfn * WORDS_PER_FRAME;
+    this.words.fill((fill * 0x01010101) >>> 0, start, start + WORDS_PER_FRAME);
   }
 
   private index64(pa: Pa): number {

@@ -59,6 +59,11 @@ export class Execution {
   private schedulerFailed = false;
   private readonly maxSteps: number;
   private readonly stopOnViolation: boolean;
+  /** The runnable set of the last thread choice, its option names and ids, its Choice per answer (pickThread). */
+  private lastRunnable: readonly Thread[] = [];
+  private lastOptions: readonly string[] = [];
+  private lastIds: readonly number[] = [];
+  private lastRecords: Choice[] = [];
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -91,6 +96,14 @@ export class Execution {
     return this.decide('data', reason, options);
   }
 
+  /**
+   * Ends the execution at the choice being made, once it is recorded: the chosen thread does not
+   * run. For a scheduler that must stop a step it knows will never return (src/cli/watchdog.ts).
+   */
+  abandon(): void {
+    this.abandoned = true;
+  }
+
   /** Registers a check to run when the execution reaches quiescence (before run() returns). */
   onQuiescence(check: () => void): void {
     this.quiescenceChecks.push(check);
@@ -115,7 +128,10 @@ export class Execution {
     for (;;) {
       if (this.abandoned) return this.finish('abandoned');
       if (this.stopOnViolation && this.violations.length > 0) return this.finish('violation');
-      if (this.stepCount >= this.maxSteps) return this.finish('step-limit');
+      if (this.stepCount >= this.maxSteps) {
+        this.reportStepLimit();
+        return this.finish('step-limit');
+      }
       const runnable = this.runnableThreads();
       if (runnable.length === 0) {
         const stuck = this.threads.filter((t) => !t.done && !t.daemon);
@@ -150,17 +166,33 @@ export class Execution {
    * Forced choices (one option) are still offered to the scheduler: strategies such as PCT count
    * steps, and a replay checks that the model offers the same single thread.
    */
-  private pickThread(runnable: Thread[]): Thread | null {
-    const options = runnable.map((t) => t.name);
-    const steps = runnable.map((t) => t.pending as Step);
-    const threadIds = runnable.map((t) => t.id);
-    const index = this.decide('thread', 'schedule', options, steps, threadIds);
-    return this.abandoned ? null : runnable[index];
+  private pickThread(runnable: readonly Thread[]): Thread | null {
+    // The runnable set rarely changes from one step to the next: keep it, its names, its ids and
+    // its Choice records (all read-only, so choices may share them) until it does, instead of
+    // building them at every step.
+    const last = this.lastRunnable;
+    let same = last.length === runnable.length;
+    for (let i = 0; same && i < runnable.length; i++) same = last[i] === runnable[i];
+    if (!same) {
+      this.lastRunnable = runnable;
+      this.lastOptions = runnable.map((t) => t.name);
+      this.lastIds = runnable.map((t) => t.id);
+      this.lastRecords = [];
+    }
+    const stable = this.lastRunnable;
+    const point = new ThreadChoicePoint(this.lastOptions, this.lastIds, this.choices.length, stable);
+    const index = this.ask(point, this.lastRecords);
+    return this.abandoned ? null : stable[index];
   }
 
-  private decide(kind: ChoiceKind, reason: string, options: readonly string[], steps?: readonly Step[], threadIds?: readonly number[]): number {
+  private decide(kind: ChoiceKind, reason: string, options: readonly string[]): number {
+    return this.ask({ kind, reason, options, index: this.choices.length }, null);
+  }
+
+  /** Asks the scheduler and records the answer; `records` caches the Choice per answer for these options. */
+  private ask(point: ChoicePoint, records: Choice[] | null): number {
+    const { kind, reason, options } = point;
     if (options.length === 0) throw new ModelInvariantError(`choice '${reason}' offered no options`);
-    const point: ChoicePoint = { kind, reason, options, steps, threadIds, index: this.choices.length };
     let answer: number | 'abandon';
     try {
       answer = this.scheduler.choose(point);
@@ -176,18 +208,32 @@ export class Execution {
     if (!Number.isInteger(answer) || answer < 0 || answer >= options.length) {
       throw new ModelInvariantError(`scheduler answered ${answer} to '${reason}' with ${options.length} options`);
     }
-    this.choices.push({ kind, reason, options, chosen: answer });
+    let record = records?.[answer];
+    if (record === undefined) {
+      record = { kind, reason, options, chosen: answer };
+      if (records !== null) records[answer] = record;
+    }
+    this.choices.push(record);
     return answer;
   }
 
   private runnableThreads(): Thread[] {
     const threads = this.threads;
+    // CPUs that some started thread may be holding (an interrupt handler, an atomic task): only
+    // there does cpuAdmits need to look at the other threads. CPUs past 30 are always looked at.
+    let held = 0;
+    for (const o of threads) {
+      const c = o.ctx;
+      if (c.cpu < 0 || o.done || !o.started) continue;
+      if (c.kind === 'hardirq' || c.kind === 'softirq' || c.preemptCount > 0 || c.irqsDisabledDepth > 0) held |= c.cpu < 31 ? 1 << c.cpu : 0;
+    }
     const runnable: Thread[] = [];
     for (const t of threads) {
       if (t.done) continue;
       const blocker = t.pending?.blocker;
       if (blocker !== undefined && blocker.blocks(t)) continue;
-      if (t.ctx.cpu >= 0 && !this.cpuAdmits(t)) continue;
+      const cpu = t.ctx.cpu;
+      if (cpu >= 0 && (cpu >= 31 || (held & (1 << cpu)) !== 0) && !this.cpuAdmits(t)) continue;
       runnable.push(t);
     }
     return runnable;
@@ -222,6 +268,33 @@ export class Execution {
     thread.kill();
   }
 
+  /**
+   * The step bound cut the execution: threads still had work after maxSteps steps, which a kernel
+   * path that ends never does — most likely a hook that yields forever (the soft-lockup watchdog's
+   * case, kernel/watchdog.c watchdog_timer_fn()). Reported so a cut is never silent; blamed on the
+   * thread that took the last step, with where every unfinished thread stood.
+   */
+  private reportStepLimit(): void {
+    let last: Thread | undefined;
+    for (let i = this.choices.length - 1; i >= 0 && last === undefined; i--) {
+      const c = this.choices[i];
+      if (c.kind === 'thread') last = this.threads.find((t) => t.name === c.options[c.chosen]);
+    }
+    const name = last?.name ?? 'boot';
+    const stuck = this.threads.filter((t) => !t.done && (t === last || !t.daemon));
+    this.violations.push({
+      kind: 'assertion',
+      title: `watchdog: BUG: soft lockup - ${name} still running after ${this.maxSteps} steps (step limit)`,
+      details: [
+        `execution cut by the step limit (--max-steps ${this.maxSteps}) at step ${this.stepCount}: a hook that never returns (yields forever)?`,
+        ...stuck.map((t) => `${t.name} at ${t.pending?.label ?? 'its end'}, ${t.steps} steps; Call Trace: ${callTrace(t)}`),
+      ],
+      thread: name,
+      step: this.stepCount,
+    });
+    if (this.events !== null) this.log('violation', `assertion: step limit ${this.maxSteps} reached`);
+  }
+
   private reportDeadlock(stuck: Thread[]): void {
     const details = this.threads
       .filter((t) => !t.done)
@@ -231,5 +304,28 @@ export class Execution {
       });
     this.running = null;
     this.report('deadlock', `INFO: task ${stuck[0].name} blocked with no thread able to run`, details);
+  }
+}
+
+/**
+ * The point of a thread choice. Each option's pending step is gathered only when a strategy reads
+ * `steps` (DPOR does; random and PCT do not), and must be read during `choose()`: once the chosen
+ * thread runs, its pending step is another.
+ */
+class ThreadChoicePoint implements ChoicePoint {
+  readonly kind = 'thread';
+  readonly reason = 'schedule';
+  private gathered: readonly Step[] | undefined;
+
+  constructor(
+    readonly options: readonly string[],
+    readonly threadIds: readonly number[],
+    readonly index: number,
+    private readonly runnable: readonly Thread[],
+  ) {}
+
+  get steps(): readonly Step[] {
+    if (this.gathered === undefined) this.gathered = this.runnable.map((t) => t.pending as Step);
+    return this.gathered;
   }
 }

@@ -15,8 +15,9 @@ export class Thread {
   pending: Step | null = THREAD_START;
   /** Steps this thread has taken. */
   steps = 0;
-  /** Recent step labels, oldest first: the "call trace" of a report. */
-  readonly recent: string[] = [];
+  /** The last RECENT_STEPS step labels, a ring: `recentAt` is where the next one goes. */
+  private readonly ring: string[] = [];
+  private recentAt = 0;
   private generator: Sim | null = null;
 
   constructor(
@@ -36,6 +37,12 @@ export class Thread {
     return this.generator !== null;
   }
 
+  /** Recent step labels, oldest first: the "call trace" of a report (a fresh array). */
+  get recent(): string[] {
+    const ring = this.ring;
+    return ring.length < RECENT_STEPS ? ring.slice() : [...ring.slice(this.recentAt), ...ring.slice(0, this.recentAt)];
+  }
+
   /** Ends the thread where it stands (after an oops): it never runs again. */
   kill(): void {
     this.pending = null;
@@ -45,8 +52,12 @@ export class Thread {
   resume(): void {
     const pending = this.pending;
     if (pending === null) return;
-    this.recent.push(pending.label);
-    if (this.recent.length > RECENT_STEPS) this.recent.shift();
+    // A ring rather than push + shift: this runs at every step.
+    if (this.ring.length < RECENT_STEPS) this.ring.push(pending.label);
+    else {
+      this.ring[this.recentAt] = pending.label;
+      this.recentAt = (this.recentAt + 1) % RECENT_STEPS;
+    }
     this.steps++;
     if (this.generator === null) this.generator = this.body(this);
     const next = this.generator.next();
@@ -58,21 +69,19 @@ const RECENT_STEPS = 12;
 
 /** The thread's recent steps, newest first, as a report's call trace; repeats shown once with a count. */
 export function callTrace(thread: Thread): string {
+  const recent = thread.recent;
   const out: string[] = [];
   let last = '';
   let count = 0;
-  const flush = () => {
-    if (count > 0) out.push(count > 1 ? `${last} x${count}` : last);
-  };
-  for (let i = thread.recent.length - 1; i >= 0; i--) {
-    if (thread.recent[i] === last) {
+  for (let i = recent.length - 1; i >= 0; i--) {
+    if (recent[i] === last) {
       count++;
       continue;
     }
-    flush();
-    last = thread.recent[i];
+    if (count > 0) out.push(count > 1 ? `${last} x${count}` : last);
+    last = recent[i];
     count = 1;
   }
-  flush();
+  if (count > 0) out.push(count > 1 ? `${last} x${count}` : last);
   return out.join(' <- ');
 }

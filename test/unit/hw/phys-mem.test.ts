@@ -59,3 +59,22 @@ test('reset() zeroes every frame any write path touched, as a fresh PhysMem woul
   mem.reset();
   for (let pfn = 0; pfn < 8; pfn++) assert.ok(mem.frameFilledWith(pfn, 0), `frame ${pfn}`);
 });
+
+test('a filled frame reads as its byte everywhere, and a partial write keeps the rest of the fill (CONFIG_PAGE_POISONING then reuse)', () => {
+  const mem = new PhysMem(4);
+  mem.write64(0x1ff8, 0x1234n);
+  mem.fillFrame(1, 0xaa);
+  assert.equal(mem.readLo(0x1ff8), 0xaaaaaaaa);
+  assert.equal(mem.readHi(0x1000), 0xaaaaaaaa);
+  assert.equal(mem.read64(0x1800), 0xaaaaaaaaaaaaaaaan);
+  assert.deepEqual([...mem.readBytes(0x1ffe, 4)], [0xaa, 0xaa, 0, 0]);
+  mem.orLo(0x1008, 0x1);
+  assert.equal(mem.read64(0x1008), 0xaaaaaaaaaaaaaaabn);
+  assert.equal(mem.read64(0x1010), 0xaaaaaaaaaaaaaaaan);
+  assert.equal(mem.frameFilledWith(1, 0xaa), false);
+  mem.reset();
+  mem.writeLo(0x1000, 5);
+  assert.equal(mem.read64(0x1000), 5n);
+  assert.equal(mem.read64(0x1ff8), 0n);
+  assert.throws(() => mem.fillFrame(2, 0x1aa), ModelInvariantError);
+});
