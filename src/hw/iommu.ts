@@ -110,6 +110,8 @@ export interface IommuObserver {
   adWrite?(e: IommuAdWriteEvent): void;
   translated?(e: IommuTranslatedEvent): void;
   fault?(e: IommuFaultEvent): void;
+  /** A PASID-based IOTLB or device-TLB invalidation descriptor took effect (in the step that processed it). */
+  invalidated?(d: Exclude<InvDesc, { type: 'wait' }>): void;
 }
 
 /** What a device-TLB invalidation reaches: the device attached with that source-id. */
@@ -323,6 +325,7 @@ export class Iommu {
       if (this.exec.tracing) this.exec.log('iotlb', formatDesc(d));
       const { addr, size } = devtlbRange(encodeDesc(d).qw1);
       dev.invalidateDevtlb(d.pasid, addr, size);
+      for (const o of this.observers) o.invalidated?.(d);
       return;
     }
     yield step('qi_piotlb_inv', 'write', this.obj);
@@ -331,6 +334,7 @@ export class Iommu {
     const tag = didPasidTag(d.did, d.pasid);
     if (d.granularity === 'pasid') this.caches.invalidatePasid(tag);
     else this.caches.invalidateRange(tag, piotlbRange(d), d.ih);
+    for (const o of this.observers) o.invalidated?.(d);
   }
 
   private *invalidationWait(): Sim {

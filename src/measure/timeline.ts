@@ -23,17 +23,15 @@
  * `late` when only after (v3: the page reached the allocator while the IOMMU could still walk it),
  * `uncovered` when none came before the end (immediate: no invalidation at all).
  *
- * Invalidations. The IOMMU has no observer for processed descriptors (src/hw/iommu.ts), so the
- * recorder wraps this world's `Iommu.qi_submit_sync` (an own property shadowing the method):
- * it forwards every step unchanged and notes each descriptor in the step that processes it
- * (qi_piotlb_inv / qi_dev_iotlb_inv, one step per descriptor in order). The model sees no difference.
+ * Invalidations come from the IOMMU's `invalidated` observer, in the step that processed each
+ * descriptor.
  */
 import { PAGE_SIZE, PTRS_PER_TABLE, canonical, hex, levelShift, levelSize, vpnOf, type Level, type Pa, type PagingLevels, type Va } from '../hw/address.ts';
 import { _PAGE_PRESENT, _PAGE_PSE, entry_pa, piotlbRange, type InvDesc, type InvDescKind } from '../hw/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { KernelObserver } from '../kernel/observer.ts';
 import { SHADOW_FREE, currentThread } from '../kernel/page.ts';
-import type { ContextKind, Sim, Step, ViolationKind } from '../sim/index.ts';
+import type { ContextKind, ViolationKind } from '../sim/index.ts';
 import type { StepClock, TimedStep } from './time-keeper.ts';
 import type { TimedTraceEvent } from './timed-run.ts';
 
@@ -187,7 +185,7 @@ export class TimelineRecorder {
     };
     k.observers.push(observer);
     clock.stepListeners.push((s) => this.step(s));
-    this.wrapInvalidations();
+    k.iommu.observers.push({ invalidated: (d) => this.invalidated(d) });
   }
 
   /** Records the links of the tables reachable from `table` (a table of `level`) at attach time. */
@@ -295,22 +293,6 @@ export class TimelineRecorder {
       else this.waiting[kept++] = w;
     }
     this.waiting.length = kept;
-  }
-
-  private wrapInvalidations(): void {
-    const iommu = this.k.iommu;
-    const submit = iommu.qi_submit_sync;
-    const noted = (d: Exclude<InvDesc, { type: 'wait' }>) => this.invalidated(d);
-    iommu.qi_submit_sync = function* (descs: readonly InvDesc[]): Sim {
-      const processed = descs.filter((d): d is Exclude<InvDesc, { type: 'wait' }> => d.type !== 'wait');
-      let next = 0;
-      const inner = submit.call(iommu, descs);
-      for (let r = inner.next(); r.done !== true; r = inner.next()) {
-        const s: Step = r.value;
-        yield s;
-        if (s.label === 'qi_piotlb_inv' || s.label === 'qi_dev_iotlb_inv') noted(processed[next++]);
-      }
-    };
   }
 
   private step(s: TimedStep): void {

@@ -101,7 +101,7 @@ ${found.length === 0 ? html`<p>${verdictBadge(false, 'none')} in any design on t
   return page(
     'kptsim study',
     html`<h1>kptsim study</h1>
-<p class="lead">Every design on each scenario: a checker verdict (PCT, ${s.options.budget} executions per pair, seed ${s.options.seed}; each violation shrunk, with its replay command) and the metrics of one timed run with the default cost model.</p>
+<p class="lead">Every design on each scenario: a checker verdict (PCT, up to ${s.options.budget} executions or ${s.options.stepBudget} simulated steps per pair, seed ${s.options.seed}; each violation shrunk, with its replay command) and the metrics of one timed run with the default cost model.</p>
 <h2>Designs</h2>
 <div class="table-wrap"><table class="designs"><thead><tr><th>design</th><th>what it is</th><th>source</th></tr></thead><tbody>
 ${s.designs.map((d) => html`<tr><th>${d.name}</th><td>${d.summary}</td><td class="muted">${d.source}</td></tr>\n`)}</tbody></table></div>
