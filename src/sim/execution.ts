@@ -259,7 +259,8 @@ export class Execution {
    */
   private oops(thread: Thread, err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
-    const at = (e.stack ?? '').split('\n').find((l) => l.includes(' at ')) ?? '';
+    // Only the file's name: a report must read the same on every machine (no absolute paths).
+    const at = ((e.stack ?? '').split('\n').find((l) => l.includes(' at ')) ?? '').replace(/(?:file:\/\/)?\/(?:[^\s()/]+\/)+/g, '');
     this.report('assertion', `Oops: ${e.name}: ${e.message} in ${thread.name}`, [
       `exception in a kernel hook at step ${this.stepCount}, in ${thread.pending?.label ?? 'its last step'}`,
       ...(at ? [`thrown ${at.trim()}`] : []),
