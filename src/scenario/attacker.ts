@@ -1,17 +1,83 @@
 /**
- * The SVA side every scenario has: a user process binds the device to its mm (so the device's
- * PASID walks a PGD whose kernel half is init_mm's), and the device — the attacker — probes the
- * kernel addresses it knows. Each probe faults at the supervisor-only leaf, but leaves the IOMMU's
- * paging-structure caches filled on the way down (reference §4.1); after a free, a probe walks
- * whatever the stale entries point to.
+ * The SVA side every small scenario has: a user process binds the device to its mm (so the
+ * device's PASID walks a PGD whose kernel half is init_mm's), and the device — the attacker —
+ * probes the kernel addresses it knows. Each probe faults at the supervisor-only leaf, but leaves
+ * the IOMMU's paging-structure caches filled on the way down (reference §4.1); after a free, a
+ * probe walks whatever the stale entries point to. The probing itself (KernelProbe) is shared
+ * with the steady-DMA device of the realistic workloads (dma-load.ts).
  */
 import type { Va } from '../hw/address.ts';
+import type { SvaDevice } from '../hw/sva-device.ts';
 import { iommu_sva_bind_device, iommu_sva_unbind_device } from '../kernel/iommu-sva.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { handle_mm_fault, pgd_alloc } from '../kernel/mm.ts';
 import type { Sim } from '../sim/index.ts';
 import { Doorbell } from './doorbell.ts';
 import { TargetBoard } from './targets.ts';
+
+export interface ProbeOptions {
+  /**
+   * Spare probes: besides probing after each publication, the device probes this many more times,
+   * round robin over the known addresses.
+   */
+  readonly probes: number;
+  /**
+   * What a publication makes the device probe: every address known so far ('all-known', the small
+   * scenarios: a handful of addresses), or only the addresses published since its last probe
+   * ('published', the realistic workloads: hundreds of publications, and probing them all each
+   * time would make the run quadratic).
+   */
+  readonly onPublish: 'all-known' | 'published';
+}
+
+/** A device's probing of the kernel addresses on a TargetBoard: one probe() per turn. */
+export class KernelProbe {
+  /** The generation last probed. */
+  private seen = 0;
+  private spare: number;
+  private turn = 0;
+  /** Probe DMAs issued (each one expected to fault). */
+  probed = 0;
+
+  constructor(
+    private readonly dev: SvaDevice,
+    readonly targets: TargetBoard,
+    private readonly options: ProbeOptions,
+  ) {
+    this.spare = options.probes;
+  }
+
+  /** A publication not yet probed. */
+  get fresh(): boolean {
+    return this.targets.generation > this.seen;
+  }
+
+  /** A spare probe left and an address to spend it on. */
+  get spareDue(): boolean {
+    return this.spare > 0 && this.targets.known > 0;
+  }
+
+  /**
+   * Waits for something to probe (TargetBoard.next), then probes it: the publications since the
+   * last turn if there are any, otherwise one spare probe of the next known address.
+   */
+  *probe(): Sim {
+    const next = yield* this.targets.next(this.seen, this.spare);
+    const turn = this.turn++;
+    if (next.fresh) {
+      this.seen = next.generation;
+      for (const va of this.options.onPublish === 'all-known' ? next.targets : next.published) yield* this.read(va);
+    } else {
+      this.spare--;
+      yield* this.read(next.targets[turn % next.targets.length]);
+    }
+  }
+
+  private *read(va: Va): Sim {
+    this.probed++;
+    yield* this.dev.dma({ va, write: false });
+  }
+}
 
 export interface AttackerOptions {
   /**
@@ -50,20 +116,10 @@ export function spawnAttacker(k: Kernel, options: AttackerOptions): Attacker {
   });
 
   // A daemon: waiting for a publication that never comes is quiescence, not a deadlock.
+  const probe = new KernelProbe(dev, targets, { probes: options.probes, onPublish: 'all-known' });
   k.exec.spawn({ name: `${dev.name}:probe`, cpu: -1, daemon: true }, function* (): Sim {
     yield* bound.wait();
-    let seen = 0;
-    let spare = options.probes;
-    for (let i = 0; ; i++) {
-      const next = yield* targets.next(seen, spare);
-      if (next.fresh) {
-        seen = next.generation;
-        for (const va of next.targets) yield* dev.dma({ va, write: false });
-      } else {
-        spare--;
-        yield* dev.dma({ va: next.targets[i % next.targets.length], write: false });
-      }
-    }
+    for (;;) yield* probe.probe();
   });
 
   return { targets, bound };

@@ -6,28 +6,41 @@
  * invalidation throws away (a PASID-selective flush drops them all, a page-selective flush of the
  * kernel range keeps them), so IOTLB hit rates and invalidation costs show in a timed run.
  *
- * This device is no attacker: it only touches its process's buffer, so it never walks the kernel
- * half and cannot itself reach a freed kernel page-table page.
+ * Probing: the buffer DMA alone never walks the kernel half, so it could never reach a freed
+ * kernel page-table page. With `probe` options the device is also the attacker of the small
+ * scenarios (attacker.ts): the workload publishes the kernel addresses it maps (publish), and the
+ * device probes each publication before its next buffer DMA, plus `probes` spare probes of the
+ * known addresses, which take the place of every other buffer DMA while they last (so they spread
+ * over the run's first ticks instead of all landing at one point). Each probe faults at the
+ * supervisor-only leaf and fills the IOMMU's paging-structure caches on the way down (reference
+ * §4.1). Without `probe` nothing is published or probed, and the run is the buffer DMA alone.
  *
  * Pace [modelling choice]: the model has no clock of its own, so the device runs on credit. Each
  * step of progress a workload thread reports (tick) lets the device issue `dmasPerTick` more
  * DMAs; the device waits while it has none, and stops once every workload thread is done (credit
  * left over is dropped). Under any scheduler the device therefore issues at most
- * dmasPerTick × ticks DMAs and ends with the workload — no thread spinning forever, which an
- * exploring scheduler could pick without end. Under the timed scheduler, with credit to spare, the
- * device is held back only by its own DMA time: a steady rate in simulated time.
+ * dmasPerTick × ticks DMAs (spare probes included) and ends with the workload — no thread spinning
+ * forever, which an exploring scheduler could pick without end. Probes of publications need no
+ * credit (there are as many as publications); the device still makes them after the workload's
+ * last thread returns, so the last publication is probed too. Under the timed scheduler, with
+ * credit to spare, the device is held back only by its own DMA time: a steady rate in simulated
+ * time.
  */
 import { PAGE_SIZE, type Va } from '../hw/address.ts';
 import { iommu_sva_bind_device } from '../kernel/iommu-sva.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { handle_mm_fault, pgd_alloc } from '../kernel/mm.ts';
 import { step, type Blocker, type ObjectId, type Sim } from '../sim/index.ts';
+import { KernelProbe, type ProbeOptions } from './attacker.ts';
+import { TargetBoard } from './targets.ts';
 
 export interface SteadyDmaOptions {
   /** Pages of the process's buffer the device cycles through. */
   readonly bufferPages: number;
   /** DMAs the device may issue per tick of progress the workload reports. */
   readonly dmasPerTick: number;
+  /** Probe the kernel addresses the workload publishes (publish), plus `probes` spare probes; omitted: no probing. */
+  readonly probe?: Pick<ProbeOptions, 'probes'>;
 }
 
 /** Where the bound process's buffer lives (a user address, below the kernel half). */
@@ -38,6 +51,8 @@ export class SteadyDma {
   readonly obj: ObjectId;
   /** DMAs issued, and how many of them faulted (none should once bound: the buffer stays mapped). */
   readonly stats = { dmas: 0, faults: 0 };
+  /** The device's probing of published kernel addresses; null without the `probe` option. */
+  readonly probe: KernelProbe | null;
   /** The process has bound the device (or given up trying). */
   private bound = false;
   private credit = 0;
@@ -49,6 +64,7 @@ export class SteadyDma {
     private readonly options: SteadyDmaOptions,
   ) {
     this.obj = k.exec.objects.register('sva device work queue');
+    this.probe = options.probe === undefined ? null : new KernelProbe(k.devices[0], new TargetBoard(k.exec), { probes: options.probe.probes, onPublish: 'published' });
   }
 
   /**
@@ -77,17 +93,26 @@ export class SteadyDma {
       load.bound = true;
     });
 
+    const probe = load.probe;
     const ready: Blocker = {
-      blocks: () => !load.bound || (load.credit === 0 && load.running > 0),
-      describe: () => (load.bound ? 'DMA credit from the workload' : 'the process to bind the device'),
+      blocks: () => !load.bound || (load.credit === 0 && load.running > 0 && !(probe?.fresh ?? false)),
+      describe: () => (load.bound ? 'DMA credit from the workload or a kernel address to probe' : 'the process to bind the device'),
     };
     // A daemon only so that a workload thread killed by an oops leaves it blocked, not deadlocked.
     k.exec.spawn({ name: `${dev.name}:dma`, cpu: -1, daemon: true }, function* (): Sim {
-      for (let i = 0; ; i++) {
+      for (let credited = 0; ; ) {
         yield step('sva device next descriptor', 'write', load.obj, ready);
+        if (probe?.fresh === true) {
+          yield* probe.probe();
+          continue;
+        }
         if (load.credit === 0) return;
         load.credit--;
-        load.stats.dmas++;
+        if (probe !== null && probe.spareDue && credited++ % 2 === 0) {
+          yield* probe.probe();
+          continue;
+        }
+        const i = load.stats.dmas++;
         const va = DMA_BUFFER + BigInt((i % options.bufferPages) * PAGE_SIZE);
         const r = yield* dev.dma({ va, write: i % 2 === 1 });
         if (!r.ok) load.stats.faults++;
@@ -107,6 +132,14 @@ export class SteadyDma {
       yield step('workload thread done', 'write', load.obj);
       load.running--;
     });
+  }
+
+  /**
+   * The workload mapped something at kernel address `va`: the device will probe it (TargetBoard).
+   * Without probing, nothing happens — not even a step.
+   */
+  *publish(va: Va): Sim {
+    if (this.probe !== null) yield* this.probe.targets.publish(va);
   }
 
   /** The workload made progress (an operation started or ended): the device may issue dmasPerTick more DMAs. */

@@ -4,7 +4,10 @@
  * alloc_low_pages() tables, its memmap from one order-9 vmemmap block under a vmemmap PMD table),
  * allocate and free pages while it is online, then remove it (remove_memory: remove_pagetable()
  * frees every table through free_pagetable(), each before its parent entry is cleared), `cycles`
- * times, while the SVA device does steady DMA to its process's buffer (dma-load.ts).
+ * times, while the SVA device does steady DMA to its process's buffer (dma-load.ts) and probes
+ * the section's direct-map and vmemmap addresses, published once the section is added and again
+ * once it is removed: the probes while it is online cache the section's upper entries in the
+ * IOMMU's paging-structure caches, the probes after the removal walk them.
  *
  * With a 4 KiB direct map (directMap4k, as CONFIG_DEBUG_PAGEALLOC gives) each removal frees
  * sectionPages / 512 direct-map PTE tables and the vmemmap PMD table (the boot sections have no
@@ -16,7 +19,8 @@ import { z } from 'zod';
 import { PAGE_SIZE } from '../../hw/address.ts';
 import { __free_page, alloc_page } from '../../kernel/buddy.ts';
 import { GFP_KERNEL } from '../../kernel/gfp.ts';
-import { add_memory, remove_memory } from '../../kernel/memory-hotplug.ts';
+import { __va } from '../../kernel/layout.ts';
+import { add_memory, remove_memory, section_start_pfn, section_vmemmap } from '../../kernel/memory-hotplug.ts';
 import type { Page } from '../../kernel/page.ts';
 import { step, type Sim } from '../../sim/index.ts';
 import { SteadyDma } from '../dma-load.ts';
@@ -36,6 +40,8 @@ const params = z
     usePages: z.number().int().min(0).max(1024).default(64).describe('pages allocated, written and freed while the section is online'),
     bufferPages: z.number().int().min(1).max(64).default(16).describe('pages of the process buffer the device DMAs to'),
     dmasPerTick: z.number().int().min(0).max(256).default(96).describe('DMAs the device may issue per hot-add, use or hot-remove'),
+    probe: z.boolean().default(true).describe('the device also probes the kernel addresses the workload publishes (false: buffer DMA only, for metrics)'),
+    probes: z.number().int().min(0).max(1000).default(8).describe('spare DMA probes of the published addresses, besides probing each publication'),
   })
   .strict();
 
@@ -52,13 +58,18 @@ export const hotplugCycles: Workload<HotplugCyclesParams> = {
   params,
   config: (p) => ({ frames: FRAMES, sectionFrames: p.sectionPages, hotplugSections: 1, directMap4k: true }),
   spawn(k, p) {
-    const load = SteadyDma.spawn(k, { bufferPages: p.bufferPages, dmasPerTick: p.dmasPerTick });
+    const load = SteadyDma.spawn(k, { bufferPages: p.bufferPages, dmasPerTick: p.dmasPerTick, ...(p.probe ? { probe: { probes: p.probes } } : {}) });
     const section = hotplugSection(k);
+    // A page into the section's direct map, and its memmap (as hot-remove.ts publishes them).
+    const directMap = __va(k.layout, section_start_pfn(k, section) * PAGE_SIZE + PAGE_SIZE);
+    const vmemmap = section_vmemmap(k, section);
     load.spawnWorker('cpu0:hotplug', 0, function* (): Sim {
       for (let c = 0; c < p.cycles; c++) {
         // Credit before each operation: the device keeps going while the long operation runs.
         yield* load.tick();
         if (!(yield* add_memory(k, section))) return;
+        yield* load.publish(directMap);
+        yield* load.publish(vmemmap);
         yield* load.tick();
         const held: Page[] = [];
         for (let i = 0; i < p.usePages; i++) {
@@ -72,6 +83,8 @@ export const hotplugCycles: Workload<HotplugCyclesParams> = {
         for (const page of held) yield* __free_page(k, page);
         yield* load.tick();
         if (!(yield* remove_memory(k, section))) return;
+        yield* load.publish(directMap);
+        yield* load.publish(vmemmap);
       }
     });
   },

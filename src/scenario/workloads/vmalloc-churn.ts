@@ -6,7 +6,9 @@
  * ones first in odd rounds — so, the space being first fit and purged each round, every huge area
  * after the first round lands on a region whose PTE table the last round's small areas left behind
  * and frees it through vmap_try_huge_pmd() → pmd_free_pte_page(). Meanwhile the SVA device does
- * steady DMA to its process's buffer (dma-load.ts).
+ * steady DMA to its process's buffer and probes every area the workload maps (dma-load.ts): a
+ * probe of a small area caches its PMD entry in the IOMMU's paging-structure caches, and the probe
+ * of the huge area mapped over it later walks that entry unless a flush dropped it.
  *
  * With one thread, the batch spans m = ceil(pages / 512) regions and the run frees exactly
  * m × (rounds − 1) PTE tables: the small areas alternate between regions [0, m) and [m, 2m) of
@@ -30,6 +32,8 @@ const params = z
     allocs: z.number().int().min(1).max(64).default(13).describe('4 KiB-backed areas per round, sized 4, 1, 16, 64 pages in turn'),
     bufferPages: z.number().int().min(1).max(64).default(16).describe('pages of the process buffer the device DMAs to'),
     dmasPerTick: z.number().int().min(0).max(64).default(4).describe('DMAs the device may issue per vmalloc, vfree or purge'),
+    probe: z.boolean().default(true).describe('the device also probes the kernel addresses the workload publishes (false: buffer DMA only, for metrics)'),
+    probes: z.number().int().min(0).max(1000).default(8).describe('spare DMA probes of the published addresses, besides probing each publication'),
   })
   .strict();
 
@@ -53,7 +57,7 @@ export const vmallocChurn: Workload<VmallocChurnParams> = {
   params,
   config: (p) => ({ cpus: Math.max(2, p.threads), frames: 16384 }),
   spawn(k, p) {
-    const load = SteadyDma.spawn(k, { bufferPages: p.bufferPages, dmasPerTick: p.dmasPerTick });
+    const load = SteadyDma.spawn(k, { bufferPages: p.bufferPages, dmasPerTick: p.dmasPerTick, ...(p.probe ? { probe: { probes: p.probes } } : {}) });
     const huge = churnHugePerRound(p.allocs);
     for (let cpu = 0; cpu < p.threads; cpu++) {
       load.spawnWorker(`cpu${cpu}:vmalloc`, cpu, function* (): Sim {
@@ -62,14 +66,20 @@ export const vmallocChurn: Workload<VmallocChurnParams> = {
           const small = function* (): Sim {
             for (let i = 0; i < p.allocs; i++) {
               const va = yield* vmalloc(k, CHURN_SIZES[i % CHURN_SIZES.length] * PAGE_SIZE);
-              if (va !== null) areas.push(va);
+              if (va !== null) {
+                areas.push(va);
+                yield* load.publish(va);
+              }
               yield* load.tick();
             }
           };
           const big = function* (): Sim {
             for (let i = 0; i < huge; i++) {
               const va = yield* vmalloc(k, PMD_SIZE, true);
-              if (va !== null) areas.push(va);
+              if (va !== null) {
+                areas.push(va);
+                yield* load.publish(va);
+              }
               yield* load.tick();
             }
           };

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
+import { PAGE_SIZE, PMD_SIZE } from '../../../src/hw/address.ts';
+import { __va } from '../../../src/kernel/layout.ts';
 import { DEFAULT_CONFIG } from '../../../src/kernel/config.ts';
 import { DEFAULT_COSTS } from '../../../src/measure/cost-model.ts';
 import { TimedScheduler } from '../../../src/measure/timed-scheduler.ts';
@@ -11,8 +13,8 @@ import { buildWorld, type World } from '../../../src/scenario/world.ts';
 import type { Scheduler } from '../../../src/sim/index.ts';
 import { design } from './helpers.ts';
 
-/** Two kernel threads ticking `ticks` times each, with nothing else to do. */
-function ticking(ticks: number, dmasPerTick: number, out: { load?: SteadyDma; boundAtStart?: boolean[] }): Scenario {
+/** Two kernel threads ticking `ticks` times each, with nothing else to do (with `probes`: each publishing a direct-map address first and last). */
+function ticking(ticks: number, dmasPerTick: number, out: { load?: SteadyDma; boundAtStart?: boolean[] }, probes?: number): Scenario {
   return {
     name: 'ticking',
     summary: '',
@@ -23,12 +25,14 @@ function ticking(ticks: number, dmasPerTick: number, out: { load?: SteadyDma; bo
       summary: '',
       params: z.object({}),
       spawn(k) {
-        const load = SteadyDma.spawn(k, { bufferPages: 4, dmasPerTick });
+        const load = SteadyDma.spawn(k, { bufferPages: 4, dmasPerTick, ...(probes === undefined ? {} : { probe: { probes } }) });
         out.load = load;
         for (let cpu = 0; cpu < 2; cpu++) {
           load.spawnWorker(`cpu${cpu}:tick`, cpu, function* () {
             out.boundAtStart?.push(k.devices[0].pasid !== null);
+            yield* load.publish(__va(k.layout, (cpu + 1) * PMD_SIZE));
             for (let i = 0; i < ticks; i++) yield* load.tick();
+            yield* load.publish(__va(k.layout, (cpu + 1) * PMD_SIZE + PAGE_SIZE));
           });
         }
       },
@@ -77,4 +81,34 @@ test('workload threads start only once the process has bound the device (iommu_s
     assert.equal(exec.run().status, 'quiescent');
     assert.deepEqual(out.boundAtStart, [true, true], `seed ${seed}`);
   }
+});
+
+test('the probing device probes every publication, the last ones after the workload returns, and spends at most its spare probes, paid from DMA credit', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const out: { load?: SteadyDma } = {};
+    const { exec, k } = run(ticking(3, 2, out, 5), new RandomScheduler(seed, 1));
+    const r = exec.run();
+    assert.equal(r.status, 'quiescent', `seed ${seed}`);
+    assert.ok(exec.threads.find((t) => t.name === 'dev0:dma')?.done, `seed ${seed}: the DMA thread must end`);
+    const load = out.load;
+    assert.ok(load !== undefined && load.probe !== null);
+    const spares = load.probe.probed - 4;
+    assert.ok(spares >= 0 && spares <= 5, `seed ${seed}: ${load.probe.probed} probes for 4 publications and 5 spares`);
+    assert.ok(load.stats.dmas + spares <= 2 * 3 * 2, `seed ${seed}: ${load.stats.dmas} DMAs and ${spares} spare probes for 12 credits`);
+    // Kernel addresses are supervisor-only: every probe faults, every buffer DMA translates.
+    assert.equal(k.devices[0].stats.faults, load.probe.probed, `seed ${seed}`);
+    assert.equal(load.stats.faults, 0);
+  }
+});
+
+test('without the probe option nothing is published or probed: the run is the buffer DMA alone, step for step', () => {
+  const quiet = run(ticking(3, 2, {}), new RandomScheduler(7, 1)).exec.run();
+  const probing = run(ticking(3, 2, {}, 0), new RandomScheduler(7, 1)).exec.run();
+  assert.equal(quiet.status, 'quiescent');
+  assert.ok(probing.steps > quiet.steps, `${probing.steps} steps probing, ${quiet.steps} without`);
+  const out: { load?: SteadyDma } = {};
+  const { exec, k } = run(ticking(3, 2, out), new RandomScheduler(7, 1));
+  assert.equal(exec.run().steps, quiet.steps);
+  assert.equal(out.load?.probe, null);
+  assert.equal(k.devices[0].stats.faults, 0);
 });
