@@ -49,7 +49,7 @@ export function studyCommand(program: Command, ctx: CliContext): void {
     .option('--designs <a,b,...>', 'designs (names or paths; default: every built-in design)')
     .option('--scenarios <a,b,...>', `scenarios (names or paths; default: ${STUDY_SCENARIOS.join(', ')})`)
     .option('--budget <n>', 'at most this many PCT executions per design and scenario', nonNegativeInt('--budget'), 40)
-    .option('--step-budget <n>', 'simulated steps the checker may spend per pair (long workloads get fewer executions)', nonNegativeInt('--step-budget'), 300_000)
+    .option('--step-budget <n>', 'simulated steps the checker may spend per pair (long workloads get fewer executions)', nonNegativeInt('--step-budget'), 800_000)
     .option('--seed <n>', 'seed of the PCT explorations', nonNegativeInt('--seed'), 0)
     .option('--workers <n>', 'worker threads (default: the cores, at most 4)', parseWorkers, Math.max(1, Math.min(4, cpus().length)))
     .option('--html <file>', 'where to write the HTML report', 'report.html')
