@@ -4,41 +4,55 @@
  * (vmalloc, vmemmap, user pages), and the pages of live vmalloc areas. The direct map maps every
  * frame, so its leaves do not count as references; its tables do.
  */
-import { PAGE_SIZE, PTRS_PER_TABLE, levelShift, type Level, type Pa, type Va } from '../hw/address.ts';
-import { _PAGE_PRESENT, _PAGE_PSE, entry_pa } from '../hw/index.ts';
+import { PAGE_SIZE, PTRS_PER_TABLE, levelShift, type Level, type Pa } from '../hw/address.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 
+/** Entry bits read from the low word: Present (bit 0) and Page Size (bit 7). */
+const PRESENT = 1;
+const PSE = 1 << 7;
+/** Bits 51:32 of a physical address, in the high word. */
+const HI_ADDRESS = 0xfffff;
+
+/**
+ * Runs at every quiescence, over every table: it reads entries as two 32-bit words and keeps
+ * virtual addresses as numbers below 2^57 (the canonical sign extension dropped; exact, as they
+ * are multiples of 4 KiB), so that it allocates no BigInt per entry.
+ */
 export function reachableFrames(k: Kernel): Uint8Array {
   const frames = k.mem.frames;
+  const mem = k.mem;
   const seen = new Uint8Array(frames);
   const top: Level = k.config.pagingLevels === 5 ? 5 : 4;
-  const directStart = k.layout.PAGE_OFFSET;
-  const directEnd = directStart + BigInt(frames * PAGE_SIZE);
+  const vaBits = BigInt(levelShift(top) + 9);
+  const directStart = Number(k.layout.PAGE_OFFSET & ((1n << vaBits) - 1n));
+  const directEnd = directStart + frames * PAGE_SIZE;
   const mark = (pfn: number) => {
     if (pfn >= 0 && pfn < frames) seen[pfn] = 1;
   };
-  const walkTable = (table: Pa, level: Level, base: Va) => {
+  const walkTable = (table: Pa, level: Level, base: number) => {
     const pfn = table / PAGE_SIZE;
     if (pfn >= frames) return;
     seen[pfn] = 1;
+    const span = 2 ** levelShift(level);
     for (let i = 0; i < PTRS_PER_TABLE; i++) {
-      const e = k.mem.read64(table + 8 * i);
-      if ((e & _PAGE_PRESENT) === 0n) continue;
-      let va = base + (BigInt(i) << BigInt(levelShift(level)));
-      if (level === top && i >= 256) va |= ~((1n << BigInt(levelShift(level) + 9)) - 1n) & ((1n << 64n) - 1n);
-      const leaf = level === 1 || (level <= 3 && (e & _PAGE_PSE) !== 0n);
+      const lo = mem.readLo(table + 8 * i);
+      if ((lo & PRESENT) === 0) continue;
+      const pa = (mem.readHi(table + 8 * i) & HI_ADDRESS) * 2 ** 32 + ((lo & 0xfffff000) >>> 0);
+      const va = base + i * span;
+      const leaf = level === 1 || (level <= 3 && (lo & PSE) !== 0);
       if (!leaf) {
-        walkTable(entry_pa(e), (level - 1) as Level, va);
+        walkTable(pa, (level - 1) as Level, va);
         continue;
       }
       if (va >= directStart && va < directEnd) continue;
-      const first = entry_pa(e, level) / PAGE_SIZE;
-      const count = level === 1 ? 1 : 1 << (9 * (level - 1));
+      // A huge leaf's address field starts above its PAT bit (bit 12): round down to its size.
+      const first = Math.floor(pa / span) * (span / PAGE_SIZE);
+      const count = span / PAGE_SIZE;
       for (let f = 0; f < count && first + f < frames; f++) mark(first + f);
     }
   };
-  walkTable(k.init_mm.pgd, top, 0n);
-  for (const mm of k.pgd_list) walkTable(mm.pgd, top, 0n);
+  walkTable(k.init_mm.pgd, top, 0);
+  for (const mm of k.pgd_list) walkTable(mm.pgd, top, 0);
   for (const area of k.vmalloc.areas) {
     if (area.state !== 'busy') continue;
     for (const page of area.pages) for (let f = 0; f < 1 << area.order; f++) mark(page + f);
