@@ -8,15 +8,16 @@ import { DesignContractError } from '../designs/design.ts';
 import { check } from '../measure/check.ts';
 import { UsageError } from './context.ts';
 import { loadDesign, loadScenario } from './load.ts';
-import { WatchdogGuard, type WorkerJob, type WorkerReply } from './watchdog.ts';
+import { WatchdogGuard, stopRequested, type WorkerJob, type WorkerReply } from './watchdog.ts';
 
 const job = workerData as WorkerJob;
 let reply: WorkerReply;
 try {
   const design = await loadDesign(job.design);
   const scenario = loadScenario(job.scenario);
-  const guard = new WatchdogGuard(new Int32Array(job.progress), job.hangs, job.limit);
-  reply = { result: check(design, scenario, { ...job.options, slice: job.slice, now: () => performance.now(), guard }, job.label) };
+  const progress = new Int32Array(job.progress);
+  const guard = new WatchdogGuard(progress, job.hangs, job.limit);
+  reply = { result: check(design, scenario, { ...job.options, slice: job.slice, now: () => performance.now(), guard, shouldStop: stopRequested(progress) }, job.label) };
 } catch (err) {
   if (!(err instanceof UsageError || err instanceof DesignContractError)) throw err;
   reply = { usage: err.message };

@@ -17,7 +17,7 @@ import { UsageError, type CliContext } from './context.ts';
 import { isDesignPath, loadDesign, loadScenario } from './load.ts';
 import { reportLines } from '../report/text.ts';
 import { nonNegativeInt, positiveInt } from './parse.ts';
-import { runWatched } from './watchdog.ts';
+import { WorkerStop, runWatched } from './watchdog.ts';
 
 interface CheckFlags {
   workers: number;
@@ -195,11 +195,20 @@ export function checkCommand(program: Command, ctx: CliContext): void {
         }
       } else {
         const limit = limitText(flags.executionTimeout);
-        parts = await Promise.all(
-          Array.from({ length: workers }, (_, w) =>
-            runWatched({ design: flags.design, scenario: flags.scenario, options, slice: sliceOf(shard, w, workers), label, limit }, flags.executionTimeout),
-          ),
-        );
+        const stop = new WorkerStop();
+        const sigint = sigintStopper(() => {
+          stop.request();
+          ctx.err('kptsim: interrupted: the workers stop after their current execution (Ctrl-C again to quit at once)\n');
+        });
+        try {
+          parts = await Promise.all(
+            Array.from({ length: workers }, (_, w) =>
+              runWatched({ design: flags.design, scenario: flags.scenario, options, slice: sliceOf(shard, w, workers), label, limit }, flags.executionTimeout, stop),
+            ),
+          );
+        } finally {
+          sigint.dispose();
+        }
       }
       const result = mergeChecks(parts);
       ctx.out(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCheck(result, checkpointPath));

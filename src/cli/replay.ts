@@ -17,7 +17,7 @@ import { loadDesign, loadScenario } from './load.ts';
 import { writeFileAtomic } from './output.ts';
 import { reportLines } from '../report/text.ts';
 import { collapseRuns } from './trace-text.ts';
-import { WatchdogGuard } from './watchdog.ts';
+import { PROGRESS_BYTES, WatchdogGuard } from './watchdog.ts';
 
 /**
  * What a token's label names (replayLabel): design, scenario, the step bound if one was given, and
@@ -75,7 +75,7 @@ export function replayCommand(program: Command, ctx: CliContext): void {
         try {
           const label = labelOf(token);
           // Recorded where a hook never returned: stop at that choice again, with the same report.
-          const guard = label.hang && new WatchdogGuard(new Int32Array(new SharedArrayBuffer(8)), [{ build: 0, choice: label.hang.choice }], label.hang.limit);
+          const guard = label.hang && new WatchdogGuard(new Int32Array(new SharedArrayBuffer(PROGRESS_BYTES)), [{ build: 0, choice: label.hang.choice }], label.hang.limit);
           const { timeline, ...result } = replay(await loadDesign(label.design), loadScenario(label.scenario), token, {
             maxSteps: label.maxSteps,
             guard,

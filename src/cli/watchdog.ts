@@ -33,7 +33,7 @@ export interface WorkerJob {
   readonly options: Omit<CheckOptions, 'now' | 'onProgress' | 'slice' | 'guard'>;
   readonly slice: Slice;
   readonly label: string;
-  /** Two Int32 words: build number, choice index (see WatchdogGuard). */
+  /** Three Int32 words: build number, choice index (see WatchdogGuard), and STOP (Ctrl-C). */
   readonly progress: SharedArrayBuffer;
   /** Executions to abandon where an earlier worker hung in them. */
   readonly hangs: readonly HangPoint[];
@@ -46,6 +46,14 @@ export type WorkerReply = { readonly result: CheckResult } | { readonly usage: s
 
 const BUILD = 0;
 const CHOICE = 1;
+/** Set to 1 by the parent on Ctrl-C: the worker stops starting executions (stoppedBy 'interrupted'). */
+const STOP = 2;
+export const PROGRESS_BYTES = 12;
+
+/** The worker's side of Ctrl-C: asked before each execution. */
+export function stopRequested(progress: Int32Array): () => boolean {
+  return () => Atomics.load(progress, STOP) === 1;
+}
 
 /**
  * The worker's side: publishes progress, and cuts the executions an earlier worker hung in. Also
@@ -137,10 +145,13 @@ type Attempt = { readonly result: CheckResult } | { readonly hang: HangPoint };
  * execution there. Each restart repeats the work done before the hang (deterministically); a
  * design that hangs in k executions costs k timeouts plus k re-runs.
  */
-export async function runWatched(job: Omit<WorkerJob, 'progress' | 'hangs'>, timeoutMs: number): Promise<CheckResult> {
+export async function runWatched(job: Omit<WorkerJob, 'progress' | 'hangs'>, timeoutMs: number, stop?: WorkerStop): Promise<CheckResult> {
   const hangs: HangPoint[] = [];
   for (;;) {
-    const outcome = await attempt({ ...job, progress: new SharedArrayBuffer(8), hangs }, timeoutMs);
+    const progress = new SharedArrayBuffer(PROGRESS_BYTES);
+    stop?.running.add(progress);
+    if (stop?.requested === true) Atomics.store(new Int32Array(progress), STOP, 1);
+    const outcome = await attempt({ ...job, progress, hangs }, timeoutMs).finally(() => stop?.running.delete(progress));
     if ('result' in outcome) return outcome.result;
     const { hang } = outcome;
     if (hang.choice < 0) {
@@ -150,6 +161,17 @@ export async function runWatched(job: Omit<WorkerJob, 'progress' | 'hangs'>, tim
       throw new UsageError(`--design ${job.design}: a hook did not return within ${job.limit} after a data choice, and cutting the execution there did not stop it`);
     }
     hangs.push(hang);
+  }
+}
+
+/** Ctrl-C for the workers of one run: `request()` tells every running worker to stop starting executions. */
+export class WorkerStop {
+  requested = false;
+  readonly running = new Set<SharedArrayBuffer>();
+
+  request(): void {
+    this.requested = true;
+    for (const progress of this.running) Atomics.store(new Int32Array(progress), STOP, 1);
   }
 }
 

@@ -291,7 +291,7 @@ export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
     ...first,
     executions: parts.reduce((n, p) => n + p.executions, 0),
     complete: parts.every((p) => p.complete),
-    stoppedBy: stops.includes('time') ? 'time' : stops.includes('budget') ? 'budget' : stops[0],
+    stoppedBy: stops.includes('interrupted') ? 'interrupted' : stops.includes('time') ? 'time' : stops.includes('budget') ? 'budget' : stops[0],
     violations: [...byKey.values()].sort(order),
     elapsedMs: parts.some((p) => p.elapsedMs !== undefined) ? Math.max(...parts.map((p) => p.elapsedMs ?? 0)) : undefined,
   };

@@ -87,6 +87,29 @@ test('Ctrl-C (SIGINT) stops the run, prints what was covered, saves the checkpoi
   assert.equal(strip(resumed.stdout), strip(whole.stdout));
 });
 
+test('Ctrl-C with --workers 2: every worker stops after its current execution and the covered part is printed', async () => {
+  const args = ['check', '--design', 'immediate', '--scenario', 'vfree-huge-vmap', '--strategy', 'random', '--budget', '1000000', '--workers', '2'];
+  const stopped = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    // Long enough for the workers to be exploring; the result must not depend on exactly when.
+    const timer = setTimeout(() => child.kill('SIGINT'), 6000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  assert.match(stopped.stderr, /interrupted: the workers stop after their current execution/);
+  const covered = /(\d+) executions, not complete \(stopped by interrupted\)/.exec(stopped.stdout);
+  assert.ok(covered, `${stopped.stdout}\n${stopped.stderr}`);
+  assert.ok(Number(covered[1]) < 1_000_000);
+  assert.equal(stopped.code, Number(covered[1]) > 0 ? 1 : 130, 'immediate shows its use-after-free in any execution');
+});
+
 test('--resume refuses a changed scenario file, a damaged checkpoint and flags given again: exit 2, one line, nothing written', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kptsim-refuse-'));
   const scenario = join(dir, 'small.yaml');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { WatchdogGuard, type HangPoint } from '../../../src/cli/watchdog.ts';
+import { PROGRESS_BYTES, WatchdogGuard, type HangPoint } from '../../../src/cli/watchdog.ts';
 import { builtinDesign } from '../../../src/designs/index.ts';
 import { check, type CheckOptions } from '../../../src/measure/check.ts';
 import { scenarioFromText } from '../../../src/scenario/scenario.ts';
@@ -17,7 +17,7 @@ const design = builtinDesign('upstream')!;
 const OPTIONS: CheckOptions = { strategy: 'random', seed: 3, budget: 3, maxSteps: 5000 };
 
 function guard(hangs: readonly HangPoint[] = []) {
-  const progress = new Int32Array(new SharedArrayBuffer(8));
+  const progress = new Int32Array(new SharedArrayBuffer(PROGRESS_BYTES));
   return { progress, guard: new WatchdogGuard(progress, hangs, '10 s') };
 }
 
