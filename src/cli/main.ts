@@ -1,6 +1,6 @@
 /**
  * The `kptsim` command. Only this layer prints, reads flags and picks exit codes (STYLE.md §7):
- * 0 success / nothing found, 1 a violation was found, 2 bad input.
+ * 0 success / nothing found, 1 a violation was found, 2 bad input, 70 a bug in kptsim itself.
  */
 import { Command, CommanderError } from 'commander';
 import { DesignContractError } from '../designs/design.ts';
@@ -31,6 +31,9 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
+/** sysexits.h EX_SOFTWARE: distinct from 0 (nothing found), 1 (a violation) and 2 (bad input). */
+export const INTERNAL_ERROR = 70;
+
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
   try {
@@ -42,7 +45,11 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       ctx.err(`kptsim: ${err.message}\n`);
       return 2;
     }
-    throw err;
+    // A kptsim bug (a broken model invariant, an exception outside any design hook): not a finding,
+    // so not exit 1, which means "a violation was found".
+    const e = err instanceof Error ? err : new Error(String(err));
+    ctx.err(`kptsim: internal error, a bug in kptsim (please report it with the command): ${e.name}: ${e.message}\n${e.stack ?? ''}\n`);
+    return INTERNAL_ERROR;
   }
 }
 
