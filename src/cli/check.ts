@@ -16,8 +16,8 @@ import { checkInputHash, checkpointWriter, inputHash, readCheckpoint, sigintStop
 import { UsageError, type CliContext } from './context.ts';
 import { isDesignPath, loadDesign, loadScenario } from './load.ts';
 import { reportLines } from '../report/text.ts';
-import { nonNegativeInt, positiveInt } from './parse.ts';
-import { WorkerStop, runWatched } from './watchdog.ts';
+import { durationOf, nonNegativeInt, positiveInt } from './parse.ts';
+import { EXECUTION_TIMEOUT, WorkerStop, limitText, runWatched } from './watchdog.ts';
 
 interface CheckFlags {
   workers: number;
@@ -42,28 +42,7 @@ interface CheckFlags {
 /** The flags a checkpoint holds: with --resume they come from the file and may not be given again. */
 const CHECKPOINTED_FLAGS = ['design', 'scenario', 'strategy', 'budget', 'time', 'seed', 'depth', 'preemptionBound', 'maxSteps', 'shard'] as const;
 
-/** `30s`, `2m`, `500ms` or plain seconds, for `flag`. */
-export function durationOf(flag: string) {
-  return (value: string): number => {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
-    if (m === null) throw new InvalidArgumentError(`${flag} expects a duration such as 30s, 2m or 500ms, got '${value}'`);
-    const n = Number(m[1]);
-    return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
-  };
-}
-
 export const parseDuration = durationOf('--time');
-
-/** The execution timeout as the watchdog's violation prints it: the flag's value, never a measured time. */
-function limitText(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-}
-
-function parseExecutionTimeout(value: string): number {
-  const ms = durationOf('--execution-timeout')(value);
-  if (ms < 10 || ms > 86_400_000) throw new InvalidArgumentError(`--execution-timeout expects 10ms to 24h, got '${value}'`);
-  return ms;
-}
 
 function parseShard(value: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(value);
@@ -101,12 +80,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
     .option('--preemption-bound <n>', 'dfs: at most this many preemptions per execution (then never complete)', nonNegativeInt('--preemption-bound'))
     .option('--max-steps <n>', 'executions longer than this are cut (and the run is not complete)', positiveInt('--max-steps'), 200_000)
     .option('--workers <n>', 'worker threads on this machine (random and pct are split; dfs and dpor run in one)', parseWorkers, 1)
-    .option(
-      '--execution-timeout <duration>',
-      'user designs and --workers: a hook that does not return for this long is reported (assertion) and its execution abandoned',
-      parseExecutionTimeout,
-      10_000,
-    )
+    .option(...EXECUTION_TIMEOUT)
     .option('--shard <I/N>', 'run shard I of N of a random or pct exploration (merge the JSON results with kptsim merge)', parseShard)
     .option('--json', 'print the result as one JSON object')
     .option('--checkpoint <file>', 'save progress to this file now and then (atomically) and when the run stops; continue with --resume')

@@ -19,3 +19,13 @@ export function positiveInt(flag: string) {
     return n;
   };
 }
+
+/** `30s`, `2m`, `500ms` or plain seconds, for `flag`. */
+export function durationOf(flag: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
+    if (m === null) throw new InvalidArgumentError(`${flag} expects a duration such as 30s, 2m or 500ms, got '${value}'`);
+    const n = Number(m[1]);
+    return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  };
+}

@@ -2,22 +2,25 @@
  * `kptsim replay TOKEN|FILE [--json] [--html F] [--perfetto F]`: rebuild the design and scenario a token names, run the
  * recorded schedule once (every step checked against the recording), and print the trace and the
  * violation in kernel terms — the same report `check` printed. FILE is a `check --json` output.
+ * A token whose design is a path replays in a watched worker (watchdog.ts): a hook that never
+ * returns ends the execution there, reported.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { TokenError, ReplayDivergence, tokenLabel } from '../explore/index.ts';
-import { replay, type ReplayResult } from '../measure/replay.ts';
+import { replay, type ReplayResult, type TimedReplayResult } from '../measure/replay.ts';
 import type { Timeline } from '../measure/timeline.ts';
 import { perfettoJson } from '../report/perfetto.ts';
 import { replayHtml } from '../report/html.ts';
 import type { CliContext } from './context.ts';
 import { UsageError } from './context.ts';
-import { loadDesign, loadScenario } from './load.ts';
+import { isDesignPath, loadDesign, loadScenario } from './load.ts';
 import { writeFileAtomic } from './output.ts';
 import { reportLines } from '../report/text.ts';
+import type { TimedJob } from './timed-worker.ts';
 import { collapseRuns } from './trace-text.ts';
-import { PROGRESS_BYTES, WatchdogGuard } from './watchdog.ts';
+import { EXECUTION_TIMEOUT, PROGRESS_BYTES, TIMED_WORKER, WatchdogGuard, limitText, watched, type HangPoint, type Watch } from './watchdog.ts';
 
 /**
  * What a token's label names (replayLabel): design, scenario, the step bound if one was given, and
@@ -34,7 +37,7 @@ function labelOf(token: string): { design: string; scenario: string; maxSteps?: 
   try {
     doc = JSON.parse(tokenLabel(token));
   } catch (err) {
-    if (err instanceof TokenError) throw err;
+    if (err instanceof TokenError) throw new UsageError(`replay: ${err.message}`);
     doc = undefined;
   }
   const parsed = labelSchema.safeParse(doc);
@@ -60,6 +63,30 @@ function tokensOf(arg: string): string[] {
   return tokens;
 }
 
+/** What one replay needs, as plain data: it is posted to a watched worker (timed-worker.ts). */
+export interface ReplayInput {
+  readonly token: string;
+  readonly timeline: boolean;
+}
+
+/** One token replayed: in this thread (`watch` absent), or in a watched worker under its guard. */
+export async function replayTask(input: ReplayInput, watch?: Watch): Promise<TimedReplayResult> {
+  try {
+    const label = labelOf(input.token);
+    // Recorded where a hook never returned: stop at that choice again, with the same report.
+    const recorded: HangPoint[] = label.hang === undefined ? [] : [{ build: 0, choice: label.hang.choice }];
+    const hangs = [...recorded, ...(watch?.hangs ?? [])];
+    const guard =
+      watch === undefined && hangs.length === 0
+        ? undefined
+        : new WatchdogGuard(new Int32Array(watch?.progress ?? new SharedArrayBuffer(PROGRESS_BYTES)), hangs, label.hang?.limit ?? watch?.limit ?? '');
+    return replay(await loadDesign(label.design), loadScenario(label.scenario), input.token, { maxSteps: label.maxSteps, guard, timeline: input.timeline });
+  } catch (err) {
+    if (err instanceof TokenError || err instanceof ReplayDivergence) throw new UsageError(`replay: ${err.message}`);
+    throw err;
+  }
+}
+
 export function replayCommand(program: Command, ctx: CliContext): void {
   program
     .command('replay')
@@ -68,25 +95,20 @@ export function replayCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print the result as JSON')
     .option('--html <file>', 'also write a self-contained HTML report (the violations, the trace around each)')
     .option('--perfetto <file>', 'also write the replay in simulated time as a Chrome/Perfetto trace (open it at ui.perfetto.dev)')
-    .action(async (arg: string, flags: { json?: boolean; html?: string; perfetto?: string }) => {
+    .option(...EXECUTION_TIMEOUT)
+    .action(async (arg: string, flags: { json?: boolean; html?: string; perfetto?: string; executionTimeout: number }) => {
       const results: ReplayResult[] = [];
       const timelines: Timeline[] = [];
       for (const token of tokensOf(arg)) {
-        try {
-          const label = labelOf(token);
-          // Recorded where a hook never returned: stop at that choice again, with the same report.
-          const guard = label.hang && new WatchdogGuard(new Int32Array(new SharedArrayBuffer(PROGRESS_BYTES)), [{ build: 0, choice: label.hang.choice }], label.hang.limit);
-          const { timeline, ...result } = replay(await loadDesign(label.design), loadScenario(label.scenario), token, {
-            maxSteps: label.maxSteps,
-            guard,
-            timeline: flags.perfetto !== undefined,
-          });
-          results.push(result);
-          if (timeline !== undefined) timelines.push(timeline);
-        } catch (err) {
-          if (err instanceof TokenError || err instanceof ReplayDivergence) throw new UsageError(`replay: ${err.message}`);
-          throw err;
-        }
+        const input: ReplayInput = { token, timeline: flags.perfetto !== undefined };
+        const job = { task: 'replay', input, limit: limitText(flags.executionTimeout) } satisfies Omit<TimedJob, 'progress' | 'hangs'>;
+        // A user design may never return from a hook; only a worker can be stopped from outside.
+        const design = labelOf(token).design;
+        const { timeline, ...result } = isDesignPath(design)
+          ? await watched<TimedReplayResult>(TIMED_WORKER, job, () => design, flags.executionTimeout)
+          : await replayTask(input);
+        results.push(result);
+        if (timeline !== undefined) timelines.push(timeline);
       }
       if (flags.perfetto !== undefined) {
         const sources = results.map((r, i) => ({ command: 'kptsim replay', design: r.design, scenario: r.scenario, timeline: timelines[i] }));

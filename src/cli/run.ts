@@ -1,7 +1,8 @@
 /**
  * `kptsim run --design D --scenario S [--seed N] [--costs F] [--json] [--html F] [--perfetto F]`: one timed execution (the
  * timed scheduler, src/measure/timed-scheduler.ts), printed as its trace in simulated time, its
- * violations and its metrics. Exit 1 when a violation was reported.
+ * violations and its metrics. Exit 1 when a violation was reported. A design given by path runs in
+ * a watched worker (watchdog.ts): a hook that never returns ends the execution there, reported.
  */
 import type { Command } from 'commander';
 import { timedRun, type TimedRunResult, type TimedTraceEvent } from '../measure/timed-run.ts';
@@ -9,10 +10,12 @@ import { runHtml } from '../report/html.ts';
 import { perfettoJson } from '../report/perfetto.ts';
 import { formatEvent } from '../sim/index.ts';
 import type { CliContext } from './context.ts';
-import { loadCosts, loadDesign, loadScenario } from './load.ts';
+import { isDesignPath, loadCosts, loadDesign, loadScenario } from './load.ts';
 import { writeFileAtomic } from './output.ts';
 import { nonNegativeInt, positiveInt } from './parse.ts';
+import type { TimedJob } from './timed-worker.ts';
 import { collapseRuns } from './trace-text.ts';
+import { EXECUTION_TIMEOUT, TIMED_WORKER, limitText, watched, watchdogGuard, type Watch } from './watchdog.ts';
 
 interface RunFlags {
   design: string;
@@ -23,6 +26,36 @@ interface RunFlags {
   json?: boolean;
   html?: string;
   perfetto?: string;
+  selfCheck?: boolean;
+  executionTimeout: number;
+}
+
+/** `--execution-timeout` of run, compare and replay: parsed as check's (cli/check.ts). */
+
+/** What one timed run needs, as plain data: it is posted to a watched worker (timed-worker.ts). */
+export interface RunInput {
+  readonly design: string;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly costs?: string;
+  readonly maxSteps?: number;
+  readonly timeline: boolean;
+  readonly selfCheck?: boolean;
+}
+
+/** One timed run: in this thread (`watch` absent), or in a watched worker under its guard. */
+export async function runTask(input: RunInput, watch?: Watch): Promise<TimedRunResult> {
+  const design = await loadDesign(input.design);
+  const scenario = loadScenario(input.scenario);
+  return timedRun(design, scenario, {
+    seed: input.seed,
+    costs: loadCosts(input.costs),
+    maxSteps: input.maxSteps,
+    trace: true,
+    timeline: input.timeline,
+    selfCheck: input.selfCheck,
+    guard: watch === undefined ? undefined : watchdogGuard(watch),
+  });
 }
 
 export function runCommand(program: Command, ctx: CliContext): void {
@@ -38,17 +71,22 @@ export function runCommand(program: Command, ctx: CliContext): void {
     .option('--html <file>', 'also write a self-contained HTML report (metrics, charts, violations with their trace)')
     .option('--perfetto <file>', 'also write the timeline as a Chrome/Perfetto trace (open it at ui.perfetto.dev)')
     .option('--self-check', "check the model's own invariants before every step (page tables, free lists, IOMMU caches); slow; a failure is a kptsim bug")
-    .action(async (flags: RunFlags & { selfCheck?: boolean }) => {
-      const design = await loadDesign(flags.design);
-      const scenario = loadScenario(flags.scenario);
-      const { timeline, ...result } = timedRun(design, scenario, {
+    .option(...EXECUTION_TIMEOUT)
+    .action(async (flags: RunFlags) => {
+      const input: RunInput = {
+        design: flags.design,
+        scenario: flags.scenario,
         seed: flags.seed,
-        costs: loadCosts(flags.costs),
+        costs: flags.costs,
         maxSteps: flags.maxSteps,
-        trace: true,
         timeline: flags.perfetto !== undefined,
         selfCheck: flags.selfCheck,
-      });
+      };
+      const job = { task: 'run', input, limit: limitText(flags.executionTimeout) } satisfies Omit<TimedJob, 'progress' | 'hangs'>;
+      // A user design may never return from a hook; only a worker can be stopped from outside.
+      const { timeline, ...result } = isDesignPath(flags.design)
+        ? await watched<TimedRunResult>(TIMED_WORKER, job, () => flags.design, flags.executionTimeout)
+        : await runTask(input);
       if (flags.perfetto !== undefined && timeline !== undefined) {
         writeFileAtomic(flags.perfetto, perfettoJson({ command: 'kptsim run', design: result.design, scenario: result.scenario, seed: result.seed, timeline }), '--perfetto');
       }

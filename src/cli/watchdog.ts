@@ -1,11 +1,11 @@
 /**
  * Containing a user design whose hook never returns (a synchronous loop: no yield, so no step ever
- * ends). Nothing inside the thread can stop it; only the thread's owner can. So `kptsim check`
- * runs such a design in a worker thread that publishes, at every scheduling choice, which
- * execution it is building and which choice it is at, in two words of a SharedArrayBuffer (two
- * stores per step). The parent polls them; when they stop moving for --execution-timeout, it
- * terminates the worker and starts a new one that re-runs the same exploration (it is
- * deterministic) but abandons that execution at that choice, recording it as an `assertion`
+ * ends). Nothing inside the thread can stop it; only the thread's owner can. So `kptsim check`,
+ * `run`, `compare` and `replay` run such a design in a worker thread that publishes, at every
+ * scheduling choice, which execution it is building and which choice it is at, in two words of a
+ * SharedArrayBuffer (two stores per step). The parent polls them; when they stop moving for
+ * --execution-timeout, it terminates the worker and starts a new one that re-runs the same work (it
+ * is deterministic) but abandons that execution at that choice, recording it as an `assertion`
  * against the thread and the hook's step — like the kernel's soft-lockup watchdog
  * (kernel/watchdog.c watchdog_timer_fn(), "BUG: soft lockup - CPU#n stuck"), which also sees only
  * that a CPU stopped making progress, never why.
@@ -17,7 +17,9 @@ import { Worker } from 'node:worker_threads';
 import { replayLabel, type CheckOptions, type CheckResult, type ExecutionGuard, type GuardRecord, type HangLabel } from '../measure/check.ts';
 import type { Slice } from '../explore/index.ts';
 import { callTrace, type ChoicePoint, type Execution, type Scheduler, type Violation } from '../sim/index.ts';
+import { InvalidArgumentError } from 'commander';
 import { UsageError } from './context.ts';
+import { durationOf } from './parse.ts';
 
 /** Where a hook never returned: the n-th execution built in the worker (pilot and shrinking count), at its c-th choice. */
 export interface HangPoint {
@@ -26,13 +28,8 @@ export interface HangPoint {
   readonly choice: number;
 }
 
-/** What the parent sends a check worker (check-worker.ts). */
-export interface WorkerJob {
-  readonly design: string;
-  readonly scenario: string;
-  readonly options: Omit<CheckOptions, 'now' | 'onProgress' | 'slice' | 'guard'>;
-  readonly slice: Slice;
-  readonly label: string;
+/** What every watched worker is given besides its task. */
+export interface Watch {
   /** Three Int32 words: build number, choice index (see WatchdogGuard), and STOP (Ctrl-C). */
   readonly progress: SharedArrayBuffer;
   /** Executions to abandon where an earlier worker hung in them. */
@@ -41,8 +38,40 @@ export interface WorkerJob {
   readonly limit: string;
 }
 
-/** What a check worker posts back: its result, or a bad-input error to print as such. */
-export type WorkerReply = { readonly result: CheckResult } | { readonly usage: string };
+/** What the parent sends a check worker (check-worker.ts). */
+export interface WorkerJob extends Watch {
+  readonly design: string;
+  readonly scenario: string;
+  readonly options: Omit<CheckOptions, 'now' | 'onProgress' | 'slice' | 'guard'>;
+  readonly slice: Slice;
+  readonly label: string;
+}
+
+/** What a watched worker posts back: its result (plain data), or a bad-input error to print as such. */
+export type WorkerReply<R = CheckResult> = { readonly result: R } | { readonly usage: string };
+
+/** The worker entries (a .mjs that registers the TypeScript loader, then the .ts). */
+const CHECK_WORKER = new URL('./check-worker.mjs', import.meta.url);
+export const TIMED_WORKER = new URL('./timed-worker.mjs', import.meta.url);
+
+/** `--execution-timeout`: the limit in ms, from a duration already parsed from `value`. */
+export function executionTimeout(ms: number, value: string): number {
+  if (ms < 10 || ms > 86_400_000) throw new InvalidArgumentError(`--execution-timeout expects 10ms to 24h, got '${value}'`);
+  return ms;
+}
+
+/** The --execution-timeout option, the same on check, run, compare and replay. */
+export const EXECUTION_TIMEOUT = [
+  '--execution-timeout <duration>',
+  'a design given by path (and check --workers): a hook that does not return for this long is reported (assertion) and its execution ends there',
+  (value: string) => executionTimeout(durationOf('--execution-timeout')(value), value),
+  10_000,
+] as const;
+
+/** The execution timeout as the watchdog's violation prints it: the flag's value, never a measured time. */
+export function limitText(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
 
 const BUILD = 0;
 const CHOICE = 1;
@@ -53,6 +82,11 @@ export const PROGRESS_BYTES = 12;
 /** The worker's side of Ctrl-C: asked before each execution. */
 export function stopRequested(progress: Int32Array): () => boolean {
   return () => Atomics.load(progress, STOP) === 1;
+}
+
+/** The guard a watched worker runs its task under, from the Watch it was sent. */
+export function watchdogGuard(watch: Watch): WatchdogGuard {
+  return new WatchdogGuard(new Int32Array(watch.progress), watch.hangs, watch.limit);
 }
 
 /**
@@ -116,7 +150,7 @@ export class WatchdogGuard implements ExecutionGuard {
       title: `watchdog: BUG: soft lockup - ${name} stuck in ${label}: a design hook did not return`,
       details: [
         `design hook did not return within ${this.limit} (--execution-timeout) at step ${step} (label ${label})`,
-        'the execution ends there: check stopped the worker running it and went on with the next execution; replay stops at the same step',
+        'the execution ends there: the worker running it was stopped and the work re-run up to that step (check goes on with the next execution); replay stops at the same step',
         `Call Trace: ${label}${thread === undefined || thread.recent.length === 0 ? '' : ` <- ${callTrace(thread)}`}`,
       ],
       thread: name,
@@ -137,7 +171,7 @@ export class WatchdogGuard implements ExecutionGuard {
   }
 }
 
-type Attempt = { readonly result: CheckResult } | { readonly hang: HangPoint };
+type Attempt<R> = { readonly result: R } | { readonly hang: HangPoint };
 
 /**
  * Runs `job` in check workers until one finishes: each time a hook stops making progress for
@@ -145,20 +179,29 @@ type Attempt = { readonly result: CheckResult } | { readonly hang: HangPoint };
  * execution there. Each restart repeats the work done before the hang (deterministically); a
  * design that hangs in k executions costs k timeouts plus k re-runs.
  */
-export async function runWatched(job: Omit<WorkerJob, 'progress' | 'hangs'>, timeoutMs: number, stop?: WorkerStop): Promise<CheckResult> {
+export function runWatched(job: Omit<WorkerJob, 'progress' | 'hangs'>, timeoutMs: number, stop?: WorkerStop): Promise<CheckResult> {
+  return watched<CheckResult>(CHECK_WORKER, job, () => job.design, timeoutMs, stop);
+}
+
+/**
+ * The same for any watched worker entry (`worker`), given `job` with its limit: the worker builds a
+ * WatchdogGuard from the Watch it is sent alongside, and posts back a WorkerReply<R>. `design`
+ * names the design module the hung build ran, for the error when cutting cannot help.
+ */
+export async function watched<R>(worker: URL, job: { readonly limit: string }, design: (build: number) => string, timeoutMs: number, stop?: WorkerStop): Promise<R> {
   const hangs: HangPoint[] = [];
   for (;;) {
     const progress = new SharedArrayBuffer(PROGRESS_BYTES);
     stop?.running.add(progress);
     if (stop?.requested === true) Atomics.store(new Int32Array(progress), STOP, 1);
-    const outcome = await attempt({ ...job, progress, hangs }, timeoutMs).finally(() => stop?.running.delete(progress));
+    const outcome = await attempt<R>(worker, { ...job, progress, hangs }, timeoutMs).finally(() => stop?.running.delete(progress));
     if ('result' in outcome) return outcome.result;
     const { hang } = outcome;
     if (hang.choice < 0) {
-      throw new UsageError(`--design ${job.design}: install() or boot did not return within ${job.limit} (--execution-timeout)`);
+      throw new UsageError(`--design ${design(hang.build)}: install() or boot did not return within ${job.limit} (--execution-timeout)`);
     }
     if (hangs.some((h) => h.build === hang.build && h.choice === hang.choice)) {
-      throw new UsageError(`--design ${job.design}: a hook did not return within ${job.limit} after a data choice, and cutting the execution there did not stop it`);
+      throw new UsageError(`--design ${design(hang.build)}: a hook did not return within ${job.limit} after a data choice, and cutting the execution there did not stop it`);
     }
     hangs.push(hang);
   }
@@ -175,12 +218,12 @@ export class WorkerStop {
   }
 }
 
-function attempt(job: WorkerJob, timeoutMs: number): Promise<Attempt> {
+function attempt<R>(entry: URL, job: Watch, timeoutMs: number): Promise<Attempt<R>> {
   return new Promise((resolve, reject) => {
     const progress = new Int32Array(job.progress);
     progress[BUILD] = -1;
     progress[CHOICE] = -1;
-    const worker = new Worker(new URL('./check-worker.mjs', import.meta.url), { workerData: job });
+    const worker = new Worker(entry, { workerData: job });
     let settled = false;
     let seen = '';
     let since = performance.now();
@@ -209,10 +252,10 @@ function attempt(job: WorkerJob, timeoutMs: number): Promise<Attempt> {
       },
       Math.max(10, Math.min(250, timeoutMs / 4)),
     );
-    worker.once('message', (reply: WorkerReply) => {
+    worker.once('message', (reply: WorkerReply<R>) => {
       settle(() => ('result' in reply ? resolve({ result: reply.result }) : reject(new UsageError(reply.usage))));
     });
     worker.once('error', (err) => settle(() => reject(err)));
-    worker.once('exit', (code) => settle(() => reject(new Error(`check worker exited with code ${code} before it answered`))));
+    worker.once('exit', (code) => settle(() => reject(new Error(`watched worker exited with code ${code} before it answered`))));
   });
 }

@@ -15,6 +15,7 @@ import { MetricsCollector, type TimedMetrics } from './metrics.ts';
 import { TimedScheduler } from './timed-scheduler.ts';
 import { ModelInvariants, SelfCheckingScheduler } from '../check/invariants.ts';
 import { TimelineRecorder, type Timeline } from './timeline.ts';
+import type { ExecutionGuard } from './check.ts';
 
 export interface TimedRunOptions {
   readonly costs?: CostModel;
@@ -27,6 +28,8 @@ export interface TimedRunOptions {
   readonly timeline?: boolean;
   /** Check the model's own invariants before every step (src/check/invariants.ts; --self-check). */
   readonly selfCheck?: boolean;
+  /** Sees the execution as check's guard does (the CLI's watchdog for user designs: src/cli/watchdog.ts). */
+  readonly guard?: ExecutionGuard;
 }
 
 /** A trace event at the start time of the step that logged it (boot: 0, quiescence: the end). */
@@ -68,7 +71,9 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
   const seed = options.seed ?? 0;
   const sched = new TimedScheduler(costs, seed);
   const checking = options.selfCheck === true ? new SelfCheckingScheduler(sched) : null;
-  const { exec, k } = buildWorld(scenario, design, checking ?? sched, { maxSteps: options.maxSteps, trace: options.trace });
+  const inner = checking ?? sched;
+  const { exec, k } = buildWorld(scenario, design, options.guard?.wrap(inner) ?? inner, { maxSteps: options.maxSteps, trace: options.trace });
+  options.guard?.built(exec);
   checking?.attach(new ModelInvariants(k));
   sched.attach(exec, k.iommu);
   const metrics = new MetricsCollector(k, sched);
@@ -104,6 +109,7 @@ function memoryOf(k: Kernel): TimedRunResult['memory'] {
   return { freePages: nr_free_pages(k), pageTablePages };
 }
 
-export function compare(designs: readonly Design[], scenario: Scenario, costs: CostModel = DEFAULT_COSTS): CompareResult {
-  return { version: 1, scenario: scenario.name, costs, rows: designs.map((d) => timedRun(d, scenario, { costs })) };
+/** `guard` sees each design's execution in turn (build i: design i). */
+export function compare(designs: readonly Design[], scenario: Scenario, costs: CostModel = DEFAULT_COSTS, guard?: ExecutionGuard): CompareResult {
+  return { version: 1, scenario: scenario.name, costs, rows: designs.map((d) => timedRun(d, scenario, { costs, guard })) };
 }
