@@ -17,7 +17,7 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { IommuUseAfterFree } from './iommu-uaf.ts';
 import { IommuWalkTracker } from './iommu-walk.ts';
 import { IommuWriteAfterFree } from './iommu-waf.ts';
-import { PgtableShadow } from './pgtable-shadow.ts';
+import { PgtableShadow, type BootTablesImage } from './pgtable-shadow.ts';
 import { LeakOracle } from './leak.ts';
 import { AccountingOracle } from './accounting.ts';
 import { FlagsCorruptionOracle } from './flags-corruption.ts';
@@ -42,15 +42,25 @@ export interface Oracles {
 }
 
 /**
+ * What the attaches to kernels booted the same way share (one per explored program,
+ * src/measure/program.ts): the shadow's scan of the boot page tables, taken by the first attach.
+ */
+export class OracleCache {
+  bootTables: BootTablesImage | null = null;
+}
+
+/**
  * Subscribes the oracles to a freshly booted kernel. Call it right after boot(), before any thread
  * has run: the shadow scans the boot page tables then and learns every later table from the
- * kernel's events. The walk tracker is subscribed before the oracles that read it.
+ * kernel's events. The walk tracker is subscribed before the oracles that read it. `cache`: shared
+ * only by kernels booted with the same configuration and design.
  */
-export function attachOracles(k: Kernel): Oracles {
+export function attachOracles(k: Kernel, cache?: OracleCache): Oracles {
   if (k.exec.stepCount !== 0) {
     throw new ModelInvariantError(`attachOracles at step ${k.exec.stepCount}: the oracles must be attached before any thread runs`);
   }
-  const shadow = new PgtableShadow(k);
+  const shadow = new PgtableShadow(k, cache?.bootTables ?? undefined);
+  if (cache !== undefined && cache.bootTables === null) cache.bootTables = shadow.bootTables();
   const walks = new IommuWalkTracker(k, shadow);
   const iommuUseAfterFree = new IommuUseAfterFree(k, shadow, walks);
   const iommuWriteAfterFree = new IommuWriteAfterFree(k, shadow, walks);

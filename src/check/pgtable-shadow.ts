@@ -63,6 +63,14 @@ export function tableName(level: number, pagingLevels: number): string {
   return ['', 'PTE', 'PMD', 'PUD', 'P4D', 'PGD'][level] ?? `level-${level}`;
 }
 
+/** The shadow right after its attach-time scan of init_mm's boot page tables (PgtableShadow.bootTables). */
+export interface BootTablesImage {
+  readonly pgd: Pa;
+  readonly tableLevel: Uint8Array;
+  readonly linkStep: Float64Array;
+  readonly linkEntry: Float64Array;
+}
+
 export class PgtableShadow implements KernelObserver {
   /** Level of the live table in each frame (1 = PTE ... 4/5 = PGD); 0 = not a live table. */
   readonly tableLevel: Uint8Array;
@@ -78,17 +86,30 @@ export class PgtableShadow implements KernelObserver {
   private readonly freedBy: (FreeRecord | undefined)[];
   private readonly top: Level;
 
-  constructor(private readonly k: Kernel) {
+  /**
+   * `boot`: bootTables() of a shadow attached before to a kernel booted the same way (same
+   * configuration and design, so the same boot page tables), copied instead of scanning again.
+   */
+  constructor(
+    private readonly k: Kernel,
+    boot?: BootTablesImage,
+  ) {
     const frames = k.pages.frames;
-    this.tableLevel = new Uint8Array(frames);
-    this.linkStep = new Float64Array(frames).fill(-1);
-    this.linkEntry = new Float64Array(frames).fill(-1);
+    const reuse = boot !== undefined && boot.pgd === k.init_mm.pgd && boot.tableLevel.length === frames;
+    this.tableLevel = reuse ? boot.tableLevel.slice() : new Uint8Array(frames);
+    this.linkStep = reuse ? boot.linkStep.slice() : new Float64Array(frames).fill(-1);
+    this.linkEntry = reuse ? boot.linkEntry.slice() : new Float64Array(frames).fill(-1);
     this.lastFreeStep = new Float64Array(frames).fill(-1);
     this.allocStep = new Float64Array(frames).fill(-1);
     this.allocThread = new Array<string>(frames).fill('');
     this.freedBy = new Array<FreeRecord | undefined>(frames).fill(undefined);
     this.top = k.config.pagingLevels === 5 ? 5 : 4;
-    this.scan(k.init_mm.pgd, this.top);
+    if (!reuse) this.scan(k.init_mm.pgd, this.top);
+  }
+
+  /** The attach-time scan's result, for later shadows of the same boot (see the constructor); call before any event. */
+  bootTables(): BootTablesImage {
+    return { pgd: this.k.init_mm.pgd, tableLevel: this.tableLevel.slice(), linkStep: this.linkStep.slice(), linkEntry: this.linkEntry.slice() };
   }
 
   /** Records every table reachable from `table` (a table of `level`) as linked at boot. */

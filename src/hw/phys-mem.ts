@@ -25,6 +25,15 @@ const MATERIAL = -1;
 const WORDS_PER_FRAME = PAGE_SIZE / 4;
 const WORD_TO_FRAME = 10;
 
+/** PhysMem.snapshot(): the written frames in ascending order, each its fill byte or its bytes. */
+export interface PhysMemImage {
+  readonly frames: number;
+  readonly pfns: Int32Array;
+  /** Per entry of `pfns`: the frame's fill byte, or -1 when its bytes are the next PAGE_SIZE of `bytes`. */
+  readonly fills: Int16Array;
+  readonly bytes: Uint8Array;
+}
+
 export class PhysMem {
   /** Size in bytes: frames * PAGE_SIZE. */
   readonly size: number;
@@ -154,6 +163,39 @@ export class PhysMem {
       if (touched[f] === 0) continue;
       uniform[f] = 0;
       touched[f] = 0;
+    }
+  }
+
+  /**
+   * The frames written since construction or the last reset, as they are now: with restore(), the
+   * boot image of src/kernel/boot-memory.ts (boot writes only its page tables; the rest is zero).
+   */
+  snapshot(): PhysMemImage {
+    const pfns: number[] = [];
+    for (let f = 0; f < this.frames; f++) if (this.touched[f] !== 0) pfns.push(f);
+    const fills = new Int16Array(pfns.length);
+    const material = pfns.filter((f) => this.uniform[f] === MATERIAL);
+    const bytes = new Uint8Array(material.length * PAGE_SIZE);
+    pfns.forEach((f, i) => (fills[i] = this.uniform[f]));
+    material.forEach((f, i) => bytes.set(this.bytes.subarray(f * PAGE_SIZE, (f + 1) * PAGE_SIZE), i * PAGE_SIZE));
+    return { frames: this.frames, pfns: Int32Array.from(pfns), fills, bytes };
+  }
+
+  /**
+   * reset(), then the snapshot's frames as they were: afterwards every access reads what it read
+   * when the snapshot was taken, and the same frames count as written.
+   */
+  restore(image: PhysMemImage): void {
+    if (image.frames !== this.frames) throw new ModelInvariantError(`PhysMem.restore: an image of ${image.frames} frames into ${this.frames}`);
+    this.reset();
+    let m = 0;
+    for (let i = 0; i < image.pfns.length; i++) {
+      const f = image.pfns[i];
+      this.touched[f] = 1;
+      this.uniform[f] = image.fills[i];
+      if (image.fills[i] !== MATERIAL) continue;
+      this.bytes.set(image.bytes.subarray(m * PAGE_SIZE, (m + 1) * PAGE_SIZE), f * PAGE_SIZE);
+      m++;
     }
   }
 

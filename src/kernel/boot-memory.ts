@@ -13,9 +13,11 @@
  *     only frame 0, so pfn 0 never names a page-table page). Then `early(core)` runs: the place for
  *     memblock_alloc_pages(), i.e. boot page tables.
  *  4. memblock_free_all(): every other frame enters the buddy allocator.
+ * The outcome depends on the configuration (and `early`) alone: captureBootMemory() takes its image
+ * and restoreBootMemory() rebuilds phase 1 and copies 2-4 back from it (boot.ts BootCache).
  */
 import { PTRS_PER_TABLE } from '../hw/address.ts';
-import { PhysMem } from '../hw/phys-mem.ts';
+import { PhysMem, type PhysMemImage } from '../hw/phys-mem.ts';
 import { type Execution, ModelInvariantError } from '../sim/index.ts';
 import { ZONE_DMA32, ZONE_NORMAL, newZone, type Zone } from './buddy.ts';
 import type { KernelConfig } from './config.ts';
@@ -28,23 +30,8 @@ import { VmStat } from './vmstat.ts';
 const MIN_FRAMES = 8;
 
 export function bootMemory(exec: Execution, config: KernelConfig, early?: (core: BootMemory) => void, reuse?: PhysMem): BootMemory {
-  const frames = config.frames;
-  if (!Number.isInteger(frames) || frames < MIN_FRAMES) {
-    throw new ModelInvariantError(`bootMemory: config.frames ${frames} must be an integer >= ${MIN_FRAMES}`);
-  }
-  // A previous execution's memory, zeroed, when the caller pools it (same size only).
-  const mem = reuse !== undefined && reuse.frames === frames ? reuse : new PhysMem(frames);
+  const { mem, pages, lists, vmstat, zones } = memoryContainers(exec, config, reuse);
   if (mem === reuse) mem.reset();
-  const pages = new PageArray(frames, config.pageFlags);
-  if (ZONE_NORMAL > pages.layout.zone.mask) {
-    throw new ModelInvariantError(`bootMemory: ZONES_WIDTH ${config.pageFlags.ZONES_WIDTH} cannot hold zone ${ZONE_NORMAL} (ZONE_NORMAL)`);
-  }
-  const lists = new ListArena(exec, frames);
-  const vmstat = new VmStat(1);
-  const dma32End = Math.floor(frames / 4);
-  const zones: Zone[] = [];
-  if (dma32End > 0) zones.push(newZone({ exec, lists }, 'DMA32', ZONE_DMA32, 0, dma32End));
-  zones.push(newZone({ exec, lists }, 'Normal', ZONE_NORMAL, dma32End, frames));
 
   for (const zone of zones) {
     for (let p = zone.start_pfn; p < zone.end_pfn; p++) {
@@ -57,14 +44,102 @@ export function bootMemory(exec: Execution, config: KernelConfig, early?: (core:
     }
   }
 
-  const core: BootMemory = { exec, config, mem, pages, lists, zones, vmstat, observers: [], memblock: newMemblock(frames) };
+  const core: BootMemory = { exec, config, mem, pages, lists, zones, vmstat, observers: [], memblock: newMemblock(config.frames) };
   memblock_reserve(core, 0, 1);
   // Memory hotplug: absent sections are kept from memblock and from the buddy allocator.
   const present = bootPresentFrames(config);
-  if (present < frames) memblock_reserve(core, present, frames - present);
+  if (present < config.frames) memblock_reserve(core, present, config.frames - present);
   early?.(core);
   memblock_free_all(core);
   return core;
+}
+
+/**
+ * Phase 1 of the header: physical memory (`reuse`, zeroed by the caller, when it has the right size),
+ * mem_map, the list arena, vmstat and the zones with empty free lists. A boot and a restore both
+ * start here, so both register the same objects (list heads, zone locks) in the same order.
+ */
+function memoryContainers(exec: Execution, config: KernelConfig, reuse?: PhysMem, reusePages?: PageArray) {
+  const frames = config.frames;
+  if (!Number.isInteger(frames) || frames < MIN_FRAMES) {
+    throw new ModelInvariantError(`bootMemory: config.frames ${frames} must be an integer >= ${MIN_FRAMES}`);
+  }
+  // A previous execution's memory when the caller pools it (same size only).
+  const mem = reuse !== undefined && reuse.frames === frames ? reuse : new PhysMem(frames);
+  const pages = reusePages !== undefined && reusePages.frames === frames ? reusePages : new PageArray(frames, config.pageFlags);
+  if (ZONE_NORMAL > pages.layout.zone.mask) {
+    throw new ModelInvariantError(`bootMemory: ZONES_WIDTH ${config.pageFlags.ZONES_WIDTH} cannot hold zone ${ZONE_NORMAL} (ZONE_NORMAL)`);
+  }
+  const lists = new ListArena(exec, frames);
+  const vmstat = new VmStat(1);
+  const dma32End = Math.floor(frames / 4);
+  const zones: Zone[] = [];
+  if (dma32End > 0) zones.push(newZone({ exec, lists }, 'DMA32', ZONE_DMA32, 0, dma32End));
+  zones.push(newZone({ exec, lists }, 'Normal', ZONE_NORMAL, dma32End, frames));
+  return { mem, pages, lists, vmstat, zones };
+}
+
+/**
+ * The memory phase's outcome (physical memory, mem_map, the free lists, the counters, memblock's
+ * reservations), which the configuration and the `early` allocations alone decide: taken once by
+ * captureBootMemory() and put back by restoreBootMemory() for every later boot of the same
+ * configuration, instead of running memmap init and memblock_free_all() again.
+ */
+export interface BootMemoryImage {
+  /** The configuration booted (restoring checks identity: an image is for one configuration). */
+  readonly config: KernelConfig;
+  readonly mem: PhysMemImage;
+  readonly pages: PageArray;
+  readonly listNext: Int32Array;
+  readonly listPrev: Int32Array;
+  /** Per zone: managed_pages, then nr_free of each order. */
+  readonly zones: readonly (readonly number[])[];
+  readonly zoneStat: Float64Array;
+  readonly nodeStat: Float64Array;
+  readonly memblockReserved: Uint8Array;
+}
+
+/** The image of a memory core right after bootMemory() returned (no thread has run yet). */
+export function captureBootMemory(core: BootMemory): BootMemoryImage {
+  if (!core.memblock.freed) throw new ModelInvariantError('captureBootMemory before memblock_free_all()');
+  const pages = new PageArray(core.pages.frames, core.config.pageFlags);
+  pages.copyFrom(core.pages);
+  return {
+    config: core.config,
+    mem: core.mem.snapshot(),
+    pages,
+    listNext: core.lists.next.slice(0, core.lists.size),
+    listPrev: core.lists.prev.slice(0, core.lists.size),
+    zones: core.zones.map((z) => [z.managed_pages, ...z.free_area.map((a) => a.nr_free)]),
+    zoneStat: core.vmstat.zone.NR_FREE_PAGES.slice(),
+    nodeStat: core.vmstat.node.NR_PAGETABLE.slice(),
+    memblockReserved: core.memblock.reserved.slice(),
+  };
+}
+
+/**
+ * bootMemory() again for `image.config`, from its image: the same containers, then every value as
+ * the image has it. `reuse` and `reusePages` are a previous world's buffers, overwritten (that world
+ * must be gone).
+ */
+export function restoreBootMemory(exec: Execution, image: BootMemoryImage, reuse?: PhysMem, reusePages?: PageArray): BootMemory {
+  const config = image.config;
+  const { mem, pages, lists, vmstat, zones } = memoryContainers(exec, config, reuse, reusePages);
+  if (lists.size !== image.listNext.length || zones.length !== image.zones.length) {
+    throw new ModelInvariantError(`restoreBootMemory: ${lists.size} list nodes and ${zones.length} zones, the image has ${image.listNext.length} and ${image.zones.length}`);
+  }
+  mem.restore(image.mem);
+  pages.copyFrom(image.pages);
+  lists.next.set(image.listNext);
+  lists.prev.set(image.listPrev);
+  zones.forEach((zone, i) => {
+    const counts = image.zones[i];
+    zone.managed_pages = counts[0];
+    zone.free_area.forEach((area, o) => (area.nr_free = counts[o + 1]));
+  });
+  vmstat.zone.NR_FREE_PAGES.set(image.zoneStat);
+  vmstat.node.NR_PAGETABLE.set(image.nodeStat);
+  return { exec, config, mem, pages, lists, zones, vmstat, observers: [], memblock: { reserved: image.memblockReserved.slice(), freed: true } };
 }
 
 /**

@@ -12,7 +12,7 @@
 import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, type Level, type Pa, type Va } from '../hw/address.ts';
 import { Cpu, Iommu, type PhysMem, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_entry } from '../hw/index.ts';
 import type { Execution } from '../sim/index.ts';
-import { bootMemory, bootPresentFrames } from './boot-memory.ts';
+import { bootMemory, bootPresentFrames, captureBootMemory, restoreBootMemory, type BootMemoryImage } from './boot-memory.ts';
 import type { KernelConfig } from './config.ts';
 import { GENERIC_HOOKS } from './generic-hooks.ts';
 import type { KernelHooks } from './hooks.ts';
@@ -23,6 +23,7 @@ import { Lockdep } from './lockdep.ts';
 import { memblock_alloc_pages, type BootMemory } from './memblock.ts';
 import { memory_hotplug_init } from './memory-hotplug.ts';
 import { newMm } from './mm.ts';
+import type { PageArray } from './page.ts';
 import { entry_ptr, entry_table } from './pgtable.ts';
 import { spin_lock_init } from './spinlock.ts';
 import { VmallocSpace } from './vmalloc.ts';
@@ -42,20 +43,48 @@ export interface BootOptions {
    */
   readonly install?: (k: Kernel) => Partial<KernelHooks>;
   /**
-   * Physical memory to reuse (reset to zeroes) instead of allocating: the caller guarantees the
-   * world that used it before is gone.
+   * What the boots of one configuration share (BootCache): the caller guarantees the world booted
+   * before with it is gone.
    */
-  readonly memory?: PhysMem;
+  readonly cache?: BootCache;
   readonly devices: readonly DeviceSpec[];
 }
 
+/**
+ * What consecutive boots of one configuration share, kept by their caller (one per explored
+ * program, src/measure/program.ts): the memory phase and the boot page tables depend on the
+ * configuration alone, so the first boot takes their image and every later one restores it
+ * (typed-array copies) instead of running memmap init, memblock and the direct-map setup again;
+ * and the previous boot's mem_map and physical memory, restored in place instead of reallocated.
+ * Everything after the memory phase (CPUs, IOMMU, locks, threads) is built fresh per boot.
+ * A boot that reported anything leaves no image.
+ */
+export class BootCache {
+  image: { readonly memory: BootMemoryImage; readonly pgd: Pa } | null = null;
+  mem: PhysMem | undefined = undefined;
+  pages: PageArray | undefined = undefined;
+}
+
 export function boot(exec: Execution, options: BootOptions): Kernel {
-  const { config } = options;
+  const { config, cache } = options;
   const layout = kernelLayout(config.pagingLevels);
   let pgd = 0;
-  const memory = bootMemory(exec, config, (early) => {
-    pgd = bootPageTables(early, layout, config);
-  }, options.memory);
+  let memory: BootMemory;
+  const image = cache?.image ?? null;
+  if (cache !== undefined && image !== null && image.memory.config === config) {
+    memory = restoreBootMemory(exec, image.memory, cache.mem, cache.pages);
+    pgd = image.pgd;
+  } else {
+    const violations = exec.violations.length;
+    memory = bootMemory(exec, config, (early) => {
+      pgd = bootPageTables(early, layout, config);
+    }, cache?.mem);
+    if (cache !== undefined && exec.violations.length === violations) cache.image = { memory: captureBootMemory(memory), pgd };
+  }
+  if (cache !== undefined) {
+    cache.mem = memory.mem;
+    cache.pages = memory.pages;
+  }
 
   const lockdep = new Lockdep(exec);
   const sync = { exec, config, lockdep };

@@ -101,6 +101,31 @@ export class PageArray {
     this.expectedPackedHi = new Uint32Array(frames);
   }
 
+  /**
+   * Every struct page becomes what it is in `src`, a PageArray of the same size and page->flags
+   * layout: how a boot restores mem_map from the boot image (boot-memory.ts) instead of running
+   * memmap init and memblock_free_all() again.
+   */
+  copyFrom(src: PageArray): void {
+    const a = src.layout;
+    const b = this.layout;
+    const sameLayout =
+      a.NR_PAGEFLAGS === b.NR_PAGEFLAGS && a.PACKED_MASK.lo === b.PACKED_MASK.lo && a.PACKED_MASK.hi === b.PACKED_MASK.hi && (src.lastCpupidWord === null) === (this.lastCpupidWord === null);
+    if (src.frames !== this.frames || !sameLayout) throw new ModelInvariantError('PageArray.copyFrom: another frame count or page->flags layout');
+    this.flagsLo.set(src.flagsLo);
+    this.flagsHi.set(src.flagsHi);
+    this.refcount.set(src.refcount);
+    this.mapcount.set(src.mapcount);
+    this.private.set(src.private);
+    this.compoundHead.set(src.compoundHead);
+    this.compoundOrder.set(src.compoundOrder);
+    this.ptlock.set(src.ptlock);
+    this.shadow.set(src.shadow);
+    if (this.lastCpupidWord !== null && src.lastCpupidWord !== null) this.lastCpupidWord.set(src.lastCpupidWord);
+    this.expectedPackedLo.set(src.expectedPackedLo);
+    this.expectedPackedHi.set(src.expectedPackedHi);
+  }
+
   /** The packed-field bits of page->flags (SECTION..LAST_CPUPID) as they are now. */
   packedFields(page: Page): bigint {
     const m = this.layout.PACKED_MASK;

@@ -5,9 +5,8 @@
  */
 import type { Design } from '../designs/index.ts';
 import type { Program } from '../explore/index.ts';
-import type { PhysMem } from '../hw/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import { buildWorld } from '../scenario/world.ts';
+import { buildWorld, newWorldCache } from '../scenario/world.ts';
 import { ModelInvariants, SelfCheckingScheduler } from '../check/invariants.ts';
 
 export interface ProgramOptions {
@@ -20,20 +19,20 @@ export interface ProgramOptions {
 }
 
 /**
- * Builds are sequential: each reuses the physical memory of the one before (zeroed), so a world is
- * valid until the next build — an exploration never looks back, and Execution results hold no
- * memory. This saves allocating and collecting one buffer per execution.
+ * Builds are sequential: each restores the boot image the first one took and reuses the buffers of
+ * the one before (WorldCache), so a world is valid until the next build — an exploration never looks
+ * back, and Execution results hold no memory. This saves booting, and allocating and collecting the
+ * buffers, once per execution.
  */
 export function programOf(design: Design, scenario: Scenario, options: ProgramOptions = {}): Program {
   const identity = JSON.stringify({ design: design.name, source: design.source, scenario: scenario.name, params: scenario.params, config: scenario.config });
-  let memory: PhysMem | undefined;
+  const cache = newWorldCache();
   return {
     identity,
     build(scheduler) {
       const checking = options.selfCheck === true ? new SelfCheckingScheduler(scheduler) : null;
-      const world = buildWorld(scenario, design, checking ?? scheduler, { stopOnViolation: true, trace: options.trace, maxSteps: options.maxSteps }, memory);
+      const world = buildWorld(scenario, design, checking ?? scheduler, { stopOnViolation: true, trace: options.trace, maxSteps: options.maxSteps }, cache);
       checking?.attach(new ModelInvariants(world.k));
-      memory = world.k.mem;
       return world.exec;
     },
   };

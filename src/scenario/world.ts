@@ -3,11 +3,10 @@
  * the checkers attached (before any step runs), the workload's threads spawned — in the phase
  * order of boot.ts.
  */
-import { attachOracles } from '../check/index.ts';
+import { OracleCache, attachOracles } from '../check/index.ts';
 import type { Design } from '../designs/index.ts';
 import { installer } from '../designs/index.ts';
-import type { PhysMem } from '../hw/index.ts';
-import { boot } from '../kernel/boot.ts';
+import { BootCache, boot } from '../kernel/boot.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { Execution, type ExecutionOptions, type Scheduler } from '../sim/index.ts';
 import type { Scenario } from './scenario.ts';
@@ -18,18 +17,29 @@ export interface World {
 }
 
 /**
- * `memory`: a previous world's physical memory to reuse (see BootOptions.memory); that world must
- * not be used again.
+ * What the worlds of one scenario and design share from build to build (one per program:
+ * src/measure/program.ts): the boot image and buffers (BootCache) and the oracles' scan of the boot
+ * page tables (OracleCache). A world built with it is valid until the next build with it.
  */
-export function buildWorld(scenario: Scenario, design: Design, scheduler: Scheduler, options: ExecutionOptions = {}, memory?: PhysMem): World {
+export interface WorldCache {
+  readonly boot: BootCache;
+  readonly oracles: OracleCache;
+}
+
+export function newWorldCache(): WorldCache {
+  return { boot: new BootCache(), oracles: new OracleCache() };
+}
+
+/** `cache`: shared only by builds of this scenario and design; the world built before with it must not be used again. */
+export function buildWorld(scenario: Scenario, design: Design, scheduler: Scheduler, options: ExecutionOptions = {}, cache?: WorldCache): World {
   const exec = new Execution(scheduler, options);
   const k = boot(exec, {
     config: scenario.config,
     devices: [{ name: 'dev0', sid: 0x100 }],
     install: installer(design),
-    memory,
+    cache: cache?.boot,
   });
-  attachOracles(k);
+  attachOracles(k, cache?.oracles);
   scenario.workload.spawn(k, scenario.params);
   return { exec, k };
 }
