@@ -29,7 +29,7 @@
  * Storage is typed arrays indexed by pfn, so each event costs a few array writes.
  */
 import { PAGE_SIZE, PTRS_PER_TABLE, type Level, type Pa } from '../hw/address.ts';
-import { _PAGE_PRESENT, _PAGE_PSE, entry_pa } from '../hw/index.ts';
+import { entry_links_table, entry_pa } from '../hw/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { KernelObserver } from '../kernel/observer.ts';
 import { SHADOW_FREE, currentThread, type Page } from '../kernel/page.ts';
@@ -123,7 +123,7 @@ export class PgtableShadow implements KernelObserver {
     for (let i = 0; i < PTRS_PER_TABLE; i++) {
       const entryPa = table + 8 * i;
       const v = mem.read64(entryPa);
-      if (!linksTable(level, v)) continue;
+      if (!entry_links_table(v, level)) continue;
       const target = entry_pa(v);
       if (!mem.contains(target)) continue;
       this.scan(target, (level - 1) as Level);
@@ -141,7 +141,7 @@ export class PgtableShadow implements KernelObserver {
         this.linkEntry[holder] = -1;
       }
     }
-    if (!linksTable(level, value)) return;
+    if (!entry_links_table(value, level)) return;
     const target = entry_pa(value);
     if (!this.k.mem.contains(target)) return;
     const pfn = target / PAGE_SIZE;
@@ -202,9 +202,4 @@ export class PgtableShadow implements KernelObserver {
     }
     return lines;
   }
-}
-
-/** Whether an entry at `level` with value `v` links a lower table: present, above the PTE level, not a PS leaf. */
-function linksTable(level: Level, v: bigint): boolean {
-  return level > 1 && (v & _PAGE_PRESENT) !== 0n && (v & _PAGE_PSE) === 0n;
 }

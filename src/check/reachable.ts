@@ -5,13 +5,8 @@
  * frame, so its leaves do not count as references; its tables do.
  */
 import { PAGE_SIZE, PTRS_PER_TABLE, levelShift, type Level, type Pa } from '../hw/address.ts';
+import { LO_PRESENT, LO_PSE, paFromHalves } from '../hw/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
-
-/** Entry bits read from the low word: Present (bit 0) and Page Size (bit 7). */
-const PRESENT = 1;
-const PSE = 1 << 7;
-/** Bits 51:32 of a physical address, in the high word. */
-const HI_ADDRESS = 0xfffff;
 
 /**
  * Runs at every quiescence, over every table: it reads entries as two 32-bit words and keeps
@@ -36,10 +31,10 @@ export function reachableFrames(k: Kernel): Uint8Array {
     const span = 2 ** levelShift(level);
     for (let i = 0; i < PTRS_PER_TABLE; i++) {
       const lo = mem.readLo(table + 8 * i);
-      if ((lo & PRESENT) === 0) continue;
-      const pa = (mem.readHi(table + 8 * i) & HI_ADDRESS) * 2 ** 32 + ((lo & 0xfffff000) >>> 0);
+      if ((lo & LO_PRESENT) === 0) continue;
+      const pa = paFromHalves(lo, mem.readHi(table + 8 * i));
       const va = base + i * span;
-      const leaf = level === 1 || (level <= 3 && (lo & PSE) !== 0);
+      const leaf = level === 1 || (level <= 3 && (lo & LO_PSE) !== 0);
       if (!leaf) {
         walkTable(pa, (level - 1) as Level, va);
         continue;

@@ -111,6 +111,11 @@ export function entry_huge(e: bigint): boolean {
   return (e & _PAGE_PSE) !== 0n;
 }
 
+/** Whether an entry at `level` links a lower table: present, above the PTE level, not a PS leaf. */
+export function entry_links_table(e: bigint, level: Level): boolean {
+  return level > 1 && (e & _PAGE_PRESENT) !== 0n && (e & _PAGE_PSE) === 0n;
+}
+
 export function entry_user(e: bigint): boolean {
   return (e & _PAGE_USER) !== 0n;
 }

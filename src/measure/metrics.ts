@@ -16,7 +16,7 @@
  * freedBeforeUnlink.
  */
 import { PAGE_SIZE, type Level } from '../hw/address.ts';
-import { _PAGE_PRESENT, _PAGE_PSE } from '../hw/index.ts';
+import { entry_links_table } from '../hw/index.ts';
 import type { IommuStats } from '../hw/iommu.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { KernelObserver } from '../kernel/observer.ts';
@@ -160,9 +160,8 @@ export class MetricsCollector {
   }
 
   private pgtableWrite(level: Level, old: bigint, value: bigint): void {
-    const linked = (e: bigint) => level > 1 && (e & _PAGE_PRESENT) !== 0n && (e & _PAGE_PSE) === 0n;
-    const before = linked(old) ? entry_table(old) / PAGE_SIZE : -1;
-    const after = linked(value) ? entry_table(value) / PAGE_SIZE : -1;
+    const before = entry_links_table(old, level) ? entry_table(old) / PAGE_SIZE : -1;
+    const after = entry_links_table(value, level) ? entry_table(value) / PAGE_SIZE : -1;
     if (before === after) return;
     if (after >= 0 && after < this.unlinkedAt.length && !Number.isNaN(this.unlinkedAt[after])) {
       this.unlinkedAt[after] = FREE;

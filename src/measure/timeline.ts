@@ -27,7 +27,7 @@
  * descriptor.
  */
 import { PAGE_SIZE, PTRS_PER_TABLE, canonical, hex, levelShift, levelSize, vpnOf, type Level, type Pa, type PagingLevels, type Va } from '../hw/address.ts';
-import { _PAGE_PRESENT, _PAGE_PSE, entry_pa, piotlbRange, type InvDesc, type InvDescKind } from '../hw/index.ts';
+import { entry_links_table, entry_pa, piotlbRange, type InvDesc, type InvDescKind } from '../hw/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { KernelObserver } from '../kernel/observer.ts';
 import { SHADOW_FREE, currentThread } from '../kernel/page.ts';
@@ -195,7 +195,7 @@ export class TimelineRecorder {
     for (let i = 0; i < PTRS_PER_TABLE; i++) {
       const entryPa = table + 8 * i;
       const v = mem.read64(entryPa);
-      if (!linksTable(level, v)) continue;
+      if (!entry_links_table(v, level)) continue;
       const target = entry_pa(v);
       if (!mem.contains(target) || this.links[target / PAGE_SIZE] > 0) continue;
       this.linkedBy[target / PAGE_SIZE] = entryPa;
@@ -206,8 +206,8 @@ export class TimelineRecorder {
   }
 
   private pgtableWrite(level: Level, entryPa: Pa, old: bigint, value: bigint): void {
-    const before = linksTable(level, old) ? entry_pa(old) / PAGE_SIZE : -1;
-    const after = linksTable(level, value) ? entry_pa(value) / PAGE_SIZE : -1;
+    const before = entry_links_table(old, level) ? entry_pa(old) / PAGE_SIZE : -1;
+    const after = entry_links_table(value, level) ? entry_pa(value) / PAGE_SIZE : -1;
     if (before === after) return;
     if (after >= 0 && after < this.linkedBy.length) {
       this.linkedBy[after] = entryPa;
@@ -354,9 +354,4 @@ export class TimelineRecorder {
       violations: exec.violations.map((v) => ({ ...v, timeNs: timeOf(v.step, v.thread) })),
     };
   }
-}
-
-/** Whether an entry at `level` with value `v` links a lower table: present, above the PTE level, not a PS leaf. */
-function linksTable(level: Level, v: bigint): boolean {
-  return level > 1 && (v & _PAGE_PRESENT) !== 0n && (v & _PAGE_PSE) === 0n;
 }
