@@ -16,7 +16,7 @@ import { checkInputHash, checkpointWriter, inputHash, readCheckpoint, sigintStop
 import { UsageError, type CliContext } from './context.ts';
 import { isDesignPath, loadDesign, loadScenario } from './load.ts';
 import { reportLines } from '../report/text.ts';
-import { durationOf, nonNegativeInt, positiveInt } from './parse.ts';
+import { durationOf, nonNegativeInt, positiveInt, workerCount } from './parse.ts';
 import { EXECUTION_TIMEOUT, WorkerStop, limitText, runWatched } from './watchdog.ts';
 
 interface CheckFlags {
@@ -52,12 +52,6 @@ function parseShard(value: string): { index: number; count: number } {
   return { index, count };
 }
 
-function parseWorkers(value: string): number {
-  const n = nonNegativeInt('--workers')(value);
-  if (n < 1 || n > 64) throw new InvalidArgumentError(`--workers expects 1 to 64, got '${value}'`);
-  return n;
-}
-
 function parseStrategy(value: string): StrategyName {
   if (!isStrategyName(value)) throw new InvalidArgumentError(`--strategy expects one of ${STRATEGY_NAMES.join(', ')}, got '${value}'`);
   return value;
@@ -79,7 +73,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
     .option('--depth <d>', 'PCT bug depth', positiveInt('--depth'), 3)
     .option('--preemption-bound <n>', 'dfs: at most this many preemptions per execution (then never complete)', nonNegativeInt('--preemption-bound'))
     .option('--max-steps <n>', 'executions longer than this are cut (and the run is not complete)', positiveInt('--max-steps'), 200_000)
-    .option('--workers <n>', 'worker threads on this machine (random and pct are split; dfs and dpor run in one)', parseWorkers, 1)
+    .option('--workers <n>', 'worker threads on this machine (random and pct are split; dfs and dpor run in one)', workerCount('--workers'), 1)
     .option(...EXECUTION_TIMEOUT)
     .option('--shard <I/N>', 'run shard I of N of a random or pct exploration (merge the JSON results with kptsim merge)', parseShard)
     .option('--json', 'print the result as one JSON object')

@@ -10,7 +10,8 @@ import { compareHtml } from '../report/html.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { isDesignPath, loadCosts, loadDesign, loadScenario } from './load.ts';
 import { writeFileAtomic } from './output.ts';
-import { alignedTable } from './table.ts';
+import { commaList } from './parse.ts';
+import { METRIC_HEADER, alignedTable, metricCells } from './table.ts';
 import type { TimedJob } from './timed-worker.ts';
 import { EXECUTION_TIMEOUT, TIMED_WORKER, limitText, watched, watchdogGuard, type Watch } from './watchdog.ts';
 
@@ -39,7 +40,7 @@ export function compareCommand(program: Command, ctx: CliContext): void {
     .option('--html <file>', 'also write a self-contained HTML report (metrics table, charts per design, violations)')
     .option(...EXECUTION_TIMEOUT)
     .action(async (flags: { designs: string; scenario: string; costs?: string; json?: boolean; html?: string; executionTimeout: number }) => {
-      const names = flags.designs.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const names = commaList(flags.designs);
       if (names.length === 0) throw new UsageError('--designs: expected at least one design name');
       const input: CompareInput = { designs: names, scenario: flags.scenario, costs: flags.costs };
       const job = { task: 'compare', input, limit: limitText(flags.executionTimeout) } satisfies Omit<TimedJob, 'progress' | 'hangs'>;
@@ -53,23 +54,8 @@ export function compareCommand(program: Command, ctx: CliContext): void {
     });
 }
 
-const fmt = (v: number | null, digits = 0) => (v === null ? '-' : v.toFixed(digits));
-
 function renderCompare(r: CompareResult): string {
-  const header = ['design', 'sim µs', 'inval PASID', 'inval page', 'inval/table', 'pending peak', 'pending mean', 'free p50 µs', 'free p99 µs', 'work runs', 'IOTLB hit', 'violations'];
-  const rows = r.rows.map((x) => [
-    x.design,
-    fmt(x.simulatedNs / 1000, 1),
-    String(x.invalidations.piotlbPasid),
-    String(x.invalidations.piotlbPage),
-    fmt(x.invalidations.iotlbPerFreedTable, 2),
-    String(x.pageTables.pendingPeakPages),
-    fmt(x.pageTables.pendingMeanPages, 2),
-    fmt(x.pageTables.freeLatencyNs.p50 === null ? null : x.pageTables.freeLatencyNs.p50 / 1000, 1),
-    fmt(x.pageTables.freeLatencyNs.p99 === null ? null : x.pageTables.freeLatencyNs.p99 / 1000, 1),
-    String(x.work.executions),
-    fmt(x.iommu.iotlbHitRate, 2),
-    [...new Set(x.violations.map((v) => v.kind))].join(',') || 'none',
-  ]);
+  const header = ['design', ...METRIC_HEADER, 'violations'];
+  const rows = r.rows.map((x) => [x.design, ...metricCells(x), [...new Set(x.violations.map((v) => v.kind))].join(',') || 'none']);
   return [`kptsim compare: scenario ${r.scenario} (simulated time, default costs unless --costs)`, '', ...alignedTable(header, rows, [0, header.length - 1])].join('\n') + '\n';
 }

@@ -29,3 +29,17 @@ export function durationOf(flag: string) {
     return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
   };
 }
+
+/** Worker threads: 1 to 64. */
+export function workerCount(flag: string) {
+  return (value: string): number => {
+    const n = nonNegativeInt(flag)(value);
+    if (n < 1 || n > 64) throw new InvalidArgumentError(`${flag} expects 1 to 64, got '${value}'`);
+    return n;
+  };
+}
+
+/** `a, b,c` as ['a', 'b', 'c']: names or paths given as one comma-separated flag value. */
+export function commaList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}

@@ -7,7 +7,6 @@
 import { cpus } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { Piscina } from 'piscina';
 import { BUILTIN_DESIGNS } from '../designs/index.ts';
 import { assembleStudy, studyCell, type StudyCell, type StudyOptions, type StudyResult } from '../measure/study.ts';
@@ -15,9 +14,9 @@ import type { CliContext } from './context.ts';
 import { studyHtml } from '../report/html.ts';
 import { loadDesign, loadScenario } from './load.ts';
 import { writeFileAtomic } from './output.ts';
-import { nonNegativeInt } from './parse.ts';
+import { commaList, nonNegativeInt, workerCount } from './parse.ts';
 import type { StudyTask } from './study-worker.ts';
-import { alignedTable } from './table.ts';
+import { METRIC_HEADER, alignedTable, metricCells } from './table.ts';
 
 /** The scenarios the study runs by default: each kernel path where the designs differ. */
 export const STUDY_SCENARIOS = ['vfree-huge-vmap', 'pud-huge-vmap', 'pte-populate-race', 'hot-remove', 'cpa-collapse', 'bind-unbind', 'mixed-reuse', 'vmalloc-churn', 'hotplug-cycles', 'execmem-rox'];
@@ -33,14 +32,7 @@ interface StudyFlags {
   json?: boolean;
 }
 
-const list = (value: string | undefined, fallback: readonly string[]) =>
-  value === undefined ? [...fallback] : value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-
-function parseWorkers(value: string): number {
-  const n = nonNegativeInt('--workers')(value);
-  if (n < 1 || n > 64) throw new InvalidArgumentError(`--workers expects 1 to 64, got '${value}'`);
-  return n;
-}
+const list = (value: string | undefined, fallback: readonly string[]) => (value === undefined ? [...fallback] : commaList(value));
 
 export function studyCommand(program: Command, ctx: CliContext): void {
   program
@@ -51,7 +43,7 @@ export function studyCommand(program: Command, ctx: CliContext): void {
     .option('--budget <n>', 'at most this many PCT executions per design and scenario', nonNegativeInt('--budget'), 40)
     .option('--step-budget <n>', 'simulated steps the checker may spend per pair (long workloads get fewer executions)', nonNegativeInt('--step-budget'), 800_000)
     .option('--seed <n>', 'seed of the PCT explorations', nonNegativeInt('--seed'), 0)
-    .option('--workers <n>', 'worker threads (default: the cores, at most 4)', parseWorkers, Math.max(1, Math.min(4, cpus().length)))
+    .option('--workers <n>', 'worker threads (default: the cores, at most 4)', workerCount('--workers'), Math.max(1, Math.min(4, cpus().length)))
     .option('--html <file>', 'where to write the HTML report', 'report.html')
     .option('--no-html', 'do not write the HTML report')
     .option('--json', 'print the study as one JSON object')
@@ -121,30 +113,11 @@ function verdictOf(c: StudyCell): string {
   return kinds.length > 0 ? kinds.join(',') : `none in ${c.check.executions}`;
 }
 
-const fmt = (v: number | null, digits = 0) => (v === null ? '-' : v.toFixed(digits));
-const us = (ns: number | null) => (ns === null ? '-' : (ns / 1000).toFixed(1));
-
 function renderStudy(s: StudyResult, html: string | false, elapsedMs: number): string {
   const out = [`kptsim study: ${s.designs.length} designs × ${s.scenarios.length} scenarios; verdicts from PCT (up to ${s.options.budget} executions or ${s.options.stepBudget} steps per pair, seed ${s.options.seed}), metrics from one timed run`];
-  const header = ['design', 'verdict', 'sim µs', 'inval/table', 'PASID inv', 'page inv', 'pending peak', 'pending mean', 'free p50 µs', 'free p99 µs', 'work runs', 'IOTLB hit'];
+  const header = ['design', 'verdict', ...METRIC_HEADER];
   s.scenarios.forEach((scenario, i) => {
-    const rows = s.cells[i].map((c) => {
-      const m = c.metrics;
-      return [
-        c.design,
-        verdictOf(c),
-        us(m.simulatedNs),
-        fmt(m.invalidations.iotlbPerFreedTable, 2),
-        String(m.invalidations.piotlbPasid),
-        String(m.invalidations.piotlbPage),
-        String(m.pageTables.pendingPeakPages),
-        fmt(m.pageTables.pendingMeanPages, 2),
-        us(m.pageTables.freeLatencyNs.p50),
-        us(m.pageTables.freeLatencyNs.p99),
-        String(m.work.executions),
-        fmt(m.iommu.iotlbHitRate, 2),
-      ];
-    });
+    const rows = s.cells[i].map((c) => [c.design, verdictOf(c), ...metricCells(c.metrics)]);
     out.push('', `${scenario.name}: ${scenario.summary}`, ...alignedTable(header, rows, [0, 1]));
   });
   out.push('', 'verdict: the violation kinds PCT found ("none in N": none in N executions — evidence, not proof); `kptsim check` shows each with its replay token');
