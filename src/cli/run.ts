@@ -5,7 +5,8 @@
  * a watched worker (watchdog.ts): a hook that never returns ends the execution there, reported.
  */
 import type { Command } from 'commander';
-import { timedRun, type TimedRunResult, type TimedTraceEvent } from '../measure/timed-run.ts';
+import type { TimedTraceEvent } from '../measure/time-keeper.ts';
+import { timedRun, type TimedRunResult } from '../measure/timed-run.ts';
 import { runHtml } from '../report/html.ts';
 import { perfettoJson } from '../report/perfetto.ts';
 import { formatEvent } from '../sim/index.ts';

@@ -14,8 +14,8 @@ import type { ExecutionGuard } from './check.ts';
 import { DEFAULT_COSTS, type CostModel } from './cost-model.ts';
 import { MetricsCollector, type TimedMetrics } from './metrics.ts';
 import { programOf } from './program.ts';
-import { TimeKeeper } from './time-keeper.ts';
-import type { TimedTraceEvent } from './timed-run.ts';
+import { StepStarts, TimeKeeper } from './time-keeper.ts';
+import type { TimedTraceEvent } from './time-keeper.ts';
 import { TimelineRecorder, type Timeline } from './timeline.ts';
 
 export interface ReplayOptions {
@@ -75,9 +75,7 @@ export class TimedReplayScheduler implements Scheduler {
 
 export function replay(design: Design, scenario: Scenario, token: string, options: ReplayOptions = {}): TimedReplayResult {
   const time = new TimeKeeper(options.costs ?? DEFAULT_COSTS);
-  /** Start time of step n at index n (index 0: boot). */
-  const starts: number[] = [0];
-  time.stepListeners.push((s) => starts.push(s.start));
+  const starts = new StepStarts(time);
   let metrics: MetricsCollector | null = null;
   let recorder: TimelineRecorder | null = null;
   const program: Program = {
@@ -109,7 +107,7 @@ export function replay(design: Design, scenario: Scenario, token: string, option
   if (collector === null) throw new ModelInvariantError('replay: the program was never built');
   const end = time.makespan;
   const { violations: _, ...measured } = collector.result(end);
-  const timeline = (recorder as TimelineRecorder | null)?.result(end, measured.pageTables.pendingSeries);
+  const timeline = (recorder as TimelineRecorder | null)?.result(end, measured.pageTables.pendingSeries, starts);
   return {
     version: 1,
     design: design.name,
@@ -117,7 +115,7 @@ export function replay(design: Design, scenario: Scenario, token: string, option
     status: result.status,
     steps: result.steps,
     violations: result.violations,
-    trace: (exec.events ?? []).map((e): TimedTraceEvent => ({ ...e, timeNs: e.thread === 'quiescence' ? end : (starts[e.step] ?? end) })),
+    trace: starts.stamp(exec.events ?? [], end),
     simulatedNs: end,
     metrics: measured,
     ...(timeline === undefined ? {} : { timeline }),

@@ -23,7 +23,7 @@
  */
 import type { Iommu } from '../hw/iommu.ts';
 import { below, executionRng, type RandomGenerator } from '../explore/index.ts';
-import { ModelInvariantError, type Execution, type KernelContext, type Step } from '../sim/index.ts';
+import { ModelInvariantError, type Execution, type KernelContext, type Step, type TraceEvent } from '../sim/index.ts';
 import { LATENCY_LABELS, StepCosts, type CostModel } from './cost-model.ts';
 
 /** The most a seeded run moves a step's cost away from the model's figure, as a fraction of it. */
@@ -46,6 +46,29 @@ export interface StepClock {
   readonly now: number;
   /** Told once per step that ran, in execution order, once the next choice (or finish) comes. */
   readonly stepListeners: ((s: TimedStep) => void)[];
+}
+
+/** A trace event at the start time of the step that logged it (boot: 0, quiescence: the end). */
+export interface TimedTraceEvent extends TraceEvent {
+  readonly timeNs: number;
+}
+
+/** Each step's start time, by step number (index 0: boot), to stamp a trace with simulated time. */
+export class StepStarts {
+  private readonly starts: number[] = [0];
+
+  constructor(clock: StepClock) {
+    clock.stepListeners.push((s) => this.starts.push(s.start));
+  }
+
+  /** When what `thread` logged or reported at `step` happened: that step's start; quiescence checks at `end`, the run's end. */
+  timeOf(step: number, thread: string, end: number): number {
+    return thread === 'quiescence' ? end : (this.starts[step] ?? end);
+  }
+
+  stamp(events: readonly TraceEvent[], end: number): TimedTraceEvent[] {
+    return events.map((e) => ({ ...e, timeNs: this.timeOf(e.step, e.thread, end) }));
+  }
 }
 
 export class TimeKeeper implements StepClock {

@@ -9,9 +9,10 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { PageTable } from '../kernel/page.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { buildWorld } from '../scenario/world.ts';
-import type { ExecutionStatus, TraceEvent } from '../sim/index.ts';
+import type { ExecutionStatus } from '../sim/index.ts';
 import { DEFAULT_COSTS, type CostModel } from './cost-model.ts';
 import { MetricsCollector, type TimedMetrics } from './metrics.ts';
+import { StepStarts, type TimedTraceEvent } from './time-keeper.ts';
 import { TimedScheduler } from './timed-scheduler.ts';
 import { ModelInvariants, SelfCheckingScheduler } from '../check/invariants.ts';
 import { TimelineRecorder, type Timeline } from './timeline.ts';
@@ -30,11 +31,6 @@ export interface TimedRunOptions {
   readonly selfCheck?: boolean;
   /** Sees the execution as check's guard does (the CLI's watchdog for user designs: src/cli/watchdog.ts). */
   readonly guard?: ExecutionGuard;
-}
-
-/** A trace event at the start time of the step that logged it (boot: 0, quiescence: the end). */
-export interface TimedTraceEvent extends TraceEvent {
-  readonly timeNs: number;
 }
 
 export interface TimedRunResult extends TimedMetrics {
@@ -78,13 +74,12 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
   sched.attach(exec, k.iommu);
   const metrics = new MetricsCollector(k, sched);
   const recorder = options.timeline === true ? new TimelineRecorder(k, sched) : null;
-  const starts: number[] = [0];
-  sched.stepListeners.push((s) => starts.push(s.start));
+  const starts = new StepStarts(sched);
   const result = exec.run();
   sched.finish();
   const end = sched.makespan;
   const measured = metrics.result(end);
-  const trace = exec.events?.map((e): TimedTraceEvent => ({ ...e, timeNs: e.thread === 'quiescence' ? end : (starts[e.step] ?? end) }));
+  const trace = exec.events === null ? undefined : starts.stamp(exec.events, end);
   return {
     version: 1,
     design: design.name,
@@ -99,7 +94,7 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
     memory: memoryOf(k),
     ...measured,
     ...(trace === undefined ? {} : { trace }),
-    ...(recorder === null ? {} : { timeline: recorder.result(end, measured.pageTables.pendingSeries) }),
+    ...(recorder === null ? {} : { timeline: recorder.result(end, measured.pageTables.pendingSeries, starts) }),
   };
 }
 

@@ -33,7 +33,7 @@ import type { KernelObserver } from '../kernel/observer.ts';
 import { SHADOW_FREE, currentThread } from '../kernel/page.ts';
 import type { ContextKind, ViolationKind } from '../sim/index.ts';
 import type { StepClock, TimedStep } from './time-keeper.ts';
-import type { TimedTraceEvent } from './timed-run.ts';
+import type { StepStarts, TimedTraceEvent } from './time-keeper.ts';
 
 export interface TimelineThread {
   readonly id: number;
@@ -165,7 +165,6 @@ export class TimelineRecorder {
   private readonly frees: TimelineFree[] = [];
   private readonly invalidations: TimelineInvalidation[] = [];
   /** Start time of step n at index n (index 0: boot). */
-  private readonly starts: number[] = [0];
   private readonly open: (OpenSlice | undefined)[] = [];
   private readonly slices: TimelineSlice[][] = [];
   private readonly objectNames = new Map<number, string>();
@@ -296,7 +295,6 @@ export class TimelineRecorder {
   }
 
   private step(s: TimedStep): void {
-    this.starts.push(s.start);
     const t = s.thread;
     const label = s.step.label;
     const open = this.open[t];
@@ -318,14 +316,13 @@ export class TimelineRecorder {
     (this.slices[thread] ??= []).push({ thread, label: o.label, object, startNs: o.start, endNs: o.end, steps: o.steps });
   }
 
-  /** The timeline once the run ended at `end` ns (after the keeper's finish()); `pending` from the metrics. */
-  result(end: number, pending: Timeline['pending']): Timeline {
+  /** The timeline once the run ended at `end` ns (after the keeper's finish()); `pending` from the metrics, `starts` the run's step times. */
+  result(end: number, pending: Timeline['pending'], starts: StepStarts): Timeline {
     const exec = this.k.exec;
     this.open.forEach((o, t) => {
       if (o !== undefined) this.close(t, o);
     });
     this.open.length = 0;
-    const timeOf = (step: number, thread: string) => (thread === 'quiescence' ? end : (this.starts[step] ?? end));
     const invalidations = this.invalidations;
     const frees = this.frees;
     return {
@@ -333,7 +330,7 @@ export class TimelineRecorder {
       endNs: end,
       threads: exec.threads.map((t) => ({ id: t.id, name: t.name, cpu: t.ctx.cpu, kind: t.ctx.kind })),
       slices: this.slices.flatMap((s) => s ?? []),
-      events: (exec.events ?? []).map((e) => ({ ...e, timeNs: timeOf(e.step, e.thread) })),
+      events: starts.stamp(exec.events ?? [], end),
       frees: [...frees],
       invalidations: [...invalidations],
       pending: { timesNs: [...pending.timesNs], pages: [...pending.pages] },
@@ -351,7 +348,7 @@ export class TimelineRecorder {
           status,
         };
       }),
-      violations: exec.violations.map((v) => ({ ...v, timeNs: timeOf(v.step, v.thread) })),
+      violations: exec.violations.map((v) => ({ ...v, timeNs: starts.timeOf(v.step, v.thread, end) })),
     };
   }
 }

@@ -9,6 +9,7 @@ import { DEFAULT_COSTS } from '../../../src/measure/cost-model.ts';
 import { timedRun, type TimedRunResult } from '../../../src/measure/timed-run.ts';
 import { TimedScheduler } from '../../../src/measure/timed-scheduler.ts';
 import { TimelineRecorder, type Timeline } from '../../../src/measure/timeline.ts';
+import { StepStarts } from '../../../src/measure/time-keeper.ts';
 import { builtinScenario } from '../../../src/scenario/scenario.ts';
 import type { Sim } from '../../../src/sim/index.ts';
 import { bootTestKernel, entryAt, runKernel } from '../../helpers/kernel.ts';
@@ -119,6 +120,7 @@ test('a page-selective invalidation covers an unlinked table only with ih=0 and 
   const k = bootTestKernel({ scheduler: sched });
   sched.attach(k.exec, k.iommu);
   const recorder = new TimelineRecorder(k, sched);
+  const starts = new StepStarts(sched);
   // The PMD table under the direct map's PUD entry; its 6th entry maps PAGE_OFFSET + 10 MiB.
   const direct = 0xffff888000000000n;
   const mib = 1n << 20n;
@@ -143,7 +145,7 @@ test('a page-selective invalidation covers an unlinked table only with ih=0 and 
     },
   ]);
   sched.finish();
-  const t = recorder.result(sched.makespan, { timesNs: [], pages: [] });
+  const t = recorder.result(sched.makespan, { timesNs: [], pages: [] }, starts);
   assert.deepEqual(
     t.invalidations.map((i) => [i.kind, i.address, i.mask, i.ih]),
     [
