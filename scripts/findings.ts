@@ -1,7 +1,9 @@
 /**
  * Writes the README's table of what `kptsim check` finds for every built-in design on every
  * built-in scenario, from real runs (never typed by hand): `npm run findings`.
- * Each cell is the violation kinds found, with the strategy and the executions it took.
+ * Each cell is the pair's verdict (docs/verdicts.md): the kinds found with the execution that first
+ * showed each (and whether the hazard's witness search found a device walking the freed table), or
+ * "not found in N".
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { BUILTIN_DESIGNS } from '../src/designs/index.ts';
@@ -11,6 +13,7 @@ import { BUILTIN_SCENARIOS, builtinScenario } from '../src/scenario/scenario.ts'
 
 const STRATEGY: StrategyName = 'pct';
 const BUDGET = Number(process.env.FINDINGS_BUDGET ?? 60);
+const WITNESS_RUNS = 50;
 const START = '<!-- findings:start -->';
 const END = '<!-- findings:end -->';
 
@@ -21,18 +24,20 @@ for (const design of BUILTIN_DESIGNS) {
   const cells: string[] = [];
   for (const file of BUILTIN_SCENARIOS) {
     const scenario = builtinScenario(file.name)!;
-    const r = check(design, scenario, { strategy: STRATEGY, seed: 0, budget: BUDGET, shrinkRuns: 0 }, replayLabel(design.name, scenario.name));
+    const r = check(design, scenario, { strategy: STRATEGY, seed: 0, budget: BUDGET, shrinkRuns: 0, witnessRuns: WITNESS_RUNS }, replayLabel(design.name, scenario.name));
     const kinds = [...new Set(r.violations.map((v) => v.kind))];
-    const firstAt = (kind: string) => Math.min(...r.violations.filter((v) => v.kind === kind).map((v) => v.execution)) + 1;
-    const found = kinds.map((kind) => `**${kind}** (execution ${firstAt(kind)})`).join(', ');
-    cells.push(kinds.length ? found : `none in ${r.executions}`);
-    process.stderr.write(`${design.name} × ${scenario.name}: ${found || 'none'} of ${r.executions} executions\n`);
+    const of = (kind: string) => r.violations.filter((v) => v.kind === kind);
+    const firstAt = (kind: string) => Math.min(...of(kind).map((v) => v.execution)) + 1;
+    const witnessed = (kind: string) => (kind === 'iommu-uncovered-free' ? (of(kind).some((v) => v.witness?.replay) ? ', witnessed' : ', no witness') : '');
+    const found = kinds.map((kind) => `**${kind}** (execution ${firstAt(kind)}${witnessed(kind)})`).join(', ');
+    cells.push(r.verdict.kind === 'bug' ? found : r.verdict.summary);
+    process.stderr.write(`${design.name} × ${scenario.name}: ${r.verdict.summary} (${r.executions} executions)\n`);
   }
   rows.push(`| \`${design.name}\` | ${cells.join(' | ')} |`);
 }
 const table = [
   START,
-  `Produced by \`npm run findings\`: \`kptsim check --strategy ${STRATEGY} --budget ${BUDGET} --seed 0\` on each pair. A cell names each kind found and the execution (of ${BUDGET}) that first showed it; "none in N" means no violation in N executions — evidence, not proof (for proof on a small configuration, \`--strategy dpor\`).`,
+  `Produced by \`npm run findings\`: \`kptsim check --strategy ${STRATEGY} --budget ${BUDGET} --seed 0\` on each pair, with up to ${WITNESS_RUNS} steered executions per hazard for its witness. A cell is the pair's verdict (docs/verdicts.md): each kind found, the execution (of ${BUDGET}) that first showed it, and for \`iommu-uncovered-free\` whether a witness — a device walking the freed table — was found; or "not found in N": no violation in N executions, evidence and not proof (for proof on a small configuration, \`--strategy dpor\`).`,
   '',
   ...rows,
   END,

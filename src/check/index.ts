@@ -2,7 +2,9 @@
  * The oracles: observers of the kernel's and the IOMMU's event streams that report violations of
  * the fixed vocabulary (DESIGN.md "Violation kinds"). They never change the model.
  *
- * One module here per kind that needs an outside view: iommu-use-after-free (iommu-uaf.ts),
+ * One module here per kind that needs an outside view: iommu-uncovered-free (iommu-hazard.ts: a
+ * table the IOMMU could reach freed before a completed covering invalidation, judged at the free),
+ * iommu-use-after-free (iommu-uaf.ts),
  * iommu-write-after-free (iommu-waf.ts), leak (leak.ts), accounting (accounting.ts),
  * flags-corruption (flags-corruption.ts). The kinds Linux detects itself are reported by the
  * modelled kernel where Linux reports them, with the same checks: bad-page (the allocator's
@@ -14,6 +16,7 @@
  */
 import { ModelInvariantError } from '../sim/index.ts';
 import type { Kernel } from '../kernel/kernel.ts';
+import { IommuHazard } from './iommu-hazard.ts';
 import { IommuUseAfterFree } from './iommu-uaf.ts';
 import { IommuWalkTracker } from './iommu-walk.ts';
 import { IommuWriteAfterFree } from './iommu-waf.ts';
@@ -25,6 +28,7 @@ import { FlagsCorruptionOracle } from './flags-corruption.ts';
 export * from './pgtable-shadow.ts';
 export * from './iommu-walk.ts';
 export * from './iommu-report.ts';
+export * from './iommu-hazard.ts';
 export * from './iommu-uaf.ts';
 export * from './iommu-waf.ts';
 export * from './leak.ts';
@@ -34,6 +38,7 @@ export * from './flags-corruption.ts';
 export interface Oracles {
   readonly shadow: PgtableShadow;
   readonly walks: IommuWalkTracker;
+  readonly hazard: IommuHazard;
   readonly iommuUseAfterFree: IommuUseAfterFree;
   readonly iommuWriteAfterFree: IommuWriteAfterFree;
   readonly leak: LeakOracle;
@@ -62,12 +67,14 @@ export function attachOracles(k: Kernel, cache?: OracleCache): Oracles {
   const shadow = new PgtableShadow(k, cache?.bootTables ?? undefined);
   if (cache !== undefined && cache.bootTables === null) cache.bootTables = shadow.bootTables();
   const walks = new IommuWalkTracker(k, shadow);
+  const hazard = new IommuHazard(k, shadow);
   const iommuUseAfterFree = new IommuUseAfterFree(k, shadow, walks);
   const iommuWriteAfterFree = new IommuWriteAfterFree(k, shadow, walks);
   const leak = new LeakOracle(k);
   const accounting = new AccountingOracle(k);
   const flags = new FlagsCorruptionOracle(k);
-  k.observers.push(shadow, leak, flags);
-  k.iommu.observers.push(walks, iommuUseAfterFree, iommuWriteAfterFree);
-  return { shadow, walks, iommuUseAfterFree, iommuWriteAfterFree, leak, accounting, flags };
+  k.observers.push(shadow, hazard, leak, flags);
+  k.iommu.observers.push(walks, hazard, iommuUseAfterFree, iommuWriteAfterFree);
+  k.exec.stepListeners.push((t, s) => hazard.step(t, s));
+  return { shadow, walks, hazard, iommuUseAfterFree, iommuWriteAfterFree, leak, accounting, flags };
 }

@@ -10,7 +10,7 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { contextLines, dump_page } from '../kernel/page.ts';
 import type { ViolationKind } from '../sim/index.ts';
 import { VIA_CACHE, VIA_MEMORY, type IommuWalkTracker } from './iommu-walk.ts';
-import { STALE_NONE, atStep, tableName, type PgtableShadow, type Staleness } from './pgtable-shadow.ts';
+import { STALE_NONE, atStep, freePath, tableName, type PgtableShadow, type Staleness } from './pgtable-shadow.ts';
 
 /** The fixed `page dumped because:` phrase, after KASAN's "kasan: bad access detected". */
 export const IOMMU_DUMP_REASON = 'iommu: bad access detected';
@@ -30,6 +30,8 @@ export interface IommuAccessReport {
   readonly role: string;
   /** Appended to the access line (", Accessed bit set"), or empty. */
   readonly effect: string;
+  /** The level of the table accessed (1: PTE table). */
+  readonly level: Level;
 }
 
 /** Reports one IOMMU access to a freed page table, naming how the walk got there and who freed it. */
@@ -46,13 +48,15 @@ export function reportIommuAccess(k: Kernel, shadow: PgtableShadow, walk: IommuW
   }
   const devices = k.devices.filter((d) => d.pasid === r.pasid).map((d) => d.name);
   const who = devices.length > 0 ? devices.join(', ') : 'no device bound';
+  const freed = shadow.freeRecord(r.pfn);
+  const site = `${tableName(r.level, levels)} table freed in ${freed === undefined ? 'an unknown place' : freePath(freed)}`;
   k.exec.report(r.kind, `BUG: IOMMU ${r.what} in iommu first-stage walk (PASID ${hex(r.pasid)}, ${who})`, [
     `${r.access} at pa ${hex(r.pa)} (pfn ${hex(r.pfn)}) ${r.role} for va ${hex(r.va)}${r.effect} ${through}`,
     ...shadow.describeFrame(r.pfn),
     ...contextLines(k.exec),
     'The buggy address belongs to the physical page:',
     ...dump_page(k.pages, r.pfn, IOMMU_DUMP_REASON),
-  ]);
+  ], { site, pfn: r.pfn });
 }
 
 function linkText(step: number): string {

@@ -55,6 +55,7 @@ export class IommuUseAfterFree implements IommuObserver {
       pfn,
       role: `as a ${tableName(level, this.k.config.pagingLevels)} table`,
       effect: '',
+      level,
     });
   }
 }

@@ -45,6 +45,7 @@ export class IommuWriteAfterFree implements IommuObserver {
       pfn,
       role: `in a ${tableName(e.level as Level, this.k.config.pagingLevels)} table`,
       effect: `, ${adBits(Number(e.bits))}`,
+      level: e.level as Level,
     });
   }
 }

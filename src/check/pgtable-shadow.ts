@@ -50,6 +50,13 @@ export interface FreeRecord {
   readonly cpu: number;
   /** The thread's recent step labels at the free, oldest first (Thread.recent). */
   readonly recent: readonly string[];
+  /** The hooked functions the thread was inside at the free, outermost first (Thread.frames). */
+  readonly frames: readonly string[];
+}
+
+/** Where a frame was freed, as a path of hooked functions (or the freeing step when there is none). */
+export function freePath(r: FreeRecord): string {
+  return r.frames.length > 0 ? r.frames.join(' > ') : (r.recent.at(-1) ?? 'boot');
 }
 
 /** A step number as a report says it: step 0 is boot (the attach-time scan). */
@@ -162,7 +169,14 @@ export class PgtableShadow implements KernelObserver {
   pagesFreed(page: Page, order: number): void {
     const step = this.k.exec.stepCount;
     const t = currentThread(this.k.exec);
-    const record: FreeRecord = { step, order, thread: t?.name ?? 'swapper/0', cpu: t?.ctx.cpu ?? 0, recent: t === null ? [] : t.recent.slice() };
+    const record: FreeRecord = {
+      step,
+      order,
+      thread: t?.name ?? 'swapper/0',
+      cpu: t?.ctx.cpu ?? 0,
+      recent: t === null ? [] : t.recent,
+      frames: t === null ? [] : t.frames.slice(),
+    };
     for (let p = page; p < page + (1 << order); p++) {
       this.tableLevel[p] = 0;
       this.lastFreeStep[p] = step;
@@ -191,7 +205,7 @@ export class PgtableShadow implements KernelObserver {
       lines.push('The frame has not been allocated since boot');
     } else {
       const calls = freed.recent.slice().reverse().join(' <- ');
-      lines.push(`The frame was freed at step ${freed.step} by ${freed.thread} on cpu${freed.cpu} (order ${freed.order}; last steps: ${calls})`);
+      lines.push(`The frame was freed at step ${freed.step} by ${freed.thread} on cpu${freed.cpu} in ${freePath(freed)} (order ${freed.order}; last steps: ${calls})`);
     }
     if (this.k.pages.shadow[pfn] === SHADOW_FREE) {
       lines.push('It is free now (in the page allocator, poisoned)');

@@ -11,6 +11,7 @@ import { InvalidArgumentError } from 'commander';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceOf, type ExplorationProgress, type StrategyName } from '../explore/index.ts';
 import { checkAsync, mergeChecks, replayLabel, type CheckResult } from '../measure/check.ts';
+import type { Witness } from '../measure/witness.ts';
 import { programOf } from '../measure/program.ts';
 import { checkInputHash, checkpointWriter, inputHash, readCheckpoint, sigintStopper, type CheckpointInputs } from './checkpoint.ts';
 import { UsageError, type CliContext } from './context.ts';
@@ -233,6 +234,13 @@ function progressLine() {
   };
 }
 
+/** A hazard's witness: the concrete use-after-free's token, or how far the search looked. */
+export function witnessLine(w: Witness): string {
+  return w.replay === null
+    ? `  witness: none in ${w.runs} steered executions (the hazard stands on its own: VT-d may walk and cache these entries at any time)`
+    : `  witness: kptsim replay ${w.replay}\n    (${w.kind}: ${w.message}; found in ${w.runs} steered execution(s))`;
+}
+
 function renderCheck(r: CheckResult, checkpoint?: string): string {
   const lines: string[] = [];
   const bound = r.complete ? 'complete: the whole space was covered' : `not complete (stopped by ${r.stoppedBy})`;
@@ -241,9 +249,11 @@ function renderCheck(r: CheckResult, checkpoint?: string): string {
     lines.push(`interrupted: ${r.executions} executions covered${r.violations.length > 0 ? '; the violations below are not shrunk' : ''}`);
     if (checkpoint !== undefined) lines.push(`continue with: kptsim check --resume ${checkpoint}`);
   }
-  if (r.violations.length === 0) lines.push('', 'no violation found');
+  lines.push(`verdict: ${r.verdict.summary}`, `  ${r.verdict.detail}`);
   for (const v of r.violations) {
     lines.push('', `${v.kind}: ${v.message}`, '', `  kptsim replay ${v.replay}`, '');
+    if (v.witness !== undefined) lines.push(witnessLine(v.witness), '');
+    if (v.pfns !== undefined && v.hits > 1) lines.push(`  ${v.hits} pages like this in that execution: pfn 0x${v.pfns.first.toString(16)}-0x${v.pfns.last.toString(16)}`);
     lines.push(`  ${v.occurrences} execution(s) showed it; shrunk from ${v.originalSteps} steps and ${v.originalPreemptions} preemptions to ${v.steps} steps and ${v.preemptions} preemptions`);
     lines.push('  schedule:', ...v.schedule.map((s) => `    ${s}`));
     lines.push(...reportLines(v.kind, v.details, v.thread));

@@ -20,10 +20,18 @@ const checkResultSchema = z.looseObject({
   complete: z.boolean(),
   stoppedBy: z.string(),
   elapsedMs: z.number().nonnegative().optional(),
+  space: z.object({
+    threads: count,
+    steps: count,
+    dataChoices: z.array(z.string()),
+    pctDepth: count.optional(),
+    preemptionBound: count.optional(),
+  }),
   violations: z.array(
     z.looseObject({
       kind: z.enum(VIOLATION_KINDS),
       message: z.string(),
+      site: z.string().optional(),
       execution: count,
       occurrences: count,
       replay: z.string(),

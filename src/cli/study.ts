@@ -109,8 +109,7 @@ function studyProgress(total: number, ctx: CliContext) {
 }
 
 function verdictOf(c: StudyCell): string {
-  const kinds = [...new Set(c.check.violations.map((v) => v.kind))];
-  return kinds.length > 0 ? kinds.join(',') : `none in ${c.check.executions}`;
+  return c.verdict.summary;
 }
 
 function renderStudy(s: StudyResult, html: string | false, elapsedMs: number): string {
@@ -120,7 +119,11 @@ function renderStudy(s: StudyResult, html: string | false, elapsedMs: number): s
     const rows = s.cells[i].map((c) => [c.design, verdictOf(c), ...metricCells(c.metrics)]);
     out.push('', `${scenario.name}: ${scenario.summary}`, ...alignedTable(header, rows, [0, 1]));
   });
-  out.push('', 'verdict: the violation kinds PCT found ("none in N": none in N executions — evidence, not proof); `kptsim check` shows each with its replay token');
+  out.push(
+    '',
+    'verdict: "bug: <kinds>" when the checker or the timed run found a violation (`kptsim check` shows each with its replay token, and a witness for each hazard);',
+    '"not found in N": no violation in N PCT executions — evidence, not proof (`kptsim check --json` gives the PCT bound); "proved" only from an exhaustive strategy',
+  );
   if (html !== false) out.push(`report: ${html}`);
   out.push(`${(elapsedMs / 1000).toFixed(1)} s (wall-clock timing, not a result)`);
   return out.join('\n') + '\n';

@@ -94,6 +94,11 @@ const savedViolation = z
     details: z.array(z.string()),
     thread: z.string(),
     step: count,
+    site: z.string().optional(),
+    pfn: count.optional(),
+    /** Reports of this finding in that execution, and the range of the frames they named. */
+    hits: z.number().int().positive(),
+    pfns: z.object({ first: count, last: count }).strict().optional(),
     /** Replay token of the whole execution that first showed it (not shrunk). */
     token: z.string(),
     steps: count,

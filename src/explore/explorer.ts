@@ -6,7 +6,7 @@
  * Between two executions the loop can be asked to stop (`shouldStop`: 'interrupted'), snapshot
  * itself (`checkpoint`) and start again from a snapshot (`resume`): see checkpoint.ts.
  */
-import type { Choice, ExecutionStatus, Violation, ViolationKind } from '../sim/index.ts';
+import { findingKey, type Choice, type ExecutionStatus, type Violation, type ViolationKind } from '../sim/index.ts';
 import { CheckpointError, type ExplorerSnapshot } from './checkpoint.ts';
 import type { Program } from './program.ts';
 import { replayToken } from './replay.ts';
@@ -48,10 +48,21 @@ export interface ExplorationProgress {
   readonly elapsedMs?: number;
 }
 
-/** One distinct violation (kind and title), with the first execution that showed it. */
+/** The frames a finding's reports named in one execution: how many reports, lowest and highest pfn. */
+export interface FindingPages {
+  readonly first: number;
+  readonly last: number;
+}
+
+/**
+ * One distinct finding (kind and site: findingKey), with the first execution that showed it. Many
+ * pages hit by one bug are one finding: `hits` reports in that execution, naming frames `pfns`.
+ */
 export interface FoundViolation {
   readonly kind: ViolationKind;
   readonly violation: Violation;
+  readonly hits: number;
+  readonly pfns?: FindingPages;
   /** The full choice list of that execution: replaying it reproduces the violation. */
   readonly choices: readonly Choice[];
   /** Steps the execution ran. */
@@ -59,7 +70,7 @@ export interface FoundViolation {
   readonly status: ExecutionStatus;
   /** The execution's index in this exploration. */
   readonly execution: number;
-  /** How many executions showed a violation with this kind and title. */
+  /** How many executions showed this finding. */
   readonly occurrences: number;
 }
 
@@ -144,15 +155,14 @@ export class Exploration {
     const exec = this.program.build(strategy);
     const result = exec.run();
     strategy.endExecution(exec, result);
-    for (const violation of result.violations) {
-      const key = `${violation.kind}\u0000${violation.title}`;
+    for (const [key, finding] of groupFindings(result.violations)) {
       const entry = this.found.get(key);
       if (entry !== undefined) entry.occurrences++;
-      else
-        this.found.set(key, {
-          first: { kind: violation.kind, violation, choices: result.choices, steps: result.steps, status: result.status, execution: this.executions },
-          occurrences: 1,
-        });
+      else {
+        const { violation, hits, pfns } = finding;
+        const first = { kind: violation.kind, violation, hits, choices: result.choices, steps: result.steps, status: result.status, execution: this.executions };
+        this.found.set(key, { first: pfns === undefined ? first : { ...first, pfns }, occurrences: 1 });
+      }
     }
     this.executions++;
     if (onProgress !== undefined && this.executions % this.progressEvery === 0) onProgress(this.progress());
@@ -185,6 +195,10 @@ export class Exploration {
         details: [...first.violation.details],
         thread: first.violation.thread,
         step: first.violation.step,
+        ...(first.violation.site === undefined ? {} : { site: first.violation.site }),
+        ...(first.violation.pfn === undefined ? {} : { pfn: first.violation.pfn }),
+        hits: first.hits,
+        ...(first.pfns === undefined ? {} : { pfns: first.pfns }),
         token: encodeToken(this.program.identity, first.choices),
         steps: first.steps,
         status: first.status,
@@ -208,14 +222,21 @@ export class Exploration {
       } catch (err) {
         throw new CheckpointError(`violations.${i}.token: does not replay on this program: ${(err as Error).message}`);
       }
-      if (!replayed.violations.some((r) => r.kind === v.kind && r.title === v.title)) {
+      const violation: Violation = {
+        kind: v.kind,
+        title: v.title,
+        details: v.details,
+        thread: v.thread,
+        step: v.step,
+        ...(v.site === undefined ? {} : { site: v.site }),
+        ...(v.pfn === undefined ? {} : { pfn: v.pfn }),
+      };
+      const key = findingKey(violation);
+      if (!replayed.violations.some((r) => findingKey(r) === key)) {
         throw new CheckpointError(`violations.${i}.token: replays without reporting ${v.kind}: ${v.title}`);
       }
-      const violation: Violation = { kind: v.kind, title: v.title, details: v.details, thread: v.thread, step: v.step };
-      this.found.set(`${v.kind}\u0000${v.title}`, {
-        first: { kind: v.kind, violation, choices: replayed.choices, steps: v.steps, status: v.status, execution: v.execution },
-        occurrences: v.occurrences,
-      });
+      const first = { kind: v.kind, violation, hits: v.hits, choices: replayed.choices, steps: v.steps, status: v.status, execution: v.execution };
+      this.found.set(key, { first: v.pfns === undefined ? first : { ...first, pfns: v.pfns }, occurrences: v.occurrences });
     });
   }
 
@@ -234,4 +255,19 @@ export class Exploration {
     const { now } = this.options;
     return now === undefined || this.started === undefined ? undefined : now() - this.started;
   }
+}
+
+/**
+ * One execution's violations as findings (findingKey), in the order each was first reported: the
+ * first report of each, how many there were, and the range of frames they named.
+ */
+export function groupFindings(violations: readonly Violation[]): Map<string, { violation: Violation; hits: number; pfns?: FindingPages }> {
+  const out = new Map<string, { violation: Violation; hits: number; pfns?: FindingPages }>();
+  for (const v of violations) {
+    const key = findingKey(v);
+    const seen = out.get(key);
+    const pfns = v.pfn === undefined ? seen?.pfns : { first: Math.min(v.pfn, seen?.pfns?.first ?? v.pfn), last: Math.max(v.pfn, seen?.pfns?.last ?? v.pfn) };
+    out.set(key, { violation: seen?.violation ?? v, hits: (seen?.hits ?? 0) + 1, ...(pfns === undefined ? {} : { pfns }) });
+  }
+  return out;
 }

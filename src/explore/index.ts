@@ -9,6 +9,7 @@ export * from './dpor.ts';
 export * from './strategies.ts';
 export * from './round-robin.ts';
 export * from './replay.ts';
+export * from './steered.ts';
 export * from './token.ts';
 export * from './schedule.ts';
 export * from './shrink.ts';

@@ -112,6 +112,14 @@ export interface IommuObserver {
   fault?(e: IommuFaultEvent): void;
   /** A PASID-based IOTLB or device-TLB invalidation descriptor took effect (in the step that processed it). */
   invalidated?(d: Exclude<InvDesc, { type: 'wait' }>): void;
+  /**
+   * An invalidation wait finished: the first `upTo` descriptors `invalidated` reported (in that
+   * order, counted from the IOMMU's start) are complete — processed, and every request that was in
+   * flight when the wait was processed has drained (VT-d §6.5.2.8).
+   */
+  invalidationsCompleted?(upTo: number): void;
+  /** A PASID-table entry was programmed (or cleared: null); from the next request on, walks use it. */
+  pasidEntrySet?(pasid: number, entry: PasidEntry | null): void;
 }
 
 /** What a device-TLB invalidation reaches: the device attached with that source-id. */
@@ -167,6 +175,8 @@ export class Iommu {
   private nextRequest = 1;
   /** Bumped by every IOTLB/paging-structure invalidation processed. */
   private invalidationGen = 0;
+  /** IOTLB and device-TLB descriptors processed so far (what invalidationsCompleted counts). */
+  private descriptorsProcessed = 0;
 
   constructor(
     readonly exec: Execution,
@@ -181,6 +191,7 @@ export class Iommu {
   setPasidEntry(pasid: number, entry: PasidEntry | null): void {
     if (entry === null) this.pasidTable.delete(pasid);
     else this.pasidTable.set(pasid, entry);
+    for (const o of this.observers) o.pasidEntrySet?.(pasid, entry);
   }
 
   pasidEntry(pasid: number): PasidEntry | null {
@@ -223,11 +234,19 @@ export class Iommu {
 
   /** Processes the descriptors in order, then Linux's own trailing wait descriptor (dmar.c). */
   *qi_submit_sync(descs: readonly InvDesc[]): Sim {
+    yield* this.qi_submit(descs);
+    yield* this.invalidationWait();
+  }
+
+  /**
+   * Queues descriptors without the trailing wait: nothing tells the submitter when they took effect
+   * (Linux never does this; a design that does is wrong, and the hazard oracle says so).
+   */
+  *qi_submit(descs: readonly InvDesc[]): Sim {
     for (const d of descs) {
       if (d.type === 'wait') yield* this.invalidationWait();
       else yield* this.process(d);
     }
-    yield* this.invalidationWait();
   }
 
   private *resolve(pasid: number, va: Va, access: IommuAccess): Sim<IommuTranslation> {
@@ -318,6 +337,7 @@ export class Iommu {
 
   private *process(d: Exclude<InvDesc, { type: 'wait' }>): Sim {
     this.stats.invalidations[descKind(d)]++;
+    this.descriptorsProcessed++;
     if (d.type === 'devtlb') {
       const dev = this.devices.get(d.sid);
       if (dev === undefined) throw new ModelInvariantError(`iommu: device-TLB invalidation for sid ${hex(d.sid)} with no device attached`);
@@ -340,13 +360,16 @@ export class Iommu {
   private *invalidationWait(): Sim {
     yield step('qi_inv_wait', 'write', this.obj);
     this.stats.invalidations.wait++;
+    const upTo = this.descriptorsProcessed;
     const drainUntil = this.nextRequest - 1;
-    if (!this.inFlightUpTo(drainUntil)) return;
-    const blocker: Blocker = {
-      blocks: () => this.inFlightUpTo(drainUntil),
-      describe: () => `invalidation wait: DMA requests ${[...this.inFlight].filter((id) => id <= drainUntil).join(', ')} still in flight`,
-    };
-    yield step('qi_inv_wait_drain', 'read', this.obj, blocker);
+    if (this.inFlightUpTo(drainUntil)) {
+      const blocker: Blocker = {
+        blocks: () => this.inFlightUpTo(drainUntil),
+        describe: () => `invalidation wait: DMA requests ${[...this.inFlight].filter((id) => id <= drainUntil).join(', ')} still in flight`,
+      };
+      yield step('qi_inv_wait_drain', 'read', this.obj, blocker);
+    }
+    for (const o of this.observers) o.invalidationsCompleted?.(upTo);
   }
 
   private inFlightUpTo(id: number): boolean {

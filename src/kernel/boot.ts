@@ -15,7 +15,7 @@ import type { Execution } from '../sim/index.ts';
 import { bootMemory, bootPresentFrames, captureBootMemory, restoreBootMemory, type BootMemoryImage } from './boot-memory.ts';
 import type { KernelConfig } from './config.ts';
 import { GENERIC_HOOKS } from './generic-hooks.ts';
-import type { KernelHooks } from './hooks.ts';
+import { framedHooks, type KernelHooks } from './hooks.ts';
 import { IommuSva } from './iommu-sva.ts';
 import type { Kernel } from './kernel.ts';
 import { kernelLayout, type KernelLayout } from './layout.ts';
@@ -112,6 +112,7 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
     memory_hotplug: memory_hotplug_init(sync),
   };
   if (options.install) Object.assign(k.hooks, options.install(k));
+  Object.assign(k.hooks, framedHooks(k.hooks));
   spawnKworkers(k, k.system_wq);
   return k;
 }

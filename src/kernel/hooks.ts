@@ -9,7 +9,7 @@ import type { Va } from '../hw/address.ts';
 import type { Sim } from '../sim/index.ts';
 import type { Kernel } from './kernel.ts';
 import type { MmStruct } from './mm.ts';
-import type { Page, Ptdesc } from './page.ts';
+import { currentThread, type Page, type Ptdesc } from './page.ts';
 import type { EntryPtr } from './pgtable.ts';
 
 export interface KernelHooks {
@@ -49,3 +49,26 @@ export interface KernelHooks {
 }
 
 export type HookName = keyof KernelHooks;
+
+/**
+ * The hook table a kernel runs with: `hooks` (generic ones with the design's over them), each
+ * entered as a frame of the calling thread (Thread.frames), so the oracles can say on which path a
+ * page-table page was freed. A frame is popped when the hook returns; a thread killed inside one
+ * never runs again, so its frames do not matter.
+ */
+export function framedHooks(hooks: KernelHooks): KernelHooks {
+  const framed = {} as Record<HookName, unknown>;
+  for (const name of Object.keys(hooks) as HookName[]) {
+    const impl = hooks[name] as (k: Kernel, ...args: unknown[]) => Sim<unknown>;
+    framed[name] = function* (k: Kernel, ...args: unknown[]): Sim<unknown> {
+      const frames = currentThread(k.exec)?.frames;
+      frames?.push(name);
+      try {
+        return yield* impl(k, ...args);
+      } finally {
+        frames?.pop();
+      }
+    };
+  }
+  return framed as KernelHooks;
+}

@@ -461,7 +461,7 @@ export function VM_BUG_ON_PAGE(k: PageCore, page: Page, cond: string, file: stri
     ...dump_page(k.pages, page, `VM_BUG_ON_PAGE(${cond})`),
     `RIP: ${fn}`,
     ...contextLines(k.exec),
-  ]);
+  ], { fatal: true });
 }
 
 function hex64(lo: number, hi: number): string {

@@ -232,7 +232,9 @@ function* process_one_work<K extends SyncCore>(k: K, worker: Worker<K>, work: wo
   const preemptBefore = t.ctx.preemptCount;
   const depthBefore = k.lockdep.held(t).length;
   k.lockdep.acquire(work.lockdep_map);
+  t.frames.push(work.name);
   yield* work.func(k, work);
+  t.frames.pop();
   k.lockdep.release(work.lockdep_map);
   const depthAfter = k.lockdep.held(t).length;
   if (t.ctx.preemptCount !== preemptBefore || t.ctx.irqsDisabledDepth !== 0 || depthAfter !== depthBefore) {

@@ -18,9 +18,9 @@ import {
   explore,
   exploreAsync,
   renderSchedule,
-  reportsKind,
   shrink,
   type ExplorationProgress,
+  type FindingPages,
   type ExplorationResult,
   type ExplorationStrategy,
   type ExploreCheckpoint,
@@ -32,8 +32,10 @@ import {
   type StrategyName,
 } from '../explore/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import type { Choice, Execution, ExecutionResult, Scheduler, Violation, ViolationKind } from '../sim/index.ts';
+import { findingKey, type Choice, type Execution, type ExecutionResult, type Scheduler, type Violation, type ViolationKind } from '../sim/index.ts';
 import { programOf } from './program.ts';
+import { checkVerdict, type CheckSpace, type Verdict } from './verdict.ts';
+import { searchWitness, type Witness } from './witness.ts';
 
 export interface CheckOptions {
   readonly strategy: StrategyName;
@@ -46,6 +48,8 @@ export interface CheckOptions {
   readonly maxSteps?: number;
   /** Candidate executions the shrinker may run per violation (0: do not shrink). */
   readonly shrinkRuns?: number;
+  /** Executions the witness search may run per hazard finding (0: no search; default 50). */
+  readonly witnessRuns?: number;
   readonly now?: () => number;
   readonly onProgress?: (p: ExplorationProgress) => void;
   /** The executions this run takes (a shard, a worker); random and pct only. */
@@ -89,6 +93,11 @@ export interface CheckViolation {
   readonly kind: ViolationKind;
   /** The report's title line, in kernel terms. */
   readonly message: string;
+  /** Where the bug is (the freeing path and table level, for the page-table oracles); findings differ by kind and site. */
+  readonly site?: string;
+  /** Reports of this finding in the execution that first showed it, and the frames they named. */
+  readonly hits: number;
+  readonly pfns?: FindingPages;
   readonly details: readonly string[];
   readonly thread: string;
   /** `kptsim replay <replay>` reproduces the (shrunk) execution and this report. */
@@ -103,6 +112,8 @@ export interface CheckViolation {
   readonly execution: number;
   /** The shrunk schedule, one run of one thread per line. */
   readonly schedule: readonly string[];
+  /** For a hazard (iommu-uncovered-free): the concrete use-after-free the witness search found, or how long it looked. */
+  readonly witness?: Witness;
 }
 
 export interface CheckResult {
@@ -115,6 +126,10 @@ export interface CheckResult {
   readonly complete: boolean;
   readonly stoppedBy: StopReason;
   readonly violations: readonly CheckViolation[];
+  /** The configuration's nondeterminism, which the verdict speaks of. */
+  readonly space: CheckSpace;
+  /** bug, proved or not found in N executions, with what it rests on (verdict.ts). */
+  readonly verdict: Verdict;
   /** Wall-clock time of the exploration (a timing, not a result). */
   readonly elapsedMs?: number;
 }
@@ -157,6 +172,7 @@ interface PreparedCheck {
   readonly options: CheckOptions;
   readonly program: Program;
   readonly strategy: ExplorationStrategy;
+  readonly space: CheckSpace;
   readonly slice: Slice;
   readonly explore: ExploreOptions;
 }
@@ -176,7 +192,7 @@ function prepareCheck(design: Design, scenario: Scenario, options: CheckOptions)
           },
         };
   const slice = options.slice ?? WHOLE;
-  const strategy = strategyFor(program, options, slice);
+  const { strategy, space } = strategyFor(program, scenario, options, slice);
   const budget = options.budget === undefined ? undefined : strategy.exhaustive ? options.budget : sliceBudget(slice, options.budget);
   const explore: ExploreOptions = {
     budget,
@@ -187,7 +203,7 @@ function prepareCheck(design: Design, scenario: Scenario, options: CheckOptions)
     checkpoint: options.checkpoint,
     resume: options.resume,
   };
-  return { design, scenario, options, program, strategy, slice, explore };
+  return { design, scenario, options, program, strategy, space, slice, explore };
 }
 
 /**
@@ -195,20 +211,25 @@ function prepareCheck(design: Design, scenario: Scenario, options: CheckOptions)
  * asked to stop): its tokens replay the executions as found.
  */
 function finishCheck(run: PreparedCheck, result: ExplorationResult, label: string): CheckResult {
-  const { design, scenario, options, program, strategy, slice } = run;
+  const { design, scenario, options, program, strategy, space, slice } = run;
   const guard = options.guard;
   const shrinkRuns = result.stoppedBy === 'interrupted' ? 0 : (options.shrinkRuns ?? 200);
+  const witnessRuns = result.stoppedBy === 'interrupted' ? 0 : (options.witnessRuns ?? 50);
   const violations = result.violations.map((found): CheckViolation => {
     const hung = guard?.recorded(found.violation);
     const shrunk =
       hung === undefined && shrinkRuns > 0
-        ? shrink(program, found.choices, reproduces(found.kind, guard), { maxRuns: shrinkRuns })
+        ? shrink(program, found.choices, reproduces(findingKey(found.violation), guard), { maxRuns: shrinkRuns })
         : null;
     const choices = shrunk?.choices ?? hung?.choices ?? found.choices;
-    const report = shrunk?.result.violations.find((v) => v.kind === found.kind) ?? found.violation;
+    const key = findingKey(found.violation);
+    const report = shrunk?.result.violations.find((v) => findingKey(v) === key) ?? found.violation;
     return {
       kind: found.kind,
       message: report.title,
+      ...(found.violation.site === undefined ? {} : { site: found.violation.site }),
+      hits: found.hits,
+      ...(found.pfns === undefined ? {} : { pfns: found.pfns }),
       details: report.details,
       thread: report.thread,
       replay: encodeToken(program.identity, choices, hung?.label(label) ?? label),
@@ -219,8 +240,13 @@ function finishCheck(run: PreparedCheck, result: ExplorationResult, label: strin
       occurrences: found.occurrences,
       execution: strategy.exhaustive ? found.execution : globalIndex(slice, found.execution),
       schedule: renderSchedule(choices),
+      ...(found.kind === 'iommu-uncovered-free' && witnessRuns > 0
+        ? { witness: searchWitness(program, { site: found.violation.site, thread: found.violation.thread, step: found.violation.step, choices: found.choices }, witnessRuns, label, options.seed) }
+        : {}),
     };
   });
+  // An execution the watchdog cut short left its subtree unexplored, whatever the strategy thinks.
+  const complete = result.complete && !result.violations.some((v) => guard?.recorded(v.violation) !== undefined);
   return {
     version: 1,
     design: design.name,
@@ -228,38 +254,50 @@ function finishCheck(run: PreparedCheck, result: ExplorationResult, label: strin
     strategy: options.strategy,
     seed: options.seed,
     executions: result.executions,
-    // An execution the watchdog cut short left its subtree unexplored, whatever the strategy thinks.
-    complete: result.complete && !result.violations.some((v) => guard?.recorded(v.violation) !== undefined),
+    complete,
     stoppedBy: result.stoppedBy,
     violations,
+    space,
+    verdict: checkVerdict({ strategy: options.strategy, executions: result.executions, complete, violations, space }),
     elapsedMs: result.elapsedMs,
   };
 }
 
 /**
- * What a shrink candidate must show: the kind found, and not because the guard cut it where a hook
- * hung (a token for that execution would hang on replay, and its report is another finding).
+ * What a shrink candidate must show: the same finding (kind and site), and not because the guard
+ * cut it where a hook hung (a token for that execution would hang on replay, and its report is
+ * another finding).
  */
-function reproduces(kind: ViolationKind, guard: ExecutionGuard | undefined): (result: ExecutionResult) => boolean {
-  const shows = reportsKind(kind);
+function reproduces(key: string, guard: ExecutionGuard | undefined): (result: ExecutionResult) => boolean {
+  const shows = (result: ExecutionResult) => result.violations.some((v) => findingKey(v) === key);
   if (guard === undefined) return shows;
   return (result) => shows(result) && !result.violations.some((v) => guard.recorded(v) !== undefined);
 }
 
 /**
- * The strategy for this run. PCT's step estimate k is fixed from one pilot execution (round robin)
- * rather than learnt as it goes, so that execution i depends on (seed, i) alone and a run split
- * into shards or workers is the same run.
+ * The strategy for this run, and the space it explores, from one pilot execution (round robin):
+ * its threads and steps, and the data choices offered. PCT's step estimate k is that fixed count
+ * rather than learnt as it goes, so that execution i depends on (seed, i) alone and a run split into
+ * shards or workers is the same run.
  */
-function strategyFor(program: Program, options: CheckOptions, slice: Slice): ExplorationStrategy {
-  let stepsEstimate: number | undefined;
-  if (options.strategy === 'pct') {
-    const pilot = new RoundRobinScheduler();
-    pilot.beginExecution(0);
-    stepsEstimate = program.build(pilot).run().steps;
-  }
+function strategyFor(program: Program, scenario: Scenario, options: CheckOptions, slice: Slice): { strategy: ExplorationStrategy; space: CheckSpace } {
+  const pilot = new RoundRobinScheduler();
+  pilot.beginExecution(0);
+  const exec = program.build(pilot);
+  const ran = exec.run();
+  const stepsEstimate = options.strategy === 'pct' ? ran.steps : undefined;
+  const data = new Set(ran.choices.filter((c) => c.kind === 'data').map((c) => c.reason));
+  if (scenario.config.failAtomicAllocations) data.add('alloc_pages GFP_ATOMIC');
+  if (scenario.config.iommu.speculate === true) data.add('iommu speculative walk');
+  const space: CheckSpace = {
+    threads: exec.threads.length,
+    steps: ran.steps,
+    dataChoices: [...data].sort(),
+    ...(options.strategy === 'pct' ? { pctDepth: options.pctDepth ?? 3 } : {}),
+    ...(options.preemptionBound === undefined ? {} : { preemptionBound: options.preemptionBound }),
+  };
   const strategy = STRATEGIES[options.strategy]({ seed: options.seed, pctDepth: options.pctDepth, preemptionBound: options.preemptionBound, stepsEstimate });
-  return strategy.exhaustive ? strategy : new SlicedStrategy(strategy, slice);
+  return { strategy: strategy.exhaustive ? strategy : new SlicedStrategy(strategy, slice), space };
 }
 
 /**
@@ -277,7 +315,7 @@ export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
   }
   const byKey = new Map<string, CheckViolation>();
   for (const v of parts.flatMap((p) => p.violations)) {
-    const key = `${v.kind}\u0000${v.message}`;
+    const key = findingKey({ kind: v.kind, title: v.message, site: v.site });
     const seen = byKey.get(key);
     if (seen === undefined) byKey.set(key, v);
     else {
@@ -287,12 +325,44 @@ export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
   }
   const order = (a: CheckViolation, b: CheckViolation) => a.execution - b.execution || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
   const stops = parts.map((p) => p.stoppedBy);
+  const executions = parts.reduce((n, p) => n + p.executions, 0);
+  const complete = parts.every((p) => p.complete);
+  const violations = [...byKey.values()].sort(order).map(inKeyOrder);
+  // Every field named, in one order: a result read back from JSON (merge) prints like one made here.
   return {
-    ...first,
-    executions: parts.reduce((n, p) => n + p.executions, 0),
-    complete: parts.every((p) => p.complete),
+    version: first.version,
+    design: first.design,
+    scenario: first.scenario,
+    strategy: first.strategy,
+    seed: first.seed,
+    executions,
+    complete,
     stoppedBy: stops.includes('interrupted') ? 'interrupted' : stops.includes('time') ? 'time' : stops.includes('budget') ? 'budget' : stops[0],
-    violations: [...byKey.values()].sort(order),
+    violations,
+    space: first.space,
+    verdict: checkVerdict({ strategy: first.strategy, executions, complete, violations, space: first.space }),
     elapsedMs: parts.some((p) => p.elapsedMs !== undefined) ? Math.max(...parts.map((p) => p.elapsedMs ?? 0)) : undefined,
+  };
+}
+
+/** A violation with its fields in CheckViolation's order, whatever order it was read back in. */
+function inKeyOrder(v: CheckViolation): CheckViolation {
+  return {
+    kind: v.kind,
+    message: v.message,
+    ...(v.site === undefined ? {} : { site: v.site }),
+    hits: v.hits,
+    ...(v.pfns === undefined ? {} : { pfns: { first: v.pfns.first, last: v.pfns.last } }),
+    details: v.details,
+    thread: v.thread,
+    replay: v.replay,
+    steps: v.steps,
+    originalSteps: v.originalSteps,
+    preemptions: v.preemptions,
+    originalPreemptions: v.originalPreemptions,
+    occurrences: v.occurrences,
+    execution: v.execution,
+    schedule: v.schedule,
+    ...(v.witness === undefined ? {} : { witness: v.witness.replay === null ? { replay: null, runs: v.witness.runs } : { replay: v.witness.replay, kind: v.witness.kind, message: v.witness.message, runs: v.witness.runs } }),
   };
 }

@@ -83,11 +83,11 @@ export function replay(design: Design, scenario: Scenario, token: string, option
     identity: programOf(design, scenario, { maxSteps: options.maxSteps }).identity,
     build(token) {
       const scheduler = options.guard === undefined ? token : options.guard.wrap(token);
-      const { exec, k } = buildWorld(scenario, design, new TimedReplayScheduler(scheduler, time), { stopOnViolation: true, trace: true, maxSteps: options.maxSteps });
+      const { exec, k, oracles } = buildWorld(scenario, design, new TimedReplayScheduler(scheduler, time), { stopOnViolation: true, trace: true, maxSteps: options.maxSteps });
       options.guard?.built(exec);
       time.attach(exec, k.iommu);
       metrics = new MetricsCollector(k, time);
-      recorder = options.timeline === true ? new TimelineRecorder(k, time) : null;
+      recorder = options.timeline === true ? new TimelineRecorder(k, time, oracles.hazard) : null;
       return exec;
     },
   };

@@ -8,6 +8,7 @@ import type { Design } from '../designs/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { check, replayLabel, type CheckResult } from './check.ts';
 import { timedRun, type TimedRunResult } from './timed-run.ts';
+import { cellVerdict, type Verdict } from './verdict.ts';
 
 export interface StudyOptions {
   /** At most this many PCT executions per (design, scenario). */
@@ -32,6 +33,8 @@ export interface StudyCell {
   readonly check: CheckResult;
   /** One timed run with the cost model's figures (seed 0). */
   readonly metrics: TimedRunResult;
+  /** The pair's verdict: the check's, made a bug by anything the timed run found too. */
+  readonly verdict: Verdict;
 }
 
 export interface StudyResult {
@@ -43,14 +46,17 @@ export interface StudyResult {
   readonly cells: readonly (readonly StudyCell[])[];
 }
 
-/** The pair's cell: its timed run, then its check. Shrinking is cut short: the study shows verdicts. */
+/**
+ * The pair's cell: its timed run, then its check. Shrinking is cut short, and each hazard's witness
+ * search gets as many executions as the check: the study shows verdicts.
+ */
 export function studyCell(design: Design, scenario: Scenario, options: StudyOptions): StudyCell {
   const metrics = timedRun(design, scenario);
   const budget = Math.min(options.budget, Math.max(MIN_EXECUTIONS, Math.floor(options.stepBudget / Math.max(1, metrics.steps))));
   const label = replayLabel(design.name, scenario.name);
-  const checked = check(design, scenario, { strategy: 'pct', seed: options.seed, budget, shrinkRuns: STUDY_SHRINK_RUNS }, label);
-  const { elapsedMs: _timing, ...verdict } = checked;
-  return { design: design.name, scenario: scenario.name, check: verdict, metrics };
+  const checked = check(design, scenario, { strategy: 'pct', seed: options.seed, budget, shrinkRuns: STUDY_SHRINK_RUNS, witnessRuns: budget }, label);
+  const { elapsedMs: _timing, ...result } = checked;
+  return { design: design.name, scenario: scenario.name, check: result, metrics, verdict: cellVerdict(result, metrics.violations) };
 }
 
 const STUDY_SHRINK_RUNS = 20;

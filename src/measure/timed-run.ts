@@ -68,12 +68,12 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
   const sched = new TimedScheduler(costs, seed);
   const checking = options.selfCheck === true ? new SelfCheckingScheduler(sched) : null;
   const inner = checking ?? sched;
-  const { exec, k } = buildWorld(scenario, design, options.guard?.wrap(inner) ?? inner, { maxSteps: options.maxSteps, trace: options.trace });
+  const { exec, k, oracles } = buildWorld(scenario, design, options.guard?.wrap(inner) ?? inner, { maxSteps: options.maxSteps, trace: options.trace });
   options.guard?.built(exec);
   checking?.attach(new ModelInvariants(k));
   sched.attach(exec, k.iommu);
   const metrics = new MetricsCollector(k, sched);
-  const recorder = options.timeline === true ? new TimelineRecorder(k, sched) : null;
+  const recorder = options.timeline === true ? new TimelineRecorder(k, sched, oracles.hazard) : null;
   const starts = new StepStarts(sched);
   const result = exec.run();
   sched.finish();

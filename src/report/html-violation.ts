@@ -93,7 +93,8 @@ export function checkViolationBlock(v: CheckViolation): Markup {
 <p><span class="badge found">${v.kind}</span> <span class="title mono">${v.message}</span></p>
 <pre class="details">${v.details.join('\n')}</pre>
 <p class="muted">seen in ${v.thread}; ${v.occurrences} of the executions showed it, first execution ${v.execution}; its schedule shrunk from ${v.originalPreemptions} preemptions (${v.originalSteps} steps) to ${v.preemptions} (${v.steps} steps)</p>
-${hint(v.kind)}<p>Reproduce: <code class="replay">kptsim replay ${v.replay}</code></p>
+${v.pfns !== undefined && v.hits > 1 ? html`<p>${v.hits} pages like this in that execution: pfn 0x${v.pfns.first.toString(16)}–0x${v.pfns.last.toString(16)}</p>` : ''}${hint(v.kind)}<p>Reproduce: <code class="replay">kptsim replay ${v.replay}</code></p>
+${v.witness === undefined ? '' : v.witness.replay === null ? html`<p class="muted">Witness: none in ${v.witness.runs} steered executions (the hazard stands on its own: VT-d may walk and cache these entries at any time).</p>` : html`<p>Witness (${v.witness.kind}, found in ${v.witness.runs} steered executions): <code class="replay">kptsim replay ${v.witness.replay}</code></p>`}
 <details><summary>Schedule (${v.schedule.length} runs of one thread)</summary><pre>${v.schedule.join('\n')}</pre></details>
 </div>`;
 }

@@ -64,23 +64,22 @@ ${c.rows.map((r) => html`<h3>${r.design}</h3>\n${violationsSection(r.violations,
   );
 }
 
-/** A check's verdict in a few words: the kinds found with the executions that showed them, or none. */
-function verdictLines(c: CheckResult): { readonly found: readonly string[]; readonly coverage: string } {
-  return {
-    found: c.violations.length === 0 ? [`none in ${c.executions} executions`] : c.violations.map((v) => `${v.kind}: ${v.occurrences} of ${c.executions} executions`),
-    coverage: c.complete ? 'complete' : `not complete (stopped by ${c.stoppedBy})`,
-  };
+/** A check's findings in a few words: each kind with the executions that showed it. */
+function findingLines(c: CheckResult): readonly string[] {
+  return c.violations.map((v) => `${v.kind}: ${v.occurrences} of ${c.executions} executions${v.witness?.replay ? ' (witnessed)' : ''}`);
 }
 
+/** The pair's verdict (bug, proved, not found in N: never green while its row shows a violation), its findings and replay commands. */
 function verdictCell(cell: StudyCell): Markup {
   const c = cell.check;
-  const found = c.violations.length > 0;
-  const { found: lines, coverage } = verdictLines(c);
+  const v = cell.verdict;
+  const bug = v.kind === 'bug';
+  const timedOnly = bug && c.violations.length === 0;
   const tokens =
     c.violations.length === 0
       ? ''
-      : html`<details><summary>replay</summary>${c.violations.map((v) => html`<code class="replay">kptsim replay ${v.replay}</code><br>`)}</details>`;
-  return html`<td class="verdict ${found ? 'found' : 'none'}">${lines.map((l) => html`<div>${l}</div>`)}<div class="coverage">${coverage}</div>${tokens}</td>`;
+      : html`<details><summary>replay</summary>${c.violations.map((x) => html`<code class="replay">kptsim replay ${x.replay}</code><br>${x.witness?.replay ? html`<span class="muted">witness:</span> <code class="replay">kptsim replay ${x.witness.replay}</code><br>` : ''}`)}</details>`;
+  return html`<td class="verdict ${bug ? 'found' : 'none'}" data-verdict="${v.kind}"><div><strong>${v.summary}</strong></div>${findingLines(c).map((l) => html`<div>${l}</div>`)}${timedOnly ? html`<div>from the timed run</div>` : ''}<div class="coverage">${v.detail}</div>${tokens}</td>`;
 }
 
 /** The study: every design on each scenario, its check verdict and its timed run. */
@@ -89,6 +88,7 @@ export function studyHtml(s: StudyResult): string {
     const cells = s.cells[i];
     const rows = cells.map((c) => c.metrics);
     const found = cells.filter((c) => c.check.violations.length > 0);
+    const timedOnly = cells.filter((c) => c.check.violations.length === 0 && c.metrics.violations.length > 0);
     return html`<section class="scenario" id="scenario-${i}">
 <h2>Scenario <code>${scenario.name}</code></h2>
 <p class="lead">${scenario.summary}</p>
@@ -96,12 +96,14 @@ ${metricsTable(rows, [{ head: 'verdict (PCT)', cell: (_r, j) => verdictCell(cell
 ${timedCharts(rows)}
 <h3>Violations the checker found</h3>
 ${found.length === 0 ? html`<p>${verdictBadge(false, 'none')} in any design on this scenario.</p>` : found.map((c) => html`<h4>${c.design}</h4>\n${c.check.violations.map(checkViolationBlock)}\n`)}
+${timedOnly.length === 0 ? '' : html`<h3>Violations only the timed run showed</h3>
+${timedOnly.map((c) => html`<h4>${c.design}</h4>\n<p>${violationKinds(c.metrics.violations)}: <code>kptsim run --design ${c.design} --scenario ${scenario.name}</code> reproduces it.</p>\n`)}`}
 </section>`;
   });
   return page(
     'kptsim study',
     html`<h1>kptsim study</h1>
-<p class="lead">Every design on each scenario: a checker verdict (PCT, up to ${s.options.budget} executions or ${s.options.stepBudget} simulated steps per pair, seed ${s.options.seed}; each violation shrunk, with its replay command) and the metrics of one timed run with the default cost model.</p>
+<p class="lead">Every design on each scenario: a verdict (PCT, up to ${s.options.budget} executions or ${s.options.stepBudget} simulated steps per pair, seed ${s.options.seed}; each violation shrunk, with its replay command, and each hazard with a witness when one was found) and the metrics of one timed run with the default cost model. A verdict is <strong>bug</strong> when the checker or the timed run found a violation, <strong>proved</strong> only when an exhaustive strategy covered the configuration, and otherwise <strong>not found in N executions</strong>, with what N guarantees.</p>
 <h2>Designs</h2>
 <div class="table-wrap"><table class="designs"><thead><tr><th>design</th><th>what it is</th><th>source</th></tr></thead><tbody>
 ${s.designs.map((d) => html`<tr><th>${d.name}</th><td>${d.summary}</td><td class="muted">${d.source}</td></tr>\n`)}</tbody></table></div>

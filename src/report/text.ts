@@ -5,6 +5,8 @@
 
 /** What to look at next, per kind (STYLE.md §6: the report ends with hints). */
 export const HINTS: Partial<Record<string, string>> = {
+  'iommu-uncovered-free':
+    'a page table the IOMMU could reach went back to the allocator before an invalidation that drops it (PASID-selective, or page-selective with ih=0 over its whole range) completed: unlink, invalidate and wait, then free. The witness token, when one is printed, shows a device walking it',
   'iommu-use-after-free':
     'the IOMMU reached a page-table page after it went back to the allocator: it must be unlinked, then the IOMMU invalidated for it (ih=0), then freed — in that order, on this path',
   'iommu-write-after-free': 'the IOMMU set Accessed/Dirty in a freed page: same order as for a use-after-free (unlink, invalidate, free)',

@@ -3,7 +3,7 @@
  * the checkers attached (before any step runs), the workload's threads spawned — in the phase
  * order of boot.ts.
  */
-import { OracleCache, attachOracles } from '../check/index.ts';
+import { OracleCache, attachOracles, type Oracles } from '../check/index.ts';
 import type { Design } from '../designs/index.ts';
 import { installer } from '../designs/index.ts';
 import { BootCache, boot } from '../kernel/boot.ts';
@@ -14,6 +14,7 @@ import type { Scenario } from './scenario.ts';
 export interface World {
   readonly exec: Execution;
   readonly k: Kernel;
+  readonly oracles: Oracles;
 }
 
 /**
@@ -39,7 +40,7 @@ export function buildWorld(scenario: Scenario, design: Design, scheduler: Schedu
     install: installer(design),
     cache: cache?.boot,
   });
-  attachOracles(k, cache?.oracles);
+  const oracles = attachOracles(k, cache?.oracles);
   scenario.workload.spawn(k, scenario.params);
-  return { exec, k };
+  return { exec, k, oracles };
 }

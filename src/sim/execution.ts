@@ -15,12 +15,16 @@ import { newContext, type ContextKind } from './context.ts';
 import { ObjectNames, type Step } from './step.ts';
 import { Thread, callTrace, type ThreadBody } from './thread.ts';
 import type { TraceCategory, TraceEvent } from './trace.ts';
-import { ModelInvariantError, type Violation, type ViolationKind } from './violation.ts';
+import { FATAL_KINDS, ModelInvariantError, type ReportWhere, type Violation, type ViolationKind } from './violation.ts';
 
 export interface ExecutionOptions {
   /** Stop with status 'step-limit' after this many steps (a bound, reported as such). */
   readonly maxSteps?: number;
-  /** Stop at the first violation (checking) or run on (demos, measurements). */
+  /**
+   * Stop at the first fatal violation (FATAL_KINDS, or reported fatal) when checking; every other
+   * violation is recorded and the execution goes on. Without it, run on whatever happens (demos,
+   * measurements).
+   */
   readonly stopOnViolation?: boolean;
   /** Record the human-readable event trace. */
   readonly trace?: boolean;
@@ -50,12 +54,20 @@ export class Execution {
   readonly violations: Violation[] = [];
   readonly events: TraceEvent[] | null;
   readonly objects = new ObjectNames();
+  /**
+   * Told each step just before it runs, with the thread that takes it (which the step's `obj` and
+   * `access` say it touches): for observers that follow synchronisation, such as the hazard
+   * oracle's ordering of invalidation completions before frees. Must not change the model.
+   */
+  readonly stepListeners: ((thread: Thread, step: Step) => void)[] = [];
   stepCount = 0;
   private running: Thread | null = null;
   private abandoned = false;
   /** Checks that only make sense once everything has settled (leaks, accounting), run at quiescence. */
   private readonly quiescenceChecks: (() => void)[] = [];
   private atQuiescence = false;
+  /** A fatal violation was reported (see stopOnViolation). */
+  private fatal = false;
   private schedulerFailed = false;
   private readonly maxSteps: number;
   private readonly stopOnViolation: boolean;
@@ -109,11 +121,23 @@ export class Execution {
     this.quiescenceChecks.push(check);
   }
 
-  /** Reports a violation of the modelled kernel; with stopOnViolation the execution ends after this step. */
-  report(kind: ViolationKind, title: string, details: readonly string[]): void {
+  /**
+   * Reports a violation of the modelled kernel. With stopOnViolation the execution ends after this
+   * step when the violation is fatal (FATAL_KINDS, or `where.fatal`), and goes on otherwise.
+   */
+  report(kind: ViolationKind, title: string, details: readonly string[], where: ReportWhere = {}): void {
     const thread = this.running;
-    const where = thread?.name ?? (this.atQuiescence ? 'quiescence' : 'boot');
-    const violation: Violation = { kind, title, details, thread: where, step: this.stepCount };
+    const by = thread?.name ?? (this.atQuiescence ? 'quiescence' : 'boot');
+    const violation: Violation = {
+      kind,
+      title,
+      details,
+      thread: by,
+      step: this.stepCount,
+      ...(where.site === undefined ? {} : { site: where.site }),
+      ...(where.pfn === undefined ? {} : { pfn: where.pfn }),
+    };
+    if (where.fatal === true || FATAL_KINDS.has(kind)) this.fatal = true;
     this.violations.push(violation);
     if (this.events !== null) this.log('violation', `${kind}: ${title}`);
   }
@@ -127,7 +151,7 @@ export class Execution {
   run(): ExecutionResult {
     for (;;) {
       if (this.abandoned) return this.finish('abandoned');
-      if (this.stopOnViolation && this.violations.length > 0) return this.finish('violation');
+      if (this.stopOnViolation && this.fatal) return this.finish('violation');
       if (this.stepCount >= this.maxSteps) {
         this.reportStepLimit();
         return this.finish('step-limit');
@@ -147,6 +171,7 @@ export class Execution {
       if (chosen === null) return this.finish('abandoned');
       this.running = chosen;
       this.stepCount++;
+      if (this.stepListeners.length > 0 && chosen.pending !== null) for (const l of this.stepListeners) l(chosen, chosen.pending);
       try {
         chosen.resume();
       } catch (err) {

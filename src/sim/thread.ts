@@ -15,6 +15,11 @@ export class Thread {
   pending: Step | null = THREAD_START;
   /** Steps this thread has taken. */
   steps = 0;
+  /**
+   * The hooked kernel functions (src/kernel/hooks.ts) and work functions this thread is inside now,
+   * outermost first: where a page-table page is freed, as a path (`pmd_free_pte_page > pte_free_kernel`).
+   */
+  readonly frames: string[] = [];
   /** The last RECENT_STEPS step labels, a ring: `recentAt` is where the next one goes. */
   private readonly ring: string[] = [];
   private recentAt = 0;

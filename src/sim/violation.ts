@@ -4,6 +4,7 @@
  */
 
 export const VIOLATION_KINDS = [
+  'iommu-uncovered-free',
   'iommu-use-after-free',
   'iommu-write-after-free',
   'use-after-free',
@@ -30,6 +31,40 @@ export interface Violation {
   /** The thread that did it (its kernel name) and the step number at which it was seen. */
   readonly thread: string;
   readonly step: number;
+  /**
+   * Where the bug is, for telling findings apart (kind + site): the freeing path and the table level
+   * for the page-table oracles. Two reports of one kind at one site are one bug, whatever page they
+   * name; without a site, the title is the site.
+   */
+  readonly site?: string;
+  /** The frame the report is about, when it is about one: findings count and range them. */
+  readonly pfn?: number;
+}
+
+/** What a report may add beyond kind, title and details (Execution.report). */
+export interface ReportWhere {
+  readonly site?: string;
+  readonly pfn?: number;
+  /**
+   * The kernel would not go on after this one (a BUG(): the task dies mid-operation), so neither does
+   * the execution. Reports of the kinds in FATAL_KINDS are always fatal.
+   */
+  readonly fatal?: boolean;
+}
+
+/**
+ * Kinds after which the model is no longer the kernel it models, so an execution stops there: a
+ * deadlock (nothing can run), an assertion (an oops killed a thread mid-operation, or a WARN that
+ * means the model's own rules broke), a list corruption (an oops while iterating, or a skipped
+ * list operation that leaves the list in no state the code expects). After any other kind the
+ * modelled kernel goes on exactly as Linux does after a KASAN or bad-page report without
+ * panic_on_warn, and so does the execution: one bug does not hide the next.
+ */
+export const FATAL_KINDS: ReadonlySet<ViolationKind> = new Set<ViolationKind>(['deadlock', 'assertion', 'list-corruption']);
+
+/** The identity of a finding: its kind and site (the title when it names no site). */
+export function findingKey(v: Pick<Violation, 'kind' | 'title' | 'site'>): string {
+  return `${v.kind}\u0000${v.site ?? v.title}`;
 }
 
 /** An impossible state of the simulator itself: a kptsim bug, never a finding about a design. */

@@ -32,15 +32,18 @@ test('kptsim run --perfetto writes a Perfetto-readable trace of the run and prin
 test('kptsim replay TOKEN --perfetto writes the replayed execution in simulated time, with the violation', () => {
   const found = kptsim(['check', '--design', 'immediate', '--scenario', 'vfree-huge-vmap', '--json']);
   assert.equal(found.code, 1, found.stderr);
-  const token = JSON.parse(found.stdout).violations[0].replay as string;
+  const uaf = (JSON.parse(found.stdout).violations as { kind: string; replay: string }[]).find((v) => v.kind === 'iommu-use-after-free');
+  assert.ok(uaf !== undefined);
+  const token = uaf.replay;
   const file = join(dir, 'replay.json');
   const r = kptsim(['replay', token, '--perfetto', file]);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout, kptsim(['replay', token]).stdout);
   const trace = chromeTrace.parse(JSON.parse(readFileSync(file, 'utf8')));
   assert.equal(trace.metadata?.generator, 'kptsim replay');
-  const violation = trace.traceEvents.find((e) => e.ph === 'i' && e.cat === 'violation');
-  assert.match(violation?.name ?? '', /^iommu-use-after-free: BUG: IOMMU use-after-free/);
+  const violations = trace.traceEvents.filter((e) => e.ph === 'i' && e.cat === 'violation').map((e) => e.name);
+  assert.ok(violations.some((n) => /^iommu-use-after-free: BUG: IOMMU use-after-free/.test(n)), violations.join('\n'));
+  assert.ok(violations.some((n) => /^iommu-uncovered-free: /.test(n)), 'the hazard at the free, before the walk');
   assert.ok(trace.traceEvents.some((e) => e.ph === 'i' && e.name === 'page-table page freed, never invalidated'));
   assert.equal(trace.traceEvents.filter((e) => e.ph === 's' || e.ph === 'f').length, 0, 'v6.18 never invalidates: no arrow');
 });

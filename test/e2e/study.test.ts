@@ -14,10 +14,10 @@ test('the study (kptsim with no command) checks and measures each pair, prints a
   // Showing buggy designs is the study's job, not a failure.
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^vfree-huge-vmap: /m);
-  assert.match(r.stdout, /^immediate +iommu-use-after-free /m);
-  assert.match(r.stdout, /^upstream +none in 4 /m);
+  assert.match(r.stdout, /^immediate +bug: iommu-uncovered-free, iommu-use-after-free /m);
+  assert.match(r.stdout, /^upstream +not found in 4 /m);
   // v6.19 leaves CPA split tables unmarked: freed at once, found by the checker.
-  assert.match(r.stdout, /^cpa-collapse: [\s\S]*^upstream +iommu-use-after-free /m);
+  assert.match(r.stdout, /^cpa-collapse: [\s\S]*^upstream +bug: iommu-uncovered-free/m);
   // Progress goes to stderr, one line per pair when it is not a terminal.
   assert.equal(r.stderr.split('\n').filter((l) => /^\[\d\/4\] /.test(l)).length, 4);
   assert.ok(existsSync(html));

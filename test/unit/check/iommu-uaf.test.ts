@@ -18,13 +18,13 @@ import { bindProcess, runLeakWorkload, tablesOf, type Tables } from './workload.
 test('vfree then a huge vmalloc frees the PTE table at once (v6.18 pmd_free_pte_page); the IOMMU walks it through its cached PDE: iommu-use-after-free naming the table and who freed it', () => {
   const k = bootTestKernel();
   const { result, tables, after, va } = runLeakWorkload(k, 2);
-  assert.deepEqual(kinds(result), ['iommu-use-after-free'], 'reported once although the device probed twice');
-  const v = result.violations[0];
+  assert.deepEqual(kinds(result), ['iommu-uncovered-free', 'iommu-use-after-free'], 'the free is a hazard at once; the walk is reported once although the device probed twice');
+  const v = result.violations[1];
   assert.equal(v.title, 'BUG: IOMMU use-after-free in iommu first-stage walk (PASID 0x1, dev0)');
   assert.equal(v.thread, 'dev0:dma');
   const pfn = tables.pteTable;
   assert.match(v.details[0], new RegExp(`^Read of size 8 at pa ${hex(pfn * PAGE_SIZE)} \\(pfn ${hex(pfn)}\\) as a PTE table for va ${hex(va)} through a cached PDE \\(read from pa 0x[0-9a-f]+\\) filled at step \\d+$`));
-  assert.match(v.details[1], /^The frame was freed at step \d+ by cpu0:vmalloc on cpu0 \(order 0; last steps: .*__free_pages/);
+  assert.match(v.details[1], /^The frame was freed at step \d+ by cpu0:vmalloc on cpu0 in pmd_free_pte_page > pte_free_kernel > pagetable_dtor_free > pagetable_free \(order 0; last steps: .*__free_pages/);
   assert.ok(v.details.includes('The buggy address belongs to the physical page:'));
   assert.ok(v.details.some((l) => l.startsWith(`page: refcount:`) && l.endsWith(`pfn:${hex(pfn)}`)), 'the page dump of the freed frame');
   assert.equal(v.details.at(-1), 'page dumped because: iommu: bad access detected');
@@ -34,7 +34,8 @@ test('vfree then a huge vmalloc frees the PTE table at once (v6.18 pmd_free_pte_
 test('the cached PDE filled before the free and used after it is the evidence: the step it was filled precedes the free', () => {
   const k = bootTestKernel();
   const { result, oracles, tables } = runLeakWorkload(k, 1);
-  const filled = Number(/filled at step (\d+)/.exec(result.violations[0].details[0])?.[1]);
+  const uaf = result.violations.find((v) => v.kind === 'iommu-use-after-free');
+  const filled = Number(/filled at step (\d+)/.exec(uaf?.details[0] ?? '')?.[1]);
   const freedAt = oracles.shadow.lastFreeStep[tables.pteTable];
   assert.ok(filled > 0 && freedAt > filled, `fill ${filled} before free ${freedAt}`);
   assert.equal(oracles.shadow.freeRecord(tables.pteTable)?.thread, 'cpu0:vmalloc');
@@ -55,10 +56,10 @@ test('when pte_free_kernel first runs iommu_sva_invalidate_kva_range(PAGE_OFFSET
   assert.deepEqual(after, [{ ok: false, reason: 'protection', level: 2 }], 'faulted at the supervisor 2 MiB leaf, read from memory');
 });
 
-test('a freed PTE table the IOMMU never touches again is no violation, though a stale PDE naming it stays cached', () => {
+test('a freed PTE table the IOMMU never touches again is no use-after-free, though a stale PDE naming it stays cached: the free is still a hazard (iommu-uncovered-free)', () => {
   const k = bootTestKernel();
   const { result, oracles, tables, va } = runLeakWorkload(k, 0);
-  assert.deepEqual(kinds(result), []);
+  assert.deepEqual(kinds(result), ['iommu-uncovered-free'], 'predicted without any walk after the free');
   assert.ok(oracles.shadow.lastFreeStep[tables.pteTable] > 0);
   const pasid = k.devices[0].pasid!;
   const pde = k.iommu.caches.peekPsc(2, didPasidTag(k.iommu.pasidEntry(pasid)!.domainId, pasid), vpnOfVa(va));
@@ -124,8 +125,8 @@ test('x86 hot-remove order: a PTE table freed while its PMD entry still points t
   const t = tables as Tables | null;
   assert.ok(t !== null);
   // Also `accounting`: the test frees a constructed table without its destructor, so NR_PAGETABLE stays one too high.
-  assert.deepEqual(kinds(result), ['iommu-use-after-free', 'accounting']);
-  const v = result.violations[0];
+  assert.deepEqual(kinds(result), ['iommu-uncovered-free', 'iommu-use-after-free', 'accounting']);
+  const v = result.violations[1];
   assert.match(v.details[0], new RegExp(`^Read of size 8 at pa 0x[0-9a-f]+ \\(pfn ${hex(t.pteTable)}\\) as a PTE table for va ${hex(va)} through the PDE at pa ${hex(t.pmdp)} in memory \\(the table was last linked at step \\d+\\)$`));
   assert.match(v.details[1], /freed at step \d+ by cpu0:hotremove/);
   assert.equal(v.details[2], 'It is free now (in the page allocator, poisoned)');
@@ -180,8 +181,8 @@ test('the freed PTE table reallocated and linked as another vmalloc range\'s PTE
   });
   assert.ok(relinked, 'the freed frame is now the PTE table of the new range');
   assert.equal(oracles.shadow.tableLevel[tables.pteTable], 1, 'a live PTE table again');
-  assert.deepEqual(kinds(result), ['iommu-use-after-free']);
-  const v = result.violations[0];
+  assert.deepEqual(kinds(result), ['iommu-uncovered-free', 'iommu-use-after-free']);
+  const v = result.violations[1];
   assert.match(v.details[0], /through a cached PDE/);
   assert.match(v.details[2], /^It was reallocated at step \d+ by cpu0:vmalloc and is now a PTE table linked at step \d+$/);
 });

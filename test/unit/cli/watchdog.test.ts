@@ -26,12 +26,12 @@ test('with no hang the guard changes nothing: the same record as an unguarded ch
   const { progress, guard: g } = guard();
   const guarded = check(design, scenario, { ...OPTIONS, guard: g }, 'label');
   assert.deepEqual(guarded, plain);
-  assert.equal(progress[0], 2, 'three executions built: 0, 1, 2');
+  assert.equal(progress[0], 3, 'four executions built: the pilot (0), then executions 0, 1, 2 (builds 1, 2, 3)');
   assert.ok(progress[1] > 100, `the last choice of the last execution is published (${progress[1]})`);
 });
 
 test('a hang point cuts that execution at that choice: an assertion naming the thread, the step and its label; the others run; not complete', () => {
-  const { guard: g } = guard([{ build: 1, choice: 200 }]);
+  const { guard: g } = guard([{ build: 2, choice: 200 }]);
   const r = check(design, scenario, { ...OPTIONS, guard: g }, JSON.stringify(['upstream', SMALL, 5000]));
   assert.equal(r.executions, 3);
   assert.equal(r.complete, false);
@@ -45,6 +45,6 @@ test('a hang point cuts that execution at that choice: an assertion naming the t
   assert.equal(v.occurrences, 1);
   // The token names the cut, so replay stops there too (src/cli/replay.ts).
   assert.match(Buffer.from(v.replay.slice(5), 'base64url').toString('latin1'), /\{"limit":"10 s","choice":200\}/);
-  const again = check(design, scenario, { ...OPTIONS, guard: guard([{ build: 1, choice: 200 }]).guard }, JSON.stringify(['upstream', SMALL, 5000]));
+  const again = check(design, scenario, { ...OPTIONS, guard: guard([{ build: 2, choice: 200 }]).guard }, JSON.stringify(['upstream', SMALL, 5000]));
   assert.deepEqual({ ...again, elapsedMs: 0 }, { ...r, elapsedMs: 0 }, 'the same hang point gives the same record');
 });

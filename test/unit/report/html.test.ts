@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { builtinDesign } from '../../../src/designs/index.ts';
 import type { CheckResult, CheckViolation } from '../../../src/measure/check.ts';
 import type { ReplayResult, TimedReplayResult } from '../../../src/measure/replay.ts';
-import type { StudyResult } from '../../../src/measure/study.ts';
+import type { StudyCell, StudyResult } from '../../../src/measure/study.ts';
+import { cellVerdict, checkVerdict } from '../../../src/measure/verdict.ts';
 import { compare, timedRun, type TimedRunResult } from '../../../src/measure/timed-run.ts';
 import { escapeHtml, html } from '../../../src/report/html-markup.ts';
 import { compareHtml, replayHtml, runHtml, studyHtml } from '../../../src/report/html.ts';
@@ -135,9 +136,11 @@ test('each violation of a run is shown with the trace window around its step, th
   const block = doc.slice(doc.indexOf('<details class="violation-trace"'), doc.indexOf('</details>', doc.indexOf('<details class="violation-trace"')));
   assert.equal((block.match(/<tr class="cat-/g) ?? []).length, to - from);
   assert.ok((block.match(/<tr class="cat-[a-z]+ at">/g) ?? []).length >= 1);
-  assert.match(block, /<tr class="cat-violation at">.*iommu-use-after-free: BUG: IOMMU use-after-free/);
+  assert.equal(v.kind, 'iommu-uncovered-free', 'the hazard comes first: at the free, before any device walk');
+  assert.match(block, /<tr class="cat-violation at">.*iommu-uncovered-free: BUG: IOMMU-reachable PTE table freed before a completed IOMMU invalidation/);
   assert.match(doc, /<details class="violation-trace" open>/, 'the first report opens its trace');
-  assert.match(doc, /hint:<\/b> the IOMMU reached a page-table page/);
+  assert.match(doc, /hint:<\/b> a page table the IOMMU could reach/);
+  assert.match(doc, /hint:<\/b> the IOMMU reached a page-table page/, 'the use-after-free the device then commits is shown too');
 });
 
 test('a run that reports the same bug many times shows the first few in full and lists the rest', () => {
@@ -158,7 +161,14 @@ test('a clean run says so, and its metrics table carries the hand-checkable figu
 });
 
 function checkOf(designName: string, violations: readonly CheckViolation[]): CheckResult {
-  return { version: 1, design: designName, scenario: scenario.name, strategy: 'pct', seed: 1, executions: 20, complete: false, stoppedBy: 'budget', violations };
+  const space = { threads: 5, steps: 900, dataChoices: [], pctDepth: 3 };
+  const base = { strategy: 'pct' as const, executions: 20, complete: false, violations, space };
+  return { version: 1, design: designName, scenario: scenario.name, seed: 1, stoppedBy: 'budget', ...base, verdict: checkVerdict(base) };
+}
+
+function cellOf(designName: string, violations: readonly CheckViolation[], metrics: TimedRunResult): StudyCell {
+  const check = checkOf(designName, violations);
+  return { design: designName, scenario: scenario.name, check, metrics, verdict: cellVerdict(check, metrics.violations) };
 }
 
 test('the study shows the designs with summary and source, a coloured verdict per design with replay tokens, and the charts', () => {
@@ -174,9 +184,10 @@ test('the study shows the designs with summary and source, a coloured verdict pe
     originalPreemptions: 4,
     occurrences: 11,
     execution: 1,
+    hits: 1,
     schedule: ['cpu0:vmalloc x12', 'dev0:probe x3'],
   };
-  const names = ['immediate', 'seed'];
+  const names = ['immediate', 'seed', 'v3'];
   const study: StudyResult = {
     version: 1,
     options: { budget: 20, stepBudget: 300_000, seed: 1 },
@@ -184,8 +195,9 @@ test('the study shows the designs with summary and source, a coloured verdict pe
     scenarios: [{ name: scenario.name, summary: scenario.summary }],
     cells: [
       [
-        { design: 'immediate', scenario: scenario.name, check: checkOf('immediate', [found]), metrics: compared.rows[0] },
-        { design: 'seed', scenario: scenario.name, check: checkOf('seed', []), metrics: compared.rows[2] },
+        cellOf('immediate', [found], compared.rows[0]),
+        cellOf('seed', [], compared.rows[2]),
+        cellOf('v3', [], compared.rows[1]),
       ],
     ],
   };
@@ -193,13 +205,16 @@ test('the study shows the designs with summary and source, a coloured verdict pe
   assert.equal(studyHtml(study), doc);
   assert.ok(doc.includes(escapeHtml(design('seed').source)));
   assert.ok(!doc.includes(escapeHtml(design('upstream').summary)), 'only the designs of the study are listed');
-  assert.match(doc, /<td class="verdict found"><div>iommu-use-after-free: 11 of 20 executions<\/div><div class="coverage">not complete \(stopped by budget\)<\/div>/);
-  assert.match(doc, /<td class="verdict none"><div>none in 20 executions<\/div>/);
+  assert.match(doc, /<td class="verdict found" data-verdict="bug"><div><strong>bug: iommu-use-after-free, [^<]+<\/strong><\/div><div>iommu-use-after-free: 11 of 20 executions<\/div>/);
+  assert.match(doc, /<td class="verdict none" data-verdict="not-found"><div><strong>not found in 20<\/strong><\/div><div class="coverage">no violation in 20 PCT executions of depth 3/);
+  // v3's checker found nothing here, but its timed run did: never green.
+  assert.ok(compared.rows[1].violations.length > 0);
+  assert.match(doc, /<td class="verdict found" data-verdict="bug"><div><strong>bug: [^<]*iommu-uncovered-free[^<]*<\/strong><\/div><div>from the timed run<\/div>/);
   assert.match(doc, /kptsim replay kpt1\.TOKEN-immediate/);
   assert.match(doc, /cpu0:vmalloc x12\ndev0:probe x3/);
   const [pending, latency] = charts(doc);
-  assert.equal(pending.paths, 2);
-  assert.equal(latency.paths, 2);
+  assert.equal(pending.paths, 3);
+  assert.equal(latency.paths, 3);
 });
 
 test('a replay report shows the violation with its trace window and the whole trace, without a time column', () => {

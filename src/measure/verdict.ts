@@ -1,0 +1,111 @@
+/**
+ * What a check may promise a reviewer, in one of three words (DESIGN.md "Verdicts"):
+ *  - bug: violations were found, each with a replay token (a hazard with its witness, when found);
+ *  - proved: an exhaustive strategy covered the whole configuration — and only the nondeterminism
+ *    the model has (which is said), at the model's granularity (which is said too);
+ *  - not found in N executions: with what N guarantees. For PCT of depth d on n threads and k
+ *    steps, each execution finds any bug of depth d with probability at least 1/(n·k^(d−1))
+ *    (Burckhardt, Kothari, Musuvathi, Nagarakatte, "A Randomized Scheduler with Probabilistic
+ *    Guarantees of Finding Bugs", ASPLOS 2010, Theorem 1), so a depth-d bug escapes N executions
+ *    with probability at most (1 − p)^N. Random and bounded DFS promise nothing of the kind.
+ */
+import type { StrategyName } from '../explore/index.ts';
+
+export type VerdictKind = 'bug' | 'proved' | 'not-found';
+
+export interface Verdict {
+  readonly kind: VerdictKind;
+  /** A few words for a table cell: "bug: iommu-uncovered-free", "proved", "not found in 40". */
+  readonly summary: string;
+  /** What it rests on, in a sentence or two: what was covered, or what N means. */
+  readonly detail: string;
+}
+
+/** The nondeterminism of the configuration checked, from one round-robin execution of it. */
+export interface CheckSpace {
+  /** Threads of the execution (PCT's n). */
+  readonly threads: number;
+  /** Steps of the execution (PCT's k, as the strategy used it). */
+  readonly steps: number;
+  /** The data choices the configuration offers besides thread choices ("GFP_ATOMIC failure", ...). */
+  readonly dataChoices: readonly string[];
+  readonly pctDepth?: number;
+  readonly preemptionBound?: number;
+}
+
+/** What the check verdict needs of a check result. */
+export interface VerdictInput {
+  readonly strategy: StrategyName;
+  readonly executions: number;
+  readonly complete: boolean;
+  readonly violations: readonly { readonly kind: string }[];
+  readonly space: CheckSpace;
+}
+
+/**
+ * Where the model is coarser than the kernel: a proof holds for the model, and these are the
+ * kernel behaviours it does not include (issue 13 refines them).
+ */
+export const MODEL_LIMITS =
+  'at the model\'s granularity: a step is atomic (list helpers, flag words and counters change inside one step), a thread is preempted only between steps where the model offers a choice, and memory is sequentially consistent';
+
+export function checkVerdict(r: VerdictInput): Verdict {
+  if (r.violations.length > 0) {
+    const kinds = [...new Set(r.violations.map((v) => v.kind))];
+    return { kind: 'bug', summary: `bug: ${kinds.join(', ')}`, detail: `${r.violations.length} finding(s), each with a replay token` };
+  }
+  const { space } = r;
+  if (r.complete) {
+    const data = space.dataChoices.length > 0 ? ` and every data choice it offers (${space.dataChoices.join(', ')})` : ' (it offers no data choice)';
+    const how = r.strategy === 'dpor' ? 'every interleaving up to reordering of independent steps' : 'every interleaving';
+    return {
+      kind: 'proved',
+      summary: 'proved',
+      detail: `${r.strategy} covered ${how} of this configuration's ${space.threads} threads${data} in ${r.executions} executions, ${MODEL_LIMITS}`,
+    };
+  }
+  return { kind: 'not-found', summary: `not found in ${r.executions}`, detail: notFoundDetail(r) };
+}
+
+function notFoundDetail(r: VerdictInput): string {
+  const { space } = r;
+  const n = r.executions;
+  switch (r.strategy) {
+    case 'pct': {
+      const d = space.pctDepth ?? 3;
+      const p = pctBound(space.threads, space.steps, d);
+      const escape = Math.pow(1 - p, n);
+      return (
+        `no violation in ${n} PCT executions of depth ${d}: each finds any depth-${d} bug with probability at least ` +
+        `1/(n·k^${d - 1}) = ${p.toPrecision(2)} (n = ${space.threads} threads, k = ${space.steps} steps), so such a bug escapes all ${n} ` +
+        `with probability at most ${escape.toPrecision(3)}; evidence, not proof`
+      );
+    }
+    case 'random':
+      return `no violation in ${n} random executions: every schedule has a non-zero chance per execution, but there is no bound on finding a bug; evidence, not proof`;
+    default:
+      return space.preemptionBound !== undefined
+        ? `${r.strategy} did not finish (bounded to ${space.preemptionBound} preemptions, or stopped by a budget) after ${n} executions: only the schedules it reached are covered`
+        : `${r.strategy} stopped (budget or time) after ${n} executions before covering the whole space: only the schedules it reached are covered`;
+  }
+}
+
+/** PCT's per-execution lower bound on finding a bug of depth d: 1/(n·k^(d−1)). */
+export function pctBound(threads: number, steps: number, depth: number): number {
+  return 1 / (Math.max(1, threads) * Math.pow(Math.max(1, steps), depth - 1));
+}
+
+/**
+ * A study cell's verdict: the check's, except that anything the timed run found makes it a bug too
+ * (a cell is never green while its row shows a violation).
+ */
+export function cellVerdict(check: { readonly verdict: Verdict; readonly violations: readonly { readonly kind: string }[] }, timed: readonly { readonly kind: string }[]): Verdict {
+  if (timed.length === 0) return check.verdict;
+  const timedKinds = [...new Set(timed.map((v) => v.kind))];
+  const all = [...new Set([...check.violations.map((v) => v.kind), ...timedKinds])];
+  const detail =
+    check.verdict.kind === 'bug'
+      ? `${check.verdict.detail}; the timed run showed ${timedKinds.join(', ')}`
+      : `the timed run showed ${timedKinds.join(', ')} (kptsim run reproduces it); the checker alone: ${check.verdict.summary}`;
+  return { kind: 'bug', summary: `bug: ${all.join(', ')}`, detail };
+}
