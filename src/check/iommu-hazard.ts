@@ -23,8 +23,9 @@
  * bond cannot walk to it, and a PASID torn down since flushed everything it cached (teardown is a
  * PASID-selective invalidation and a wait: intel_pasid_tear_down_entry()).
  *
- * Covered, for each PASID that could reach it: an invalidation processed after the unlink, whose
- * wait completed before the free and is ordered before it (below), that
+ * Covered, for each PASID that could reach it: an invalidation processed after the unlink (or after
+ * the PASID's teardown, if that came first: no entry can be cached for it after), whose wait
+ * completed before the free and is ordered before it (below), that
  *  - is PASID-selective (NONG_PASID) for that PASID and domain; or
  *  - is page-selective within that PASID and domain with IH = 0 and an address range (ADDR, AM)
  *    that overlaps the VA range the table maps. The cached entries that name the table are
@@ -260,13 +261,18 @@ export class IommuHazard implements KernelObserver, IommuObserver {
     if (reaching.length > 0) this.report(t);
   }
 
-  /** The first invalidation processed after the unlink, complete and ordered before this free, that covers `t` for `bond`. */
+  /**
+   * The first invalidation processed after the last moment `bond`'s PASID could cache an entry
+   * naming `t` — the unlink, or the PASID's teardown if that came first — complete and ordered before
+   * this free, that covers `t` for it. None while the table is still linked and the PASID bound.
+   */
   private completedCover(t: TableFree, bond: Bond): number {
-    if (t.unlinkStep < 0) return -1;
+    const after = Math.min(t.unlinkStep >= 0 ? t.unlinkStep : Infinity, bond.to >= 0 ? bond.to : Infinity);
+    if (after === Infinity) return -1;
     const invs = this.invalidations;
     const known = this.knownByFreeingThread();
     let i = invs.length;
-    while (i > 0 && invs[i - 1].step > t.unlinkStep) i--;
+    while (i > 0 && invs[i - 1].step > after) i--;
     for (; i < Math.min(invs.length, known); i++) if (this.reason(invs[i], t, bond) === null) return i;
     return -1;
   }

@@ -103,6 +103,14 @@ test('a table no PASID could reach (no SVA bond while it was linked) is no hazar
   assert.deepEqual(kinds(result), []);
 });
 
+test('a PASID torn down before the unlink needs no later invalidation (its teardown flushed and waited, and nothing can be cached for it after): seed and upstream are clean on bind-unbind, immediate is not', () => {
+  const scenario = builtinScenario('bind-unbind')!;
+  for (const name of ['seed', 'upstream', 'immediate']) {
+    const r = check(builtinDesign(name)!, scenario, { strategy: 'pct', seed: 0, budget: 40, shrinkRuns: 0, witnessRuns: 0 }, replayLabel(name, 'bind-unbind'));
+    assert.equal(r.verdict.kind, name === 'immediate' ? 'bug' : 'not-found', `${name}: ${r.verdict.summary}`);
+  }
+});
+
 /**
  * Every built-in design on every built-in scenario, at the first PCT execution: a hazard where the
  * design frees a reachable table before a completed covering invalidation on that path.
