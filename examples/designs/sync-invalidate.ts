@@ -7,8 +7,8 @@
  */
 import { TLB_FLUSH_ALL } from '../../src/hw/address.ts';
 import type { Design } from '../../src/designs/design.ts';
-import { iommu_sva_invalidate_kva_range } from '../../src/kernel/iommu-sva.ts';
-import { generic_pmd_free, generic_pte_free_kernel } from '../../src/kernel/pgalloc.ts';
+import { iommu_sva_invalidate_kva_range } from '../../src/kernel/drivers/iommu/iommu-sva.ts';
+import { generic_pmd_free, generic_pte_free_kernel } from '../../src/kernel/include/asm-generic/pgalloc.ts';
 
 const design: Design = {
   name: 'sync-invalidate',

@@ -4,10 +4,10 @@
  * the free pages (check_free_lists). A destructor run on a page that never had a constructor
  * subtracts from NR_PAGETABLE all the same, as lruvec_stat_sub_folio() does.
  */
-import { check_free_lists, compound_nr } from '../kernel/buddy.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { PageTable } from '../kernel/page.ts';
-import { global_node_page_state } from '../kernel/vmstat.ts';
+import { check_free_lists, compound_nr } from '../kernel/mm/page_alloc.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { PageTable } from '../kernel/include/linux/mm_types.ts';
+import { global_node_page_state } from '../kernel/mm/vmstat.ts';
 
 export class AccountingOracle {
   constructor(private readonly k: Kernel) {

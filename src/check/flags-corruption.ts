@@ -6,9 +6,9 @@
  * start of __free_pages, before the free path resets last_cpupid, and at allocation), and in a full
  * scan at quiescence.
  */
-import type { Kernel } from '../kernel/kernel.ts';
-import type { KernelObserver } from '../kernel/observer.ts';
-import { currentThread, dump_page, type Page } from '../kernel/page.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import type { KernelObserver } from '../kernel/model/observer.ts';
+import { currentThread, dump_page, type Page } from '../kernel/include/linux/mm_types.ts';
 
 export class FlagsCorruptionOracle implements KernelObserver {
   private readonly reported = new Set<Page>();

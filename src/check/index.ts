@@ -8,14 +8,14 @@
  * iommu-write-after-free (iommu-waf.ts), leak (leak.ts), accounting (accounting.ts),
  * flags-corruption (flags-corruption.ts). The kinds Linux detects itself are reported by the
  * modelled kernel where Linux reports them, with the same checks: bad-page (the allocator's
- * free/alloc checks, src/kernel/buddy.ts), use-after-free (KASAN, src/kernel/kasan.ts),
- * sleep-in-atomic (might_sleep, src/kernel/might-sleep.ts), list-corruption (CONFIG_DEBUG_LIST,
- * src/kernel/list.ts), deadlock (lockdep and spinlock recursion in src/kernel, and a stuck
+ * free/alloc checks, src/kernel/mm/page_alloc.ts), use-after-free (KASAN, src/kernel/mm/kasan/generic.ts),
+ * sleep-in-atomic (might_sleep, src/kernel/kernel/sched/core.ts), list-corruption (CONFIG_DEBUG_LIST,
+ * src/kernel/include/linux/list.ts), deadlock (lockdep and spinlock recursion in src/kernel, and a stuck
  * execution in src/sim), assertion (WARNs in src/kernel, and a design hook that throws, caught by
  * the explorer's driver).
  */
 import { ModelInvariantError } from '../sim/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
 import { IommuHazard } from './iommu-hazard.ts';
 import { IommuUseAfterFree } from './iommu-uaf.ts';
 import { IommuWalkTracker } from './iommu-walk.ts';

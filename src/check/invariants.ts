@@ -10,7 +10,7 @@
  *     is not required: the kernel's own direct-map tables (alloc_low_page, split_large_page) are
  *     plain pages.
  *  2. The allocator: the buddy free lists agree with the page states (check_free_lists in
- *     src/kernel/buddy.ts: PageBuddy, order, refcount 0, frames free, nr_free and NR_FREE_PAGES).
+ *     src/kernel/mm/page_alloc.ts: PageBuddy, order, refcount 0, frames free, nr_free and NR_FREE_PAGES).
  *  3. No frame is both free and mapped: a leaf outside the direct map (vmalloc, vmemmap, user
  *     pages) never maps a free frame. The direct map maps every frame, free ones included, so its
  *     leaves are not references (as in reachable.ts).
@@ -35,10 +35,10 @@
  */
 import { PAGE_SIZE, PTRS_PER_TABLE, hex, type Level, type Pa } from '../hw/address.ts';
 import { LO_PRESENT, LO_PSE, PAGES_PER_ENTRY, paFromHalves, vpnOfVa, type IommuObserver, type IommuTranslatedEvent, type IommuWalkReadEvent } from '../hw/index.ts';
-import { check_free_lists } from '../kernel/buddy.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import type { KernelObserver } from '../kernel/observer.ts';
-import { PageBuddy, PageReserved, SHADOW_FREE, type Page } from '../kernel/page.ts';
+import { check_free_lists } from '../kernel/mm/page_alloc.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import type { KernelObserver } from '../kernel/model/observer.ts';
+import { PageBuddy, PageReserved, SHADOW_FREE, type Page } from '../kernel/include/linux/mm_types.ts';
 import { ModelInvariantError, type ChoicePoint, type Scheduler } from '../sim/index.ts';
 
 /** What the page-table walk shows a check: an entry and the frames [frame, frame + count) it links or maps. */

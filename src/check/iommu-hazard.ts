@@ -54,10 +54,10 @@
  */
 import { PAGE_SIZE, canonical, hex, levelShift, levelSize, vpnOf, type Level, type Pa, type PagingLevels, type Va } from '../hw/address.ts';
 import { entry_links_table, entry_pa, formatDesc, piotlbRange, type IommuObserver, type InvDesc, type PasidEntry } from '../hw/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
 import { NO_OBJECT, type Step, type Thread } from '../sim/index.ts';
-import type { KernelObserver } from '../kernel/observer.ts';
-import { SHADOW_FREE, contextLines, currentThread } from '../kernel/page.ts';
+import type { KernelObserver } from '../kernel/model/observer.ts';
+import { SHADOW_FREE, contextLines, currentThread } from '../kernel/include/linux/mm_types.ts';
 import { atStep, tableName, type PgtableShadow } from './pgtable-shadow.ts';
 
 export type CoverStatus = 'covered' | 'late' | 'uncovered';

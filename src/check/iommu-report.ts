@@ -6,8 +6,8 @@
  */
 import { hex, type Level, type Pa, type Va } from '../hw/address.ts';
 import { ENTRY_NAMES } from '../hw/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { contextLines, dump_page } from '../kernel/page.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { contextLines, dump_page } from '../kernel/include/linux/mm_types.ts';
 import type { ViolationKind } from '../sim/index.ts';
 import { VIA_CACHE, VIA_MEMORY, type IommuWalkTracker } from './iommu-walk.ts';
 import { STALE_NONE, atStep, freePath, tableName, type PgtableShadow, type Staleness } from './pgtable-shadow.ts';

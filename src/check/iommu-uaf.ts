@@ -18,7 +18,7 @@
  */
 import { PAGE_SIZE, tableIndex, type Level } from '../hw/address.ts';
 import type { IommuObserver, IommuWalkReadEvent } from '../hw/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
 import { StaleAccesses, reportIommuAccess } from './iommu-report.ts';
 import type { IommuWalkTracker } from './iommu-walk.ts';
 import { STALE_NONE, tableName, type PgtableShadow } from './pgtable-shadow.ts';

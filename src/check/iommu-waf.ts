@@ -11,7 +11,7 @@
 import { PAGE_SIZE, type Level } from '../hw/address.ts';
 import type { IommuAdWriteEvent, IommuObserver } from '../hw/index.ts';
 import { LO_ACCESSED, LO_DIRTY } from '../hw/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
 import { StaleAccesses, reportIommuAccess } from './iommu-report.ts';
 import type { IommuWalkTracker } from './iommu-walk.ts';
 import { STALE_NONE, tableName, type PgtableShadow } from './pgtable-shadow.ts';

@@ -22,8 +22,8 @@
 import { PAGE_SIZE, type Level, type Pa } from '../hw/address.ts';
 import type { IommuObserver, IommuWalkReadEvent } from '../hw/index.ts';
 import { ModelInvariantError } from '../sim/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { currentThread } from '../kernel/page.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { currentThread } from '../kernel/include/linux/mm_types.ts';
 import type { PgtableShadow } from './pgtable-shadow.ts';
 
 /** How the walk got to its current table. */

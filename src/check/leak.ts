@@ -6,9 +6,9 @@
  * allocated it.
  */
 import { PAGE_SIZE } from '../hw/address.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import type { KernelObserver } from '../kernel/observer.ts';
-import { PageReserved, SHADOW_ALLOCATED, currentThread, dump_page, type Page } from '../kernel/page.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import type { KernelObserver } from '../kernel/model/observer.ts';
+import { PageReserved, SHADOW_ALLOCATED, currentThread, dump_page, type Page } from '../kernel/include/linux/mm_types.ts';
 import { reachableFrames } from './reachable.ts';
 
 export class LeakOracle implements KernelObserver {

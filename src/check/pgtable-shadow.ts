@@ -2,7 +2,7 @@
  * The oracles' shadow of page-table-page lives: per frame, whether it is a live page table now, of
  * which level, when it was last linked into a table tree, when it was last freed and by whom.
  *
- * A table's life, as the kernel events tell it (src/kernel/observer.ts):
+ * A table's life, as the kernel events tell it (src/kernel/model/observer.ts):
  *  - begins when the kernel writes a present non-leaf entry pointing to it (`pmd_populate_kernel`,
  *    `pud_populate`, ...: pgtableWrite with level > 1 and PS clear): it is then a table of level
  *    `level - 1`, linked at that step. Re-linking (pgd_alloc() copying the kernel PGD entries into
@@ -30,9 +30,9 @@
  */
 import { PAGE_SIZE, PTRS_PER_TABLE, type Level, type Pa } from '../hw/address.ts';
 import { entry_links_table, entry_pa } from '../hw/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import type { KernelObserver } from '../kernel/observer.ts';
-import { SHADOW_FREE, currentThread, type Page } from '../kernel/page.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import type { KernelObserver } from '../kernel/model/observer.ts';
+import { SHADOW_FREE, currentThread, type Page } from '../kernel/include/linux/mm_types.ts';
 
 /** Why an access to a frame as a page table is a use of freed memory. */
 export const STALE_NONE = 0;

@@ -6,7 +6,7 @@
  */
 import { PAGE_SIZE, PTRS_PER_TABLE, levelShift, type Level, type Pa } from '../hw/address.ts';
 import { LO_PRESENT, LO_PSE, paFromHalves } from '../hw/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
 
 /**
  * Runs at every quiescence, over every table: it reads entries as two 32-bit words and keeps

@@ -12,7 +12,7 @@
  * A hook that never returns (loops without yielding) is the watchdog's case (watchdog.ts).
  */
 import type { Design } from '../designs/index.ts';
-import type { KernelHooks } from '../kernel/hooks.ts';
+import type { KernelHooks } from '../kernel/model/hooks.ts';
 import type { Blocker, Sim, Step } from '../sim/index.ts';
 import { UsageError } from './context.ts';
 

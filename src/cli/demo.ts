@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { RandomScheduler, RoundRobinScheduler } from '../explore/index.ts';
-import { DEFAULT_CONFIG } from '../kernel/config.ts';
+import { DEFAULT_CONFIG } from '../kernel/model/config.ts';
 import { runLeakDemo, type LeakDemoResult } from '../scenario/leak-demo.ts';
 import { collapseRuns } from './trace-text.ts';
 import type { CliContext } from './context.ts';

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { BUILTIN_DESIGNS, builtinDesign, type Design } from '../designs/index.ts';
-import { GENERIC_HOOKS } from '../kernel/generic-hooks.ts';
+import { GENERIC_HOOKS } from '../kernel/model/generic-hooks.ts';
 import { BUILTIN_SCENARIOS, ScenarioError, builtinScenario, scenarioFromText, type Scenario } from '../scenario/scenario.ts';
 import { CostModelError, DEFAULT_COSTS, loadCostModel, type CostModel } from '../measure/cost-model.ts';
 import { containedDesign } from './contain.ts';

@@ -7,11 +7,11 @@
  * an entry is freed, what a producer adds — is the caller's.
  */
 import { TLB_FLUSH_ALL, type Va } from '../hw/address.ts';
-import { iommu_sva_invalidate_kva_range } from '../kernel/iommu-sva.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { INIT_LIST_HEAD, list_for_each_safe, list_splice_tail_init, type ListHead } from '../kernel/list.ts';
-import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/spinlock.ts';
-import { INIT_WORK, schedule_work } from '../kernel/workqueue.ts';
+import { iommu_sva_invalidate_kva_range } from '../kernel/drivers/iommu/iommu-sva.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { INIT_LIST_HEAD, list_for_each_safe, list_splice_tail_init, type ListHead } from '../kernel/include/linux/list.ts';
+import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/kernel/locking/spinlock.ts';
+import { INIT_WORK, schedule_work } from '../kernel/kernel/workqueue.ts';
 import { step, type Sim } from '../sim/index.ts';
 
 export interface DeferredFreeList {

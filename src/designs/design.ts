@@ -4,8 +4,8 @@
  * booted kernel: it builds the design's own state (its list, lock and work item — never module-level
  * state) and returns the overriding hooks, which boot() merges over the generic (v6.18) ones.
  */
-import type { HookName, KernelHooks } from '../kernel/hooks.ts';
-import type { Kernel } from '../kernel/kernel.ts';
+import type { HookName, KernelHooks } from '../kernel/model/hooks.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
 
 export interface Design {
   /** A short identifier: `seed`, `upstream`, or a user design's own. */

@@ -5,9 +5,9 @@
  * caller of a kernel TLB flush also flushes the IOMMU — before the page-table free that follows it.
  */
 import type { Va } from '../hw/address.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { preempt_disable, preempt_enable } from '../kernel/preempt.ts';
-import { generic_flush_tlb_kernel_range } from '../kernel/tlbflush.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { preempt_disable, preempt_enable } from '../kernel/include/linux/preempt.ts';
+import { generic_flush_tlb_kernel_range } from '../kernel/arch/x86/mm/tlb.ts';
 import type { Sim } from '../sim/index.ts';
 
 export function hookedFlushTlbKernelRange(invalidate: (k: Kernel, start: Va, end: Va) => Sim) {

@@ -27,14 +27,14 @@
  *   __free_page() of each tail page finds a refcount of 0 — kptsim reports what that does.
  * - Reserved (boot) pages keep their synchronous free_reserved_page(), as every draft did.
  */
-import { __free_page } from '../kernel/buddy.ts';
-import { generic_pmd_free, generic_pte_free_kernel, generic_pud_free } from '../kernel/pgalloc.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_splice_tail, type ListHead } from '../kernel/list.ts';
-import type { MmStruct } from '../kernel/mm.ts';
-import { flagsWordOr, flagsWordTest, type Page, type Ptdesc } from '../kernel/page.ts';
-import { page_ptdesc, pagetable_dtor_free, ptdesc_page } from '../kernel/ptdesc.ts';
-import { free_pagetable_with } from '../kernel/x86-init64.ts';
+import { __free_page } from '../kernel/mm/page_alloc.ts';
+import { generic_pmd_free, generic_pte_free_kernel, generic_pud_free } from '../kernel/include/asm-generic/pgalloc.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_splice_tail, type ListHead } from '../kernel/include/linux/list.ts';
+import type { MmStruct } from '../kernel/kernel/fork.ts';
+import { flagsWordOr, flagsWordTest, type Page, type Ptdesc } from '../kernel/include/linux/mm_types.ts';
+import { page_ptdesc, pagetable_dtor_free, ptdesc_page } from '../kernel/include/linux/mm.ts';
+import { free_pagetable_with } from '../kernel/arch/x86/mm/init_64.ts';
 import { step, type Sim } from '../sim/index.ts';
 import { deferredFreeList } from './deferred-list.ts';
 import type { Design } from './design.ts';

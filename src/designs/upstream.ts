@@ -19,14 +19,14 @@
  *   call pagetable_free() — so an order-9 non-compound vmemmap block frees only its first page
  *   (pitfall 8), and hot-remove still frees a table before clearing its parent (pitfall 11).
  */
-import type { Kernel } from '../kernel/kernel.ts';
-import { list_add } from '../kernel/list.ts';
-import type { MmStruct } from '../kernel/mm.ts';
-import type { Ptdesc } from '../kernel/page.ts';
-import { generic_p4d_alloc_one, generic_pmd_alloc_one, generic_pte_alloc_one_kernel, generic_pud_alloc_one } from '../kernel/pgalloc.ts';
-import { __pagetable_free, page_ptdesc, pagetable_dtor_free, pagetable_free, ptdesc_clear_kernel, ptdesc_set_kernel, ptdesc_test_kernel } from '../kernel/ptdesc.ts';
-import { free_pagetable_with } from '../kernel/x86-init64.ts';
-import { free_pmd_page_with, free_pte_page_with } from '../kernel/x86-pgtable.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { list_add } from '../kernel/include/linux/list.ts';
+import type { MmStruct } from '../kernel/kernel/fork.ts';
+import type { Ptdesc } from '../kernel/include/linux/mm_types.ts';
+import { generic_p4d_alloc_one, generic_pmd_alloc_one, generic_pte_alloc_one_kernel, generic_pud_alloc_one } from '../kernel/include/asm-generic/pgalloc.ts';
+import { __pagetable_free, page_ptdesc, pagetable_dtor_free, pagetable_free, ptdesc_clear_kernel, ptdesc_set_kernel, ptdesc_test_kernel } from '../kernel/include/linux/mm.ts';
+import { free_pagetable_with } from '../kernel/arch/x86/mm/init_64.ts';
+import { free_pmd_page_with, free_pte_page_with } from '../kernel/arch/x86/mm/pgtable.ts';
 import { step, type Sim } from '../sim/index.ts';
 import type { Va } from '../hw/address.ts';
 import { deferredFreeList } from './deferred-list.ts';

@@ -6,10 +6,10 @@
  * (reference §1, [S15][S16]). The frees themselves are not deferred; flush_tlb_all() is not hooked.
  */
 import type { Va } from '../hw/address.ts';
-import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/iommu-sva.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { might_sleep } from '../kernel/might-sleep.ts';
-import { mutex_lock, mutex_unlock } from '../kernel/mutex.ts';
+import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/drivers/iommu/iommu-sva.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { might_sleep } from '../kernel/kernel/sched/core.ts';
+import { mutex_lock, mutex_unlock } from '../kernel/kernel/locking/mutex.ts';
 import type { Sim } from '../sim/index.ts';
 import type { Design } from './design.ts';
 import { hookedFlushTlbKernelRange } from './flush-hook.ts';

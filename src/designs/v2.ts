@@ -9,9 +9,9 @@
  * keep the kernel's mutex, so the list walk is ordered against them only by steps, not by the lock.
  */
 import type { Va } from '../hw/address.ts';
-import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/iommu-sva.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from '../kernel/spinlock.ts';
+import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/drivers/iommu/iommu-sva.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from '../kernel/kernel/locking/spinlock.ts';
 import type { Sim } from '../sim/index.ts';
 import type { Design } from './design.ts';
 import { hookedFlushTlbKernelRange } from './flush-hook.ts';

@@ -7,11 +7,11 @@
  * (reference §1, [S18]). If the GFP_ATOMIC allocation fails, the invalidation is simply skipped.
  */
 import { TLB_FLUSH_ALL, type Va } from '../hw/address.ts';
-import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/iommu-sva.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { mutex_lock, mutex_unlock } from '../kernel/mutex.ts';
-import { generic_flush_tlb_all, generic_flush_tlb_kernel_range } from '../kernel/tlbflush.ts';
-import { INIT_WORK, schedule_work } from '../kernel/workqueue.ts';
+import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/drivers/iommu/iommu-sva.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { mutex_lock, mutex_unlock } from '../kernel/kernel/locking/mutex.ts';
+import { generic_flush_tlb_all, generic_flush_tlb_kernel_range } from '../kernel/arch/x86/mm/tlb.ts';
+import { INIT_WORK, schedule_work } from '../kernel/kernel/workqueue.ts';
 import { step, type Sim } from '../sim/index.ts';
 import type { Design } from './design.ts';
 

@@ -168,7 +168,7 @@ export class PhysMem {
 
   /**
    * The frames written since construction or the last reset, as they are now: with restore(), the
-   * boot image of src/kernel/boot-memory.ts (boot writes only its page tables; the rest is zero).
+   * boot image of src/kernel/model/boot-memory.ts (boot writes only its page tables; the rest is zero).
    */
   snapshot(): PhysMemImage {
     const pfns: number[] = [];

@@ -18,10 +18,10 @@
 import { PAGE_SIZE, type Level } from '../hw/address.ts';
 import { entry_links_table } from '../hw/index.ts';
 import type { IommuStats } from '../hw/iommu.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import type { KernelObserver } from '../kernel/observer.ts';
-import { SHADOW_FREE } from '../kernel/page.ts';
-import { entry_table } from '../kernel/pgtable.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import type { KernelObserver } from '../kernel/model/observer.ts';
+import { SHADOW_FREE } from '../kernel/include/linux/mm_types.ts';
+import { entry_table } from '../kernel/arch/x86/include/asm/pgtable.ts';
 import { ModelInvariantError, type Violation } from '../sim/index.ts';
 import type { StepClock, TimedStep } from './time-keeper.ts';
 
@@ -201,7 +201,7 @@ export class MetricsCollector {
     }
   }
 
-  /** Work executions by their workqueue steps (workqueue.ts), locks by acquire/release steps. */
+  /** Work executions by their workqueue steps (src/kernel/kernel/workqueue.ts), locks by acquire/release steps. */
   private step(s: TimedStep): void {
     const label = s.step.label;
     if (label === 'set_work_pool_and_clear_pending') {

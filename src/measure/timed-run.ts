@@ -4,9 +4,9 @@
  * which are JSON-serialisable.
  */
 import type { Design } from '../designs/index.ts';
-import { nr_free_pages } from '../kernel/buddy.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { PageTable } from '../kernel/page.ts';
+import { nr_free_pages } from '../kernel/mm/page_alloc.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { PageTable } from '../kernel/include/linux/mm_types.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { buildWorld } from '../scenario/world.ts';
 import type { ExecutionStatus } from '../sim/index.ts';

@@ -20,8 +20,8 @@
 import { hex, levelSize, type Level } from '../hw/address.ts';
 import type { InvDesc, InvDescKind } from '../hw/index.ts';
 import type { CoverStatus, IommuHazard } from '../check/index.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { currentThread } from '../kernel/page.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { currentThread } from '../kernel/include/linux/mm_types.ts';
 import { ModelInvariantError } from '../sim/index.ts';
 import type { ContextKind, ViolationKind } from '../sim/index.ts';
 import type { StepClock, TimedStep } from './time-keeper.ts';

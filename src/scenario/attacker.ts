@@ -8,9 +8,9 @@
  */
 import type { Va } from '../hw/address.ts';
 import type { SvaDevice } from '../hw/sva-device.ts';
-import { iommu_sva_bind_device, iommu_sva_unbind_device } from '../kernel/iommu-sva.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { handle_mm_fault, pgd_alloc } from '../kernel/mm.ts';
+import { iommu_sva_bind_device, iommu_sva_unbind_device } from '../kernel/drivers/iommu/iommu-sva.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { handle_mm_fault, pgd_alloc } from '../kernel/kernel/fork.ts';
 import type { Sim } from '../sim/index.ts';
 import { Doorbell } from './doorbell.ts';
 import { TargetBoard } from './targets.ts';

@@ -27,9 +27,9 @@
  * time.
  */
 import { PAGE_SIZE, type Va } from '../hw/address.ts';
-import { iommu_sva_bind_device } from '../kernel/iommu-sva.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { handle_mm_fault, pgd_alloc } from '../kernel/mm.ts';
+import { iommu_sva_bind_device } from '../kernel/drivers/iommu/iommu-sva.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { handle_mm_fault, pgd_alloc } from '../kernel/kernel/fork.ts';
 import { step, type Blocker, type ObjectId, type Sim } from '../sim/index.ts';
 import { KernelProbe, type ProbeOptions } from './attacker.ts';
 import { TargetBoard } from './targets.ts';

@@ -19,14 +19,14 @@
 import type { Va } from '../hw/address.ts';
 import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE } from '../hw/address.ts';
 import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, mk_entry } from '../hw/index.ts';
-import { boot, type BootOptions } from '../kernel/boot.ts';
-import { alloc_page } from '../kernel/buddy.ts';
-import { GFP_KERNEL } from '../kernel/gfp.ts';
-import { iommu_sva_bind_device } from '../kernel/iommu-sva.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import { handle_mm_fault, pgd_alloc } from '../kernel/mm.ts';
-import { p4d_offset, pgd_offset, pmd_offset, pmd_page, pmdp_get, pud_offset } from '../kernel/pgtable.ts';
-import { purge_vmap_area_lazy, vfree, vmalloc } from '../kernel/vmalloc.ts';
+import { boot, type BootOptions } from '../kernel/model/boot.ts';
+import { alloc_page } from '../kernel/mm/page_alloc.ts';
+import { GFP_KERNEL } from '../kernel/include/linux/gfp.ts';
+import { iommu_sva_bind_device } from '../kernel/drivers/iommu/iommu-sva.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
+import { handle_mm_fault, pgd_alloc } from '../kernel/kernel/fork.ts';
+import { p4d_offset, pgd_offset, pmd_offset, pmd_page, pmdp_get, pud_offset } from '../kernel/arch/x86/include/asm/pgtable.ts';
+import { purge_vmap_area_lazy, vfree, vmalloc } from '../kernel/mm/vmalloc.ts';
 import { Execution, step, type ExecutionStatus, type Scheduler, type Sim, type TraceEvent, type Violation } from '../sim/index.ts';
 import { Doorbell } from './doorbell.ts';
 

@@ -5,9 +5,9 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/config.ts';
-import { bootPresentFrames } from '../kernel/boot-memory.ts';
-import { computePageFlagsLayout } from '../kernel/page-flags.ts';
+import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/model/config.ts';
+import { bootPresentFrames } from '../kernel/model/boot-memory.ts';
+import { computePageFlagsLayout } from '../kernel/include/linux/page-flags.ts';
 import type { Workload } from './workload.ts';
 import { bindUnbind } from './workloads/bind-unbind.ts';
 import { cpaCollapse } from './workloads/cpa-collapse.ts';

@@ -3,8 +3,8 @@
  * also gives their defaults and their documentation) and the kernel configuration it needs.
  */
 import type { z } from 'zod';
-import type { KernelConfig } from '../kernel/config.ts';
-import type { Kernel } from '../kernel/kernel.ts';
+import type { KernelConfig } from '../kernel/model/config.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
 
 export interface Workload<P = unknown> {
   readonly name: string;

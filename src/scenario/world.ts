@@ -1,13 +1,13 @@
 /**
  * One execution's world: a kernel booted with the scenario's configuration and the design's hooks,
  * the checkers attached (before any step runs), the workload's threads spawned — in the phase
- * order of boot.ts.
+ * order of src/kernel/model/boot.ts.
  */
 import { OracleCache, attachOracles, type Oracles } from '../check/index.ts';
 import type { Design } from '../designs/index.ts';
 import { installer } from '../designs/index.ts';
-import { BootCache, boot } from '../kernel/boot.ts';
-import type { Kernel } from '../kernel/kernel.ts';
+import { BootCache, boot } from '../kernel/model/boot.ts';
+import type { Kernel } from '../kernel/model/kernel.ts';
 import { Execution, type ExecutionOptions, type Scheduler } from '../sim/index.ts';
 import type { Scenario } from './scenario.ts';
 

@@ -16,7 +16,7 @@ export class Thread {
   /** Steps this thread has taken. */
   steps = 0;
   /**
-   * The hooked kernel functions (src/kernel/hooks.ts) and work functions this thread is inside now,
+   * The hooked kernel functions (src/kernel/model/hooks.ts) and work functions this thread is inside now,
    * outermost first: where a page-table page is freed, as a path (`pmd_free_pte_page > pte_free_kernel`).
    */
   readonly frames: string[] = [];

@@ -1,13 +1,13 @@
 /** Test harness: a booted kernel (the design under test's hooks, or the generic ones) and its threads. */
 import { RoundRobinScheduler } from '../../src/explore/index.ts';
-import type { DeviceSpec } from '../../src/kernel/boot.ts';
-import { boot } from '../../src/kernel/boot.ts';
-import { DEFAULT_CONFIG, type KernelConfig } from '../../src/kernel/config.ts';
-import type { KernelHooks } from '../../src/kernel/hooks.ts';
-import type { Kernel } from '../../src/kernel/kernel.ts';
+import type { DeviceSpec } from '../../src/kernel/model/boot.ts';
+import { boot } from '../../src/kernel/model/boot.ts';
+import { DEFAULT_CONFIG, type KernelConfig } from '../../src/kernel/model/config.ts';
+import type { KernelHooks } from '../../src/kernel/model/hooks.ts';
+import type { Kernel } from '../../src/kernel/model/kernel.ts';
 import assert from 'node:assert/strict';
 import type { Level, Va } from '../../src/hw/address.ts';
-import { entry_leaf, entry_ptr, entry_table } from '../../src/kernel/pgtable.ts';
+import { entry_leaf, entry_ptr, entry_table } from '../../src/kernel/arch/x86/include/asm/pgtable.ts';
 import type { ExecutionResult, Scheduler, Sim, SpawnOptions, Thread } from '../../src/sim/index.ts';
 import { newExecution, runThreads } from './sim.ts';
 

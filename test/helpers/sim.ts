@@ -1,8 +1,8 @@
 /** Test harness: run simulated threads to the end under a chosen scheduler. */
 import { RoundRobinScheduler } from '../../src/explore/index.ts';
-import { DEFAULT_CONFIG, type KernelConfig } from '../../src/kernel/config.ts';
-import type { SyncCore } from '../../src/kernel/kernel.ts';
-import { Lockdep } from '../../src/kernel/lockdep.ts';
+import { DEFAULT_CONFIG, type KernelConfig } from '../../src/kernel/model/config.ts';
+import type { SyncCore } from '../../src/kernel/model/kernel.ts';
+import { Lockdep } from '../../src/kernel/kernel/locking/lockdep.ts';
 import {
   Execution,
   type ChoicePoint,

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { newExecution, runThreads } from '../helpers/sim.ts';
-import { bootMemory } from '../../src/kernel/boot-memory.ts';
-import { __free_page, __free_pages, alloc_pages, check_free_lists, nr_free_pages, split_page } from '../../src/kernel/buddy.ts';
-import { DEFAULT_CONFIG } from '../../src/kernel/config.ts';
-import { GFP_KERNEL, __GFP_COMP } from '../../src/kernel/gfp.ts';
-import type { MemoryCore } from '../../src/kernel/kernel.ts';
-import { SHADOW_ALLOCATED, type Page } from '../../src/kernel/page.ts';
+import { bootMemory } from '../../src/kernel/model/boot-memory.ts';
+import { __free_page, __free_pages, alloc_pages, check_free_lists, nr_free_pages, split_page } from '../../src/kernel/mm/page_alloc.ts';
+import { DEFAULT_CONFIG } from '../../src/kernel/model/config.ts';
+import { GFP_KERNEL, __GFP_COMP } from '../../src/kernel/include/linux/gfp.ts';
+import type { MemoryCore } from '../../src/kernel/model/kernel.ts';
+import { SHADOW_ALLOCATED, type Page } from '../../src/kernel/include/linux/mm_types.ts';
 
 const FRAMES = 128;
 

@@ -20,10 +20,10 @@ import fc from 'fast-check';
 import type { Design } from '../../src/designs/index.ts';
 import { PAGE_SIZE, PMD_SIZE, type Va } from '../../src/hw/address.ts';
 import { RoundRobinScheduler } from '../../src/explore/index.ts';
-import { pte_free_kernel } from '../../src/kernel/pgalloc.ts';
-import { pmd_clear, pmd_page, pmdp_get } from '../../src/kernel/pgtable.ts';
-import { page_ptdesc } from '../../src/kernel/ptdesc.ts';
-import { generic_flush_tlb_kernel_range } from '../../src/kernel/tlbflush.ts';
+import { pte_free_kernel } from '../../src/kernel/include/asm-generic/pgalloc.ts';
+import { pmd_clear, pmd_page, pmdp_get } from '../../src/kernel/arch/x86/include/asm/pgtable.ts';
+import { page_ptdesc } from '../../src/kernel/include/linux/mm.ts';
+import { generic_flush_tlb_kernel_range } from '../../src/kernel/arch/x86/mm/tlb.ts';
 import { builtinScenario, scenarioFrom } from '../../src/scenario/scenario.ts';
 import { buildWorld } from '../../src/scenario/world.ts';
 

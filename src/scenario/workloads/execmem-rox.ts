@@ -16,8 +16,8 @@
  */
 import { z } from 'zod';
 import { PAGE_SIZE, PMD_SIZE } from '../../hw/address.ts';
-import { set_memory_ro, set_memory_rox, set_memory_rw } from '../../kernel/cpa.ts';
-import { __va } from '../../kernel/layout.ts';
+import { set_memory_ro, set_memory_rox, set_memory_rw } from '../../kernel/arch/x86/mm/pat/set_memory.ts';
+import { __va } from '../../kernel/arch/x86/include/asm/pgtable_64_types.ts';
 import type { Sim } from '../../sim/index.ts';
 import { SteadyDma } from '../dma-load.ts';
 import type { Workload } from '../workload.ts';

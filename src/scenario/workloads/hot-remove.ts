@@ -7,9 +7,9 @@
  */
 import { z } from 'zod';
 import { PAGE_SIZE } from '../../hw/address.ts';
-import { __va } from '../../kernel/layout.ts';
-import { add_memory, remove_memory, section_start_pfn, section_vmemmap } from '../../kernel/memory-hotplug.ts';
-import type { Kernel } from '../../kernel/kernel.ts';
+import { __va } from '../../kernel/arch/x86/include/asm/pgtable_64_types.ts';
+import { add_memory, remove_memory, section_start_pfn, section_vmemmap } from '../../kernel/mm/memory_hotplug.ts';
+import type { Kernel } from '../../kernel/model/kernel.ts';
 import type { Sim } from '../../sim/index.ts';
 import { spawnAttacker } from '../attacker.ts';
 import type { TargetBoard } from '../targets.ts';

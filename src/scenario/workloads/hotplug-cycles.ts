@@ -11,17 +11,17 @@
  *
  * With a 4 KiB direct map (directMap4k, as CONFIG_DEBUG_PAGEALLOC gives) each removal frees
  * sectionPages / 512 direct-map PTE tables and the vmemmap PMD table (the boot sections have no
- * vmemmap mapping, memory-hotplug.ts), plus the vmemmap block, which is data, not a table. The
+ * vmemmap mapping, src/kernel/mm/memory_hotplug.ts), plus the vmemmap block, which is data, not a table. The
  * direct-map PMD table stays: boot memory shares it. None of these tables is marked PT_kernel
  * (pitfall 5): v6.19 frees them synchronously.
  */
 import { z } from 'zod';
 import { PAGE_SIZE } from '../../hw/address.ts';
-import { __free_page, alloc_page } from '../../kernel/buddy.ts';
-import { GFP_KERNEL } from '../../kernel/gfp.ts';
-import { __va } from '../../kernel/layout.ts';
-import { add_memory, remove_memory, section_start_pfn, section_vmemmap } from '../../kernel/memory-hotplug.ts';
-import type { Page } from '../../kernel/page.ts';
+import { __free_page, alloc_page } from '../../kernel/mm/page_alloc.ts';
+import { GFP_KERNEL } from '../../kernel/include/linux/gfp.ts';
+import { __va } from '../../kernel/arch/x86/include/asm/pgtable_64_types.ts';
+import { add_memory, remove_memory, section_start_pfn, section_vmemmap } from '../../kernel/mm/memory_hotplug.ts';
+import type { Page } from '../../kernel/include/linux/mm_types.ts';
 import { step, type Sim } from '../../sim/index.ts';
 import { SteadyDma } from '../dma-load.ts';
 import type { Workload } from '../workload.ts';

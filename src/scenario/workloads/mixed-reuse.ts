@@ -8,12 +8,12 @@
 import { z } from 'zod';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from '../../hw/address.ts';
 import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, mk_entry } from '../../hw/index.ts';
-import { __free_page, alloc_page } from '../../kernel/buddy.ts';
-import { set_memory_ro, set_memory_rox, set_memory_rw } from '../../kernel/cpa.ts';
-import { GFP_KERNEL } from '../../kernel/gfp.ts';
-import { __va } from '../../kernel/layout.ts';
-import type { Page } from '../../kernel/page.ts';
-import { ioremap, purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/vmalloc.ts';
+import { __free_page, alloc_page } from '../../kernel/mm/page_alloc.ts';
+import { set_memory_ro, set_memory_rox, set_memory_rw } from '../../kernel/arch/x86/mm/pat/set_memory.ts';
+import { GFP_KERNEL } from '../../kernel/include/linux/gfp.ts';
+import { __va } from '../../kernel/arch/x86/include/asm/pgtable_64_types.ts';
+import type { Page } from '../../kernel/include/linux/mm_types.ts';
+import { ioremap, purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/mm/vmalloc.ts';
 import { step, type Sim } from '../../sim/index.ts';
 import { spawnAttacker } from '../attacker.ts';
 import { Doorbell } from '../doorbell.ts';

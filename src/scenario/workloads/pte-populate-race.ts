@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { PAGE_SIZE, PMD_SIZE } from '../../hw/address.ts';
-import { purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/vmalloc.ts';
+import { purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/mm/vmalloc.ts';
 import type { Sim } from '../../sim/index.ts';
 import { spawnAttacker } from '../attacker.ts';
 import { Doorbell } from '../doorbell.ts';

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { PAGE_SIZE, PUD_SIZE } from '../../hw/address.ts';
-import { ioremap, purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/vmalloc.ts';
+import { ioremap, purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/mm/vmalloc.ts';
 import { spawnAttacker } from '../attacker.ts';
 import type { Workload } from '../workload.ts';
 

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { PAGE_SIZE, PMD_SIZE } from '../../hw/address.ts';
-import type { Kernel } from '../../kernel/kernel.ts';
-import { purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/vmalloc.ts';
+import type { Kernel } from '../../kernel/model/kernel.ts';
+import { purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/mm/vmalloc.ts';
 import type { Sim } from '../../sim/index.ts';
 import { spawnAttacker } from '../attacker.ts';
 import type { Workload } from '../workload.ts';

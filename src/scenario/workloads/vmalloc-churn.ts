@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 import { PAGE_SIZE, PMD_SIZE, PTRS_PER_TABLE, type Va } from '../../hw/address.ts';
-import { purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/vmalloc.ts';
+import { purge_vmap_area_lazy, vfree, vmalloc } from '../../kernel/mm/vmalloc.ts';
 import type { Sim } from '../../sim/index.ts';
 import { SteadyDma } from '../dma-load.ts';
 import type { Workload } from '../workload.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Design } from '../../../src/designs/design.ts';
 import { RandomScheduler } from '../../../src/explore/index.ts';
-import { list_add } from '../../../src/kernel/list.ts';
+import { list_add } from '../../../src/kernel/include/linux/list.ts';
 import { scenarioFrom } from '../../../src/scenario/scenario.ts';
 import { buildWorld } from '../../../src/scenario/world.ts';
 import { kindsOf, runDesign } from '../../helpers/run.ts';

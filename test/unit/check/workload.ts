@@ -6,11 +6,11 @@
 import { PAGE_SIZE, PMD_SIZE, type Va } from '../../../src/hw/address.ts';
 import type { DmaResult } from '../../../src/hw/index.ts';
 import { attachOracles, type Oracles } from '../../../src/check/index.ts';
-import { iommu_sva_bind_device } from '../../../src/kernel/iommu-sva.ts';
-import type { Kernel } from '../../../src/kernel/kernel.ts';
-import { pgd_alloc, type MmStruct } from '../../../src/kernel/mm.ts';
-import { entry_table, p4d_offset, pgd_offset, pmd_offset, pmdp_get, pud_offset, pudp_get, type EntryPtr } from '../../../src/kernel/pgtable.ts';
-import { purge_vmap_area_lazy, vfree, vmalloc } from '../../../src/kernel/vmalloc.ts';
+import { iommu_sva_bind_device } from '../../../src/kernel/drivers/iommu/iommu-sva.ts';
+import type { Kernel } from '../../../src/kernel/model/kernel.ts';
+import { pgd_alloc, type MmStruct } from '../../../src/kernel/kernel/fork.ts';
+import { entry_table, p4d_offset, pgd_offset, pmd_offset, pmdp_get, pud_offset, pudp_get, type EntryPtr } from '../../../src/kernel/arch/x86/include/asm/pgtable.ts';
+import { purge_vmap_area_lazy, vfree, vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
 import { Doorbell } from '../../../src/scenario/doorbell.ts';
 import type { ExecutionResult, Sim } from '../../../src/sim/index.ts';
 import { runKernel } from '../../helpers/kernel.ts';

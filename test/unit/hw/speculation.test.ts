@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE } from '../../../src/hw/address.ts';
-import { DEFAULT_CONFIG } from '../../../src/kernel/config.ts';
-import { iommu_sva_bind_device } from '../../../src/kernel/iommu-sva.ts';
-import { pgd_alloc } from '../../../src/kernel/mm.ts';
-import { vmalloc } from '../../../src/kernel/vmalloc.ts';
+import { DEFAULT_CONFIG } from '../../../src/kernel/model/config.ts';
+import { iommu_sva_bind_device } from '../../../src/kernel/drivers/iommu/iommu-sva.ts';
+import { pgd_alloc } from '../../../src/kernel/kernel/fork.ts';
+import { vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
 import type { ChoicePoint, Scheduler } from '../../../src/sim/index.ts';
 import { bootTestKernel, runKernel } from '../../helpers/kernel.ts';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE } from '../../../src/hw/address.ts';
-import { PageReserved } from '../../../src/kernel/page.ts';
-import { nr_free_pages } from '../../../src/kernel/buddy.ts';
+import { PageReserved } from '../../../src/kernel/include/linux/mm_types.ts';
+import { nr_free_pages } from '../../../src/kernel/mm/page_alloc.ts';
 import { bootTestKernel, runKernel } from '../../helpers/kernel.ts';
 
 test('boot maps every frame in the direct map at PAGE_OFFSET + pa (kernel_physical_mapping_init)', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newExecution, runThreads } from '../../helpers/sim.ts';
-import { bootMemory } from '../../../src/kernel/boot-memory.ts';
+import { bootMemory } from '../../../src/kernel/model/boot-memory.ts';
 import {
   PAGE_POISON,
   __free_page,
@@ -13,10 +13,10 @@ import {
   get_zeroed_page,
   nr_free_pages,
   split_page,
-} from '../../../src/kernel/buddy.ts';
-import { DEFAULT_CONFIG, type KernelConfig } from '../../../src/kernel/config.ts';
-import { GFP_ATOMIC, GFP_DMA32, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_ZERO } from '../../../src/kernel/gfp.ts';
-import type { MemoryCore } from '../../../src/kernel/kernel.ts';
+} from '../../../src/kernel/mm/page_alloc.ts';
+import { DEFAULT_CONFIG, type KernelConfig } from '../../../src/kernel/model/config.ts';
+import { GFP_ATOMIC, GFP_DMA32, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_ZERO } from '../../../src/kernel/include/linux/gfp.ts';
+import type { MemoryCore } from '../../../src/kernel/model/kernel.ts';
 import {
   PageHead,
   PageReferenced,
@@ -30,9 +30,9 @@ import {
   flagsWordTest,
   set_bit,
   type Page,
-} from '../../../src/kernel/page.ts';
-import { PG_lru } from '../../../src/kernel/page-flags.ts';
-import { preempt_disable, preempt_enable } from '../../../src/kernel/preempt.ts';
+} from '../../../src/kernel/include/linux/mm_types.ts';
+import { PG_lru } from '../../../src/kernel/include/linux/page-flags.ts';
+import { preempt_disable, preempt_enable } from '../../../src/kernel/include/linux/preempt.ts';
 import type { ChoicePoint, Execution, Scheduler, Sim } from '../../../src/sim/index.ts';
 
 function world(config: Partial<KernelConfig> = {}, scheduler?: Scheduler): { exec: Execution; k: MemoryCore } {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE, TLB_FLUSH_ALL, type Va } from '../../../src/hw/address.ts';
 import { PAGE_KERNEL, PAGE_KERNEL_LARGE, PAGE_KERNEL_RO, _PAGE_DIRTY, _PAGE_NX, _PAGE_PSE, _PAGE_RW, entry_pa, mk_entry } from '../../../src/hw/index.ts';
-import { check_free_lists } from '../../../src/kernel/buddy.ts';
+import { check_free_lists } from '../../../src/kernel/mm/page_alloc.ts';
 import {
   CPA_PGTABLES_LIST,
   PG_LEVEL_4K,
@@ -11,18 +11,18 @@ import {
   set_memory_ro,
   set_memory_rox,
   set_memory_rw,
-} from '../../../src/kernel/cpa.ts';
-import type { KernelHooks } from '../../../src/kernel/hooks.ts';
-import type { Kernel } from '../../../src/kernel/kernel.ts';
-import { __va } from '../../../src/kernel/layout.ts';
-import { LIST_POISON1, LIST_POISON2, walkList } from '../../../src/kernel/list.ts';
-import { PageTable, SHADOW_ALLOCATED, SHADOW_FREE, type Ptdesc } from '../../../src/kernel/page.ts';
-import { entry_leaf, entry_ptr, entry_table, pmd_page, pmdp_get, ptep_get, type EntryPtr } from '../../../src/kernel/pgtable.ts';
-import { ptdesc_test_kernel } from '../../../src/kernel/ptdesc.ts';
-import { spin_lock, spin_unlock } from '../../../src/kernel/spinlock.ts';
-import { generic_flush_tlb_all, generic_flush_tlb_kernel_range } from '../../../src/kernel/tlbflush.ts';
-import { vmalloc } from '../../../src/kernel/vmalloc.ts';
-import { global_node_page_state } from '../../../src/kernel/vmstat.ts';
+} from '../../../src/kernel/arch/x86/mm/pat/set_memory.ts';
+import type { KernelHooks } from '../../../src/kernel/model/hooks.ts';
+import type { Kernel } from '../../../src/kernel/model/kernel.ts';
+import { __va } from '../../../src/kernel/arch/x86/include/asm/pgtable_64_types.ts';
+import { LIST_POISON1, LIST_POISON2, walkList } from '../../../src/kernel/include/linux/list.ts';
+import { PageTable, SHADOW_ALLOCATED, SHADOW_FREE, type Ptdesc } from '../../../src/kernel/include/linux/mm_types.ts';
+import { entry_leaf, entry_ptr, entry_table, pmd_page, pmdp_get, ptep_get, type EntryPtr } from '../../../src/kernel/arch/x86/include/asm/pgtable.ts';
+import { ptdesc_test_kernel } from '../../../src/kernel/include/linux/mm.ts';
+import { spin_lock, spin_unlock } from '../../../src/kernel/kernel/locking/spinlock.ts';
+import { generic_flush_tlb_all, generic_flush_tlb_kernel_range } from '../../../src/kernel/arch/x86/mm/tlb.ts';
+import { vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
+import { global_node_page_state } from '../../../src/kernel/mm/vmstat.ts';
 import { bootTestKernel, kinds, runKernel } from '../../helpers/kernel.ts';
 
 /** The direct map's second 2 MiB leaf (pfns 0x200-0x3ff) and one page inside it. */

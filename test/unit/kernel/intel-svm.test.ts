@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ULONG_MAX } from '../../../src/hw/address.ts';
-import { MAX_AGAW_PFN_WIDTH, calculate_psi_aligned_address } from '../../../src/kernel/intel-svm.ts';
+import { MAX_AGAW_PFN_WIDTH, calculate_psi_aligned_address } from '../../../src/kernel/drivers/iommu/intel/svm.ts';
 
 const PAGE_OFFSET = 0xffff888000000000n;
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE, TLB_FLUSH_ALL, ULONG_MAX } from '../../../src/hw/address.ts';
 import type { IommuWalkReadEvent } from '../../../src/hw/index.ts';
-import { iommu_sva_bind_device, iommu_sva_invalidate_kva_range, iommu_sva_unbind_device } from '../../../src/kernel/iommu-sva.ts';
-import { pgd_alloc } from '../../../src/kernel/mm.ts';
-import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/spinlock.ts';
-import { vmalloc } from '../../../src/kernel/vmalloc.ts';
+import { iommu_sva_bind_device, iommu_sva_invalidate_kva_range, iommu_sva_unbind_device } from '../../../src/kernel/drivers/iommu/iommu-sva.ts';
+import { pgd_alloc } from '../../../src/kernel/kernel/fork.ts';
+import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/kernel/locking/spinlock.ts';
+import { vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
 import { bootTestKernel, kinds, runKernel } from '../../helpers/kernel.ts';
 
 test('bind puts the mm on iommu_sva_mms and sets iommu_sva_present; the last unbind clears both (iommu-sva.c)', () => {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newExecution, runThreads } from '../../helpers/sim.ts';
-import { bootMemory } from '../../../src/kernel/boot-memory.ts';
-import { __free_page, alloc_page } from '../../../src/kernel/buddy.ts';
-import { DEFAULT_CONFIG } from '../../../src/kernel/config.ts';
-import { GFP_KERNEL } from '../../../src/kernel/gfp.ts';
-import { kasan_check } from '../../../src/kernel/kasan.ts';
-import type { Page } from '../../../src/kernel/page.ts';
+import { bootMemory } from '../../../src/kernel/model/boot-memory.ts';
+import { __free_page, alloc_page } from '../../../src/kernel/mm/page_alloc.ts';
+import { DEFAULT_CONFIG } from '../../../src/kernel/model/config.ts';
+import { GFP_KERNEL } from '../../../src/kernel/include/linux/gfp.ts';
+import { kasan_check } from '../../../src/kernel/mm/kasan/generic.ts';
+import type { Page } from '../../../src/kernel/include/linux/mm_types.ts';
 import { ModelInvariantError } from '../../../src/sim/index.ts';
 
 test('a write to a freed frame is "BUG: KASAN: use-after-free" with the access, the task and the page dump', () => {

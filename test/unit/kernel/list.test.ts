@@ -20,7 +20,7 @@ import {
   list_splice_tail,
   list_splice_tail_init,
   walkList,
-} from '../../../src/kernel/list.ts';
+} from '../../../src/kernel/include/linux/list.ts';
 import type { Execution } from '../../../src/sim/index.ts';
 
 /** An arena with 8 page lru nodes (0..7), each initialised as memmap init does. */

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomScheduler } from '../../../src/explore/index.ts';
-import type { SyncCore } from '../../../src/kernel/kernel.ts';
-import type { LockdepMap } from '../../../src/kernel/lockdep.ts';
-import { mutex_init, mutex_lock, mutex_trylock, mutex_unlock, type mutex } from '../../../src/kernel/mutex.ts';
-import { spin_lock, spin_lock_init, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore } from '../../../src/kernel/spinlock.ts';
+import type { SyncCore } from '../../../src/kernel/model/kernel.ts';
+import type { LockdepMap } from '../../../src/kernel/kernel/locking/lockdep.ts';
+import { mutex_init, mutex_lock, mutex_trylock, mutex_unlock, type mutex } from '../../../src/kernel/kernel/locking/mutex.ts';
+import { spin_lock, spin_lock_init, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore } from '../../../src/kernel/kernel/locking/spinlock.ts';
 import type { Scheduler, Sim, SpawnOptions, Violation } from '../../../src/sim/index.ts';
 import { newExecution, newSyncCore, runThreads, ScriptedScheduler } from '../../helpers/sim.ts';
 

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newExecution, runThreads } from '../../helpers/sim.ts';
-import { bootMemory } from '../../../src/kernel/boot-memory.ts';
-import { __free_page, check_free_lists, free_reserved_page, nr_free_pages, page_zone } from '../../../src/kernel/buddy.ts';
-import { DEFAULT_CONFIG } from '../../../src/kernel/config.ts';
-import { memblock_alloc_pages, type BootMemory } from '../../../src/kernel/memblock.ts';
-import { PageReserved, SHADOW_FREE, SHADOW_RESERVED, type Page } from '../../../src/kernel/page.ts';
+import { bootMemory } from '../../../src/kernel/model/boot-memory.ts';
+import { __free_page, check_free_lists, free_reserved_page, nr_free_pages, page_zone } from '../../../src/kernel/mm/page_alloc.ts';
+import { DEFAULT_CONFIG } from '../../../src/kernel/model/config.ts';
+import { memblock_alloc_pages, type BootMemory } from '../../../src/kernel/mm/memblock.ts';
+import { PageReserved, SHADOW_FREE, SHADOW_RESERVED, type Page } from '../../../src/kernel/include/linux/mm_types.ts';
 import { ModelInvariantError } from '../../../src/sim/index.ts';
 
 function bootWith(n: number): { k: BootMemory; taken: Page[]; exec: ReturnType<typeof newExecution> } {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { might_sleep } from '../../../src/kernel/might-sleep.ts';
-import { local_irq_disable, preempt_disable } from '../../../src/kernel/preempt.ts';
+import { might_sleep } from '../../../src/kernel/kernel/sched/core.ts';
+import { local_irq_disable, preempt_disable } from '../../../src/kernel/include/linux/preempt.ts';
 import { NO_OBJECT, step, type ContextKind, type Sim } from '../../../src/sim/index.ts';
 import { newExecution, newSyncCore, runThreads } from '../../helpers/sim.ts';
 

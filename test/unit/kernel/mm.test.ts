@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE, PTRS_PER_TABLE } from '../../../src/hw/address.ts';
-import { handle_mm_fault, pgd_alloc, type MmStruct } from '../../../src/kernel/mm.ts';
-import { vmalloc } from '../../../src/kernel/vmalloc.ts';
+import { handle_mm_fault, pgd_alloc, type MmStruct } from '../../../src/kernel/kernel/fork.ts';
+import { vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
 import { bootTestKernel, runKernel } from '../../helpers/kernel.ts';
 
 test('pgd_alloc copies the kernel half of init_mm into a new PGD (pgd_ctor clone_pgd_range)', () => {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomScheduler } from '../../../src/explore/index.ts';
-import type { SyncCore } from '../../../src/kernel/kernel.ts';
-import { mutex_init, mutex_is_locked, mutex_lock, mutex_trylock, mutex_unlock, withMutex, type mutex } from '../../../src/kernel/mutex.ts';
-import { preempt_disable, preempt_enable } from '../../../src/kernel/preempt.ts';
-import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/spinlock.ts';
+import type { SyncCore } from '../../../src/kernel/model/kernel.ts';
+import { mutex_init, mutex_is_locked, mutex_lock, mutex_trylock, mutex_unlock, withMutex, type mutex } from '../../../src/kernel/kernel/locking/mutex.ts';
+import { preempt_disable, preempt_enable } from '../../../src/kernel/include/linux/preempt.ts';
+import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/kernel/locking/spinlock.ts';
 import { NO_OBJECT, step, type Scheduler, type Sim, type SpawnOptions } from '../../../src/sim/index.ts';
 import { newExecution, newSyncCore, runThreads, ScriptedScheduler } from '../../helpers/sim.ts';
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newExecution } from '../../helpers/sim.ts';
-import { bootMemory } from '../../../src/kernel/boot-memory.ts';
-import { DEFAULT_CONFIG, DEFAULT_PAGE_FLAGS } from '../../../src/kernel/config.ts';
+import { bootMemory } from '../../../src/kernel/model/boot-memory.ts';
+import { DEFAULT_CONFIG, DEFAULT_PAGE_FLAGS } from '../../../src/kernel/model/config.ts';
 import {
   PageArray,
   PageLRU,
@@ -21,8 +21,8 @@ import {
   set_page_node,
   set_page_zone,
   test_bit,
-} from '../../../src/kernel/page.ts';
-import { PG_head, PG_locked, PG_waiters, computePageFlagsLayout } from '../../../src/kernel/page-flags.ts';
+} from '../../../src/kernel/include/linux/mm_types.ts';
+import { PG_head, PG_locked, PG_waiters, computePageFlagsLayout } from '../../../src/kernel/include/linux/page-flags.ts';
 import { ModelInvariantError } from '../../../src/sim/index.ts';
 
 test('page-flags-layout: fields are packed downwards from bit 63 (NODE 57-63, ZONE 55-56, LAST_CPUPID 44-54 by default, as in a syzbot x86-64 dump)', () => {

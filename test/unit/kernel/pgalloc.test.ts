@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RandomScheduler } from '../../../src/explore/index.ts';
 import { PAGE_SIZE } from '../../../src/hw/address.ts';
-import type { KernelHooks } from '../../../src/kernel/hooks.ts';
-import { generic_pte_free_kernel, pte_alloc_kernel, pmd_alloc, pud_alloc } from '../../../src/kernel/pgalloc.ts';
-import { p4d_offset, pgd_offset, entry_table, pmdp_get } from '../../../src/kernel/pgtable.ts';
-import { global_node_page_state } from '../../../src/kernel/vmstat.ts';
+import type { KernelHooks } from '../../../src/kernel/model/hooks.ts';
+import { generic_pte_free_kernel, pte_alloc_kernel, pmd_alloc, pud_alloc } from '../../../src/kernel/include/asm-generic/pgalloc.ts';
+import { p4d_offset, pgd_offset, entry_table, pmdp_get } from '../../../src/kernel/arch/x86/include/asm/pgtable.ts';
+import { global_node_page_state } from '../../../src/kernel/mm/vmstat.ts';
 import { bootTestKernel, runKernel } from '../../helpers/kernel.ts';
 
 /** Two CPUs populating the same empty PMD at once: exactly one table is linked, the other freed unlinked. */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SHIFT } from '../../../src/hw/address.ts';
 import { _PAGE_USER, entry_pa } from '../../../src/hw/index.ts';
-import { pmd_offset, pmd_page, pmd_ptdesc, pmdp_get, pud_offset, p4d_offset, pgd_offset } from '../../../src/kernel/pgtable.ts';
-import { vmalloc } from '../../../src/kernel/vmalloc.ts';
+import { pmd_offset, pmd_page, pmd_ptdesc, pmdp_get, pud_offset, p4d_offset, pgd_offset } from '../../../src/kernel/arch/x86/include/asm/pgtable.ts';
+import { vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
 import { bootTestKernel, runKernel } from '../../helpers/kernel.ts';
 
 test('pmd_page() is the table a PMD points to, pmd_ptdesc() the page holding the PMD (include/linux/mm.h)', () => {

@@ -7,7 +7,7 @@ import {
   local_irq_save,
   preempt_disable,
   preempt_enable,
-} from '../../../src/kernel/preempt.ts';
+} from '../../../src/kernel/include/linux/preempt.ts';
 import { in_atomic, irqs_disabled, type Sim } from '../../../src/sim/index.ts';
 import { newExecution, newSyncCore, runThreads } from '../../helpers/sim.ts';
 

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newExecution, runThreads } from '../../helpers/sim.ts';
-import { bootMemory } from '../../../src/kernel/boot-memory.ts';
-import { __free_pages, alloc_pages, compound_order, nr_free_pages } from '../../../src/kernel/buddy.ts';
-import { DEFAULT_CONFIG } from '../../../src/kernel/config.ts';
-import { GFP_KERNEL, GFP_PGTABLE_KERNEL } from '../../../src/kernel/gfp.ts';
-import type { KernelHooks } from '../../../src/kernel/hooks.ts';
-import type { Kernel, MemoryCore } from '../../../src/kernel/kernel.ts';
-import { PageBuddy, PageReferenced, PageTable, type Page, type Ptdesc } from '../../../src/kernel/page.ts';
+import { bootMemory } from '../../../src/kernel/model/boot-memory.ts';
+import { __free_pages, alloc_pages, compound_order, nr_free_pages } from '../../../src/kernel/mm/page_alloc.ts';
+import { DEFAULT_CONFIG } from '../../../src/kernel/model/config.ts';
+import { GFP_KERNEL, GFP_PGTABLE_KERNEL } from '../../../src/kernel/include/linux/gfp.ts';
+import type { KernelHooks } from '../../../src/kernel/model/hooks.ts';
+import type { Kernel, MemoryCore } from '../../../src/kernel/model/kernel.ts';
+import { PageBuddy, PageReferenced, PageTable, type Page, type Ptdesc } from '../../../src/kernel/include/linux/mm_types.ts';
 import {
   PT_kernel,
   __pagetable_free,
@@ -23,9 +23,9 @@ import {
   ptdesc_page,
   ptdesc_set_kernel,
   ptdesc_test_kernel,
-} from '../../../src/kernel/ptdesc.ts';
-import { global_node_page_state } from '../../../src/kernel/vmstat.ts';
-import { PG_referenced } from '../../../src/kernel/page-flags.ts';
+} from '../../../src/kernel/include/linux/mm.ts';
+import { global_node_page_state } from '../../../src/kernel/mm/vmstat.ts';
+import { PG_referenced } from '../../../src/kernel/include/linux/page-flags.ts';
 import type { Execution, Sim } from '../../../src/sim/index.ts';
 
 function world(): { exec: Execution; k: MemoryCore } {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomScheduler } from '../../../src/explore/index.ts';
-import type { SyncCore } from '../../../src/kernel/kernel.ts';
+import type { SyncCore } from '../../../src/kernel/model/kernel.ts';
 import {
   spin_lock,
   spin_lock_init,
@@ -11,7 +11,7 @@ import {
   spin_unlock_irq,
   spin_unlock_irqrestore,
   type spinlock_t,
-} from '../../../src/kernel/spinlock.ts';
+} from '../../../src/kernel/kernel/locking/spinlock.ts';
 import { irqs_disabled, NO_OBJECT, step, type Scheduler, type Sim, type SpawnOptions } from '../../../src/sim/index.ts';
 import { newExecution, newSyncCore, runThreads, ScriptedScheduler } from '../../helpers/sim.ts';
 

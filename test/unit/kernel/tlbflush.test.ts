@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE, TLB_FLUSH_ALL } from '../../../src/hw/address.ts';
-import { flush_tlb_kernel_range, generic_flush_tlb_kernel_range } from '../../../src/kernel/tlbflush.ts';
+import { flush_tlb_kernel_range, generic_flush_tlb_kernel_range } from '../../../src/kernel/arch/x86/mm/tlb.ts';
 import { bootTestKernel, runKernel } from '../../helpers/kernel.ts';
 
 test('flush_tlb_kernel_range runs with preemption disabled (get_flush_tlb_info per-CPU data)', () => {

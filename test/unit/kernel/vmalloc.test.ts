@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, type Va } from '../../../src/hw/address.ts';
-import { SHADOW_FREE } from '../../../src/kernel/page.ts';
-import { generic_flush_tlb_kernel_range } from '../../../src/kernel/tlbflush.ts';
-import { entry_leaf, entry_none, entry_table, pgd_offset, p4d_offset, pmd_offset, pmd_page, pmdp_get, pud_offset, pudp_get } from '../../../src/kernel/pgtable.ts';
-import type { Kernel } from '../../../src/kernel/kernel.ts';
-import { ioremap, purge_vmap_area_lazy, vfree, vmalloc } from '../../../src/kernel/vmalloc.ts';
+import { SHADOW_FREE } from '../../../src/kernel/include/linux/mm_types.ts';
+import { generic_flush_tlb_kernel_range } from '../../../src/kernel/arch/x86/mm/tlb.ts';
+import { entry_leaf, entry_none, entry_table, pgd_offset, p4d_offset, pmd_offset, pmd_page, pmdp_get, pud_offset, pudp_get } from '../../../src/kernel/arch/x86/include/asm/pgtable.ts';
+import type { Kernel } from '../../../src/kernel/model/kernel.ts';
+import { ioremap, purge_vmap_area_lazy, vfree, vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
 import { bootTestKernel, kinds, runKernel } from '../../helpers/kernel.ts';
 
 function* entries(k: Kernel, va: Va) {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomScheduler } from '../../../src/explore/index.ts';
-import { DEFAULT_CONFIG } from '../../../src/kernel/config.ts';
-import type { SyncCore } from '../../../src/kernel/kernel.ts';
-import { mutex_init, mutex_lock, mutex_unlock } from '../../../src/kernel/mutex.ts';
-import { spin_lock, spin_lock_init } from '../../../src/kernel/spinlock.ts';
+import { DEFAULT_CONFIG } from '../../../src/kernel/model/config.ts';
+import type { SyncCore } from '../../../src/kernel/model/kernel.ts';
+import { mutex_init, mutex_lock, mutex_unlock } from '../../../src/kernel/kernel/locking/mutex.ts';
+import { spin_lock, spin_lock_init } from '../../../src/kernel/kernel/locking/spinlock.ts';
 import {
   alloc_workqueue,
   flush_work,
@@ -14,7 +14,7 @@ import {
   type work_func_t,
   type work_struct,
   type WorkqueueStruct,
-} from '../../../src/kernel/workqueue.ts';
+} from '../../../src/kernel/kernel/workqueue.ts';
 import { NO_OBJECT, step, type Blocker, type Execution, type Scheduler, type Sim, type SpawnOptions } from '../../../src/sim/index.ts';
 import { newExecution, newSyncCore, runThreads, ScriptedScheduler } from '../../helpers/sim.ts';
 

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE, PMD_SIZE, type Va } from '../../../src/hw/address.ts';
 import { PAGE_KERNEL, mk_entry } from '../../../src/hw/index.ts';
-import { nr_free_pages, ZONE_NORMAL } from '../../../src/kernel/buddy.ts';
-import type { KernelConfig } from '../../../src/kernel/config.ts';
-import type { KernelHooks } from '../../../src/kernel/hooks.ts';
-import type { Kernel } from '../../../src/kernel/kernel.ts';
-import { __va } from '../../../src/kernel/layout.ts';
-import { add_memory, remove_memory } from '../../../src/kernel/memory-hotplug.ts';
-import { PageReserved, SHADOW_FREE } from '../../../src/kernel/page.ts';
-import { entry_ptr, entry_table, table_entry } from '../../../src/kernel/pgtable.ts';
-import { generic_flush_tlb_all } from '../../../src/kernel/tlbflush.ts';
-import { generic_free_pagetable, init_memory_mapping, kernel_physical_mapping_remove } from '../../../src/kernel/x86-init64.ts';
+import { nr_free_pages, ZONE_NORMAL } from '../../../src/kernel/mm/page_alloc.ts';
+import type { KernelConfig } from '../../../src/kernel/model/config.ts';
+import type { KernelHooks } from '../../../src/kernel/model/hooks.ts';
+import type { Kernel } from '../../../src/kernel/model/kernel.ts';
+import { __va } from '../../../src/kernel/arch/x86/include/asm/pgtable_64_types.ts';
+import { add_memory, remove_memory } from '../../../src/kernel/mm/memory_hotplug.ts';
+import { PageReserved, SHADOW_FREE } from '../../../src/kernel/include/linux/mm_types.ts';
+import { entry_ptr, entry_table, table_entry } from '../../../src/kernel/arch/x86/include/asm/pgtable.ts';
+import { generic_flush_tlb_all } from '../../../src/kernel/arch/x86/mm/tlb.ts';
+import { generic_free_pagetable, init_memory_mapping, kernel_physical_mapping_remove } from '../../../src/kernel/arch/x86/mm/init_64.ts';
 import { bootTestKernel, entryAt, runClean } from '../../helpers/kernel.ts';
 
 function kernel(config: Partial<KernelConfig>, hooks?: Partial<KernelHooks>): Kernel {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/spinlock.ts';
+import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/kernel/locking/spinlock.ts';
 import { DEFAULT_COSTS } from '../../../src/measure/cost-model.ts';
 import { MetricsCollector, percentile, summarizeLatencies, timeWeightedMean } from '../../../src/measure/metrics.ts';
 import { TimedScheduler } from '../../../src/measure/timed-scheduler.ts';

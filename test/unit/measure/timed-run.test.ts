@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { builtinDesign, type Design } from '../../../src/designs/index.ts';
-import { DEFAULT_CONFIG } from '../../../src/kernel/config.ts';
+import { DEFAULT_CONFIG } from '../../../src/kernel/model/config.ts';
 import { DEFAULT_COSTS } from '../../../src/measure/cost-model.ts';
 import { compare, timedRun } from '../../../src/measure/timed-run.ts';
 import { builtinScenario, type Scenario } from '../../../src/scenario/scenario.ts';

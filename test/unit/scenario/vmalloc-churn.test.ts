@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PAGE_SIZE, type Va } from '../../../src/hw/address.ts';
-import { purge_vmap_area_lazy, vfree, vmalloc } from '../../../src/kernel/vmalloc.ts';
+import { purge_vmap_area_lazy, vfree, vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
 import { check } from '../../../src/measure/check.ts';
 import { timedRun } from '../../../src/measure/timed-run.ts';
 import { builtinScenario } from '../../../src/scenario/scenario.ts';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { PgtableShadow } from '../../../src/check/index.ts';
 import { builtinDesign } from '../../../src/designs/index.ts';
 import { RandomScheduler } from '../../../src/explore/index.ts';
-import type { Kernel } from '../../../src/kernel/kernel.ts';
+import type { Kernel } from '../../../src/kernel/model/kernel.ts';
 import { builtinScenario, scenarioFrom, type Scenario } from '../../../src/scenario/scenario.ts';
 import { buildWorld, newWorldCache, type World } from '../../../src/scenario/world.ts';
 import { FRAME_OBJECT_LIMIT } from '../../../src/sim/index.ts';

@@ -1,0 +1,135 @@
+/**
+ * The IOMMU SVA core (drivers/iommu/iommu-sva.c, v6.19 after commit e37d5a2d60a3 "iommu/sva:
+ * invalidate stale IOTLB entries for kernel address space"; reference §1.2 "IOMMU side").
+ *
+ * Binding gives the mm a PASID and an SVA domain; the first domain of an mm puts it on the global
+ * `iommu_sva_mms` list and sets `iommu_sva_present`. `iommu_sva_invalidate_kva_range()` walks that
+ * list under the `iommu_sva_lock` mutex and reaches each mm's IOMMU through the mmu_notifier
+ * `arch_invalidate_secondary_tlbs` path. It takes a mutex, so it may sleep: it is only legal in
+ * process context (pitfall 2) — calling it from an atomic section is how v1 failed.
+ */
+import type { Va } from '../../../hw/address.ts';
+import type { SvaDevice } from '../../../hw/index.ts';
+import { step, type ObjectId, type Sim } from '../../../sim/index.ts';
+import { intel_svm_domain_alloc, intel_svm_domain_free, intel_svm_remove_dev_pasid, intel_svm_set_dev_pasid, type DmarDomain } from './intel/svm.ts';
+import type { Kernel, SyncCore } from '../../model/kernel.ts';
+import type { MmStruct } from '../../kernel/fork.ts';
+import { mutex_init, mutex_lock, mutex_unlock, type mutex } from '../../kernel/locking/mutex.ts';
+
+/** struct iommu_mm_data: an mm's PASID and its SVA domains. */
+export interface IommuMmData {
+  readonly mm: MmStruct;
+  readonly pasid: number;
+  readonly sva_domains: DmarDomain[];
+}
+
+/** What iommu_sva_bind_device() returns (struct iommu_sva). */
+export interface IommuSvaHandle {
+  readonly dev: SvaDevice;
+  readonly domain: DmarDomain;
+  readonly iommu_mm: IommuMmData;
+  users: number;
+}
+
+/** The globals of iommu-sva.c: iommu_sva_lock, iommu_sva_present, iommu_sva_mms. */
+export class IommuSva {
+  readonly iommu_sva_lock: mutex;
+  iommu_sva_present = false;
+  /** The identity of iommu_sva_present, for designs that read it without the lock (v3's READ_ONCE). */
+  readonly presentObj: ObjectId;
+  /** iommu_sva_mms, newest first (list_add inserts at the head). */
+  readonly iommu_sva_mms: IommuMmData[] = [];
+  readonly handles: IommuSvaHandle[] = [];
+  private readonly mmData = new Map<MmStruct, IommuMmData>();
+  private nextPasid = 1;
+  private nextDid = 1;
+
+  constructor(k: SyncCore) {
+    this.iommu_sva_lock = mutex_init(k, 'iommu_sva_lock');
+    this.presentObj = k.exec.objects.register('iommu_sva_present');
+  }
+
+  /** iommu_alloc_mm_data(): the mm's PASID, allocated on first bind and kept for the mm's life. */
+  mmDataFor(mm: MmStruct): IommuMmData {
+    let data = this.mmData.get(mm);
+    if (data === undefined) {
+      data = { mm, pasid: this.nextPasid++, sva_domains: [] };
+      this.mmData.set(mm, data);
+    }
+    return data;
+  }
+
+  allocDomainId(): number {
+    return this.nextDid++;
+  }
+}
+
+export function* iommu_sva_bind_device(k: Kernel, dev: SvaDevice, mm: MmStruct): Sim<IommuSvaHandle> {
+  const sva = k.sva;
+  yield* mutex_lock(k, sva.iommu_sva_lock);
+  const iommu_mm = sva.mmDataFor(mm);
+  const existing = sva.handles.find((h) => h.dev === dev && h.iommu_mm === iommu_mm);
+  if (existing !== undefined) {
+    existing.users++;
+    yield* mutex_unlock(k, sva.iommu_sva_lock);
+    return existing;
+  }
+  let domain = iommu_mm.sva_domains[0];
+  if (domain === undefined) {
+    domain = intel_svm_domain_alloc(k, mm, sva.allocDomainId(), iommu_mm.pasid);
+    if (iommu_mm.sva_domains.length === 0) {
+      yield step('iommu_sva_present = true', 'write', sva.presentObj);
+      if (sva.iommu_sva_mms.length === 0) sva.iommu_sva_present = true;
+      sva.iommu_sva_mms.unshift(iommu_mm);
+    }
+    iommu_mm.sva_domains.unshift(domain);
+  }
+  yield* intel_svm_set_dev_pasid(k, domain, dev);
+  domain.users++;
+  const handle: IommuSvaHandle = { dev, domain, iommu_mm, users: 1 };
+  sva.handles.push(handle);
+  yield* mutex_unlock(k, sva.iommu_sva_lock);
+  return handle;
+}
+
+export function* iommu_sva_unbind_device(k: Kernel, handle: IommuSvaHandle): Sim {
+  const sva = k.sva;
+  yield* mutex_lock(k, sva.iommu_sva_lock);
+  if (--handle.users > 0) {
+    yield* mutex_unlock(k, sva.iommu_sva_lock);
+    return;
+  }
+  sva.handles.splice(sva.handles.indexOf(handle), 1);
+  const { domain, iommu_mm } = handle;
+  yield* intel_svm_remove_dev_pasid(k, domain, handle.dev);
+  if (--domain.users === 0) {
+    iommu_mm.sva_domains.splice(iommu_mm.sva_domains.indexOf(domain), 1);
+    intel_svm_domain_free(domain);
+  }
+  if (iommu_mm.sva_domains.length === 0) {
+    yield step('iommu_sva_present = false', 'write', sva.presentObj);
+    sva.iommu_sva_mms.splice(sva.iommu_sva_mms.indexOf(iommu_mm), 1);
+    if (sva.iommu_sva_mms.length === 0) sva.iommu_sva_present = false;
+  }
+  yield* mutex_unlock(k, sva.iommu_sva_lock);
+}
+
+/**
+ * iommu_sva_invalidate_kva_range(): flush every SVA mm's IOMMU caches for a kernel range. Takes
+ * iommu_sva_lock (may sleep); returns at once when no SVA mm exists.
+ */
+export function* iommu_sva_invalidate_kva_range(k: Kernel, start: Va, end: Va): Sim {
+  const sva = k.sva;
+  yield* mutex_lock(k, sva.iommu_sva_lock);
+  try {
+    if (!sva.iommu_sva_present) return;
+    for (const iommu_mm of sva.iommu_sva_mms) yield* mmu_notifier_arch_invalidate_secondary_tlbs(k, iommu_mm.mm, start, end);
+  } finally {
+    yield* mutex_unlock(k, sva.iommu_sva_lock);
+  }
+}
+
+/** mmu_notifier_arch_invalidate_secondary_tlbs(): every subscription's callback, in order. */
+export function* mmu_notifier_arch_invalidate_secondary_tlbs(k: Kernel, mm: MmStruct, start: Va, end: Va): Sim {
+  for (const sub of mm.notifiers) yield* sub.arch_invalidate_secondary_tlbs(k, mm, start, end);
+}

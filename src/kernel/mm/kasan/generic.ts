@@ -1,0 +1,38 @@
+/**
+ * A KASAN-like check of the kernel's own (CPU) accesses to memory (mm/kasan/generic.c
+ * check_region_inline, mm/kasan/report.c; v6.19): an access to a frame the page allocator has freed
+ * is "BUG: KASAN: use-after-free", reported with the page dump KASAN prints. The shadow state is
+ * PageArray.shadow, kept by the allocator and memblock.
+ *
+ * Kernel code calls kasan_check() right before each access it makes through the direct map
+ * (reading or writing a page-table entry); the IOMMU's and CPU walkers' accesses are hardware and
+ * are judged by the oracles instead.
+ */
+import type { Pa } from '../../../hw/address.ts';
+import { ModelInvariantError } from '../../../sim/index.ts';
+import type { MemoryCore } from '../../model/kernel.ts';
+import { __va, kernelLayout } from '../../arch/x86/include/asm/pgtable_64_types.ts';
+import { SHADOW_FREE, contextLines, currentThread, dump_page } from '../../include/linux/mm_types.ts';
+
+/** True if the access is valid; false after reporting a use-after-free. */
+export function kasan_check(k: MemoryCore, pa: Pa, size: number, write: boolean, where: string): boolean {
+  if (!Number.isInteger(pa) || !Number.isInteger(size) || pa < 0 || size < 1 || pa + size > k.pages.frames * 4096) {
+    throw new ModelInvariantError(`kasan_check: access [${pa}, +${size}) outside memory`);
+  }
+  const first = Math.floor(pa / 4096);
+  const last = Math.floor((pa + size - 1) / 4096);
+  for (let pfn = first; pfn <= last; pfn++) {
+    if (k.pages.shadow[pfn] !== SHADOW_FREE) continue;
+    const t = currentThread(k.exec);
+    const task = t === null ? 'swapper/0/0' : `${t.name}/${t.id}`;
+    const addr = __va(kernelLayout(k.config.pagingLevels), pa).toString(16);
+    k.exec.report('use-after-free', `BUG: KASAN: use-after-free in ${where}`, [
+      `${write ? 'Write' : 'Read'} of size ${size} at addr ${addr} by task ${task}`,
+      ...contextLines(k.exec),
+      'The buggy address belongs to the physical page:',
+      ...dump_page(k.pages, pfn, 'kasan: bad access detected'),
+    ]);
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,74 @@
+/**
+ * The kernel functions a deferred-free design may override, like `#ifndef __HAVE_ARCH_...` in
+ * mm/pgtable-generic.c (STYLE.md §9). Kernel code never calls an implementation directly: it calls
+ * the dispatcher of the same name (`pagetable_free(k, pt)` → `k.hooks.pagetable_free(k, pt)`), so a
+ * design's override is seen on every path. The generic defaults (the kernel before any fix) are in
+ * generic-hooks.ts; a design is `{ name, summary, source } & Partial<KernelHooks>` (src/designs).
+ */
+import type { Va } from '../../hw/address.ts';
+import type { Sim } from '../../sim/index.ts';
+import type { Kernel } from './kernel.ts';
+import type { MmStruct } from '../kernel/fork.ts';
+import { currentThread, type Page, type Ptdesc } from '../include/linux/mm_types.ts';
+import type { EntryPtr } from '../arch/x86/include/asm/pgtable.ts';
+
+export interface KernelHooks {
+  /** include/asm-generic/pgalloc.h allocation helpers: where v6.19 marks kernel tables. */
+  pte_alloc_one_kernel(k: Kernel, mm: MmStruct): Sim<Ptdesc | null>;
+  pmd_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
+  pud_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
+  p4d_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
+
+  /** The final free of a page-table page (include/linux/mm.h). */
+  pagetable_free(k: Kernel, pt: Ptdesc): Sim;
+  /** Destructor then free. */
+  pagetable_dtor_free(k: Kernel, pt: Ptdesc): Sim;
+  /** Generic pgalloc free helpers. */
+  pte_free_kernel(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
+  pmd_free(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
+  pud_free(k: Kernel, mm: MmStruct, pt: Ptdesc): Sim;
+
+  /** arch/x86/mm/pgtable.c: the huge-vmap free sites (return false when the caller must not map huge). */
+  pmd_free_pte_page(k: Kernel, pmdp: EntryPtr, addr: Va): Sim<boolean>;
+  pud_free_pmd_page(k: Kernel, pudp: EntryPtr, addr: Va): Sim<boolean>;
+
+  /**
+   * arch/x86/mm/init_64.c free_pagetable(): the free of every table (and of every vmemmap block)
+   * that memory hot-remove's remove_pagetable() releases.
+   */
+  free_pagetable(k: Kernel, page: Page, order: number): Sim;
+  /**
+   * arch/x86/mm/pat/set_memory.c: the free of one page table in cpa_collapse_large_pages()'s final
+   * loop, after the table was taken off the local pgtables list and flush_tlb_all() ran.
+   */
+  cpa_free_pgtable(k: Kernel, pt: Ptdesc): Sim;
+
+  /** arch/x86/mm/tlb.c: the kernel TLB flushes (v1 hooked the IOMMU in here). */
+  flush_tlb_kernel_range(k: Kernel, start: Va, end: Va): Sim;
+  flush_tlb_all(k: Kernel): Sim;
+}
+
+export type HookName = keyof KernelHooks;
+
+/**
+ * The hook table a kernel runs with: `hooks` (generic ones with the design's over them), each
+ * entered as a frame of the calling thread (Thread.frames), so the oracles can say on which path a
+ * page-table page was freed. A frame is popped when the hook returns; a thread killed inside one
+ * never runs again, so its frames do not matter.
+ */
+export function framedHooks(hooks: KernelHooks): KernelHooks {
+  const framed = {} as Record<HookName, unknown>;
+  for (const name of Object.keys(hooks) as HookName[]) {
+    const impl = hooks[name] as (k: Kernel, ...args: unknown[]) => Sim<unknown>;
+    framed[name] = function* (k: Kernel, ...args: unknown[]): Sim<unknown> {
+      const frames = currentThread(k.exec)?.frames;
+      frames?.push(name);
+      try {
+        return yield* impl(k, ...args);
+      } finally {
+        frames?.pop();
+      }
+    };
+  }
+  return framed as KernelHooks;
+}
