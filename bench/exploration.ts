@@ -8,8 +8,8 @@
  */
 import type { Design } from '../src/designs/index.ts';
 import { RoundRobinScheduler, type StrategyName } from '../src/explore/index.ts';
-import { check } from '../src/measure/check.ts';
-import { programOf } from '../src/measure/program.ts';
+import { check } from '../src/job/check.ts';
+import { programOf } from '../src/job/program.ts';
 import type { Scenario } from '../src/scenario/scenario.ts';
 import { cpuNow, figure, now, type Figure } from './stats.ts';
 

@@ -8,7 +8,7 @@
  */
 import type { Design } from '../src/designs/index.ts';
 import { RoundRobinScheduler, STRATEGIES, explore, type StrategyName } from '../src/explore/index.ts';
-import { programOf } from '../src/measure/program.ts';
+import { programOf } from '../src/job/program.ts';
 import type { Scenario } from '../src/scenario/scenario.ts';
 import { cpuNow, figure, now, type Figure } from './stats.ts';
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { builtinDesign } from '../src/designs/index.ts';
 import { STRATEGIES, explore, isStrategyName } from '../src/explore/index.ts';
-import { programOf } from '../src/measure/program.ts';
+import { programOf } from '../src/job/program.ts';
 import { builtinScenario } from '../src/scenario/scenario.ts';
 
 const [designName, scenarioName, strategyName, countsArg] = process.argv.slice(2);

@@ -8,7 +8,7 @@
 import { Session } from 'node:inspector/promises';
 import type { Design } from '../src/designs/index.ts';
 import { RandomScheduler } from '../src/explore/index.ts';
-import { programOf } from '../src/measure/program.ts';
+import { programOf } from '../src/job/program.ts';
 import type { Scenario } from '../src/scenario/scenario.ts';
 import { figure, type Figure } from './stats.ts';
 

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { builtinDesign } from '../src/designs/index.ts';
 import type { Slice, StrategyName } from '../src/explore/index.ts';
-import { check, type CheckResult } from '../src/measure/check.ts';
+import { check } from '../src/job/check.ts';
+import type { CheckResult } from '../src/job/check-result.ts';
 import { builtinScenario } from '../src/scenario/scenario.ts';
 
 export interface ScalingJob {

@@ -1,7 +1,7 @@
 /**
  * Measurement 4, scaling: the same check split over two worker threads against one worker, as
  * `kptsim check --workers N` splits it (execution i goes to worker i mod N). Only random and pct
- * are split in this codebase — dfs and dpor explore one tree and run whole (README "Checking") —
+ * are split in this codebase — dfs and dpor explore one tree and run whole (docs/usage.md, Checking) —
  * so the job is a pct check with a fixed budget. Workers load their modules first and start
  * together on a signal, so the figure is the exploration's speed-up, not tsx's start-up; the two
  * runs must give the same merged result (executions and violations), which is checked.
@@ -12,7 +12,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { sliceOf, type StrategyName } from '../src/explore/index.ts';
-import { mergeChecks, type CheckResult } from '../src/measure/check.ts';
+import { mergeChecks } from '../src/job/check.ts';
+import type { CheckResult } from '../src/job/check-result.ts';
 import type { ScalingJob, ScalingReply } from './scaling-job.ts';
 import { figure, now, type Figure } from './stats.ts';
 

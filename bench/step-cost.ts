@@ -10,7 +10,7 @@
  */
 import type { Design } from '../src/designs/index.ts';
 import { RandomScheduler, below, executionRng, type Program } from '../src/explore/index.ts';
-import { programOf } from '../src/measure/program.ts';
+import { programOf } from '../src/job/program.ts';
 import type { Scenario } from '../src/scenario/scenario.ts';
 import { Execution, step, type Sim } from '../src/sim/index.ts';
 import { cpuNow, figure, type Figure } from './stats.ts';

@@ -1,6 +1,6 @@
 /**
- * The benchmark's table: a Markdown table (readable in a terminal, pasted as is into the README's
- * "Performance" section), one row per figure, grouped by measurement.
+ * The benchmark's table: a Markdown table (readable in a terminal, pasted as is into
+ * docs/performance.md), one row per figure, grouped by measurement.
  */
 import type { BenchResults } from './run.ts';
 import type { Figure } from './stats.ts';

@@ -8,7 +8,8 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { BUILTIN_DESIGNS } from '../src/designs/index.ts';
 import type { StrategyName } from '../src/explore/index.ts';
-import { check, replayLabel } from '../src/measure/check.ts';
+import { check } from '../src/job/check.ts';
+import { replayLabel } from '../src/job/label.ts';
 import { BUILTIN_SCENARIOS, builtinScenario } from '../src/scenario/scenario.ts';
 
 const STRATEGY: StrategyName = 'pct';

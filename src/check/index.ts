@@ -1,6 +1,6 @@
 /**
  * The oracles: observers of the kernel's and the IOMMU's event streams that report violations of
- * the fixed vocabulary (DESIGN.md "Violation kinds"). They never change the model.
+ * the fixed vocabulary (docs/architecture.md, Violation kinds). They never change the model.
  *
  * One module here per kind that needs an outside view: iommu-uncovered-free (iommu-hazard.ts: a
  * table the IOMMU could reach freed before a completed covering invalidation, judged at the free),
@@ -48,7 +48,7 @@ export interface Oracles {
 
 /**
  * What the attaches to kernels booted the same way share (one per explored program,
- * src/measure/program.ts): the shadow's scan of the boot page tables, taken by the first attach.
+ * src/job/program.ts): the shadow's scan of the boot page tables, taken by the first attach.
  */
 export class OracleCache {
   bootTables: BootTablesImage | null = null;
@@ -73,7 +73,8 @@ export function attachOracles(k: Kernel, cache?: OracleCache): Oracles {
   const leak = new LeakOracle(k);
   const accounting = new AccountingOracle(k);
   const flags = new FlagsCorruptionOracle(k);
-  k.observers.push(shadow, hazard, leak, flags);
+  shadow.listeners.push(hazard);
+  k.observers.push(shadow, leak, flags);
   k.iommu.observers.push(walks, hazard, iommuUseAfterFree, iommuWriteAfterFree);
   k.exec.stepListeners.push((t, s) => hazard.step(t, s));
   return { shadow, walks, hazard, iommuUseAfterFree, iommuWriteAfterFree, leak, accounting, flags };

@@ -15,7 +15,7 @@
  *     pages) never maps a free frame. The direct map maps every frame, free ones included, so its
  *     leaves are not references (as in reachable.ts).
  *  Dangling entries the modelled kernel makes itself are not model bugs: memory hot-remove frees a
- *  table (or a vmemmap page) before it clears the entry that links it (pitfall 11, kept exactly),
+ *  table (or a vmemmap page) before it clears the entry that links it (docs/kernel/pitfalls.md §11, kept exactly),
  *  and a design may free a table that is still linked. So when a block's free begins
  *  (__free_pages), the entries that link or map it then are recorded as dangling until the kernel
  *  rewrites them; a dangling entry
@@ -209,9 +209,10 @@ export class ModelInvariants implements IommuObserver, KernelObserver {
 }
 
 /**
- * Runs the invariants before every thread pick of `inner` (STYLE.md §2: a cross-cutting concern
- * wraps the scheduler). The world is built after its Execution, so the invariants are attached
- * once the world exists; picks before that (none: threads run only in run()) are not checked.
+ * Runs the invariants before every thread pick of `inner` (docs/architecture.md, Strategies: a
+ * cross-cutting concern wraps the scheduler). The world is built after its Execution, so the
+ * invariants are attached once the world exists; picks before that (none: threads run only in
+ * run()) are not checked.
  */
 export class SelfCheckingScheduler implements Scheduler {
   private invariants: ModelInvariants | null = null;

@@ -8,14 +8,14 @@
  * PASID's tables reach (speculative walks, and walks that cache upper-level entries before the
  * leaf's permission check fails), so whether a device walked there in this interleaving is luck.
  *
- * A table's life, from the kernel's entry writes (the same rules as the timeline's flows used):
+ * A table's life is the shadow's (pgtable-shadow.ts, the one tracker of page-table lives):
  *  - linked when a present non-leaf entry first points to it (boot tables: at step 0); a kernel
  *    table is linked from init_mm's PGD and again from every process PGD that copied the kernel
  *    half, so it is unlinked only when the last of those entries is cleared;
  *  - unlinked when that happens: from then on no new walk reaches it, but the IOMMU may still hold
  *    cached entries that name it;
- *  - freed when its frame reaches the allocator (pagesFreed). A table freed while still linked —
- *    x86 memory hot-remove frees, then clears the parent entry — is uncovered from the free.
+ *  - freed when its frame reaches the allocator. A table freed while still linked — x86 memory
+ *    hot-remove frees, then clears the parent entry — is uncovered from the free.
  *
  * Reachable: some PASID entry existed at any moment between the table's link and its unlink (or
  * its free, when freed linked); for a kernel-half table any PASID (every process PGD shares the
@@ -53,12 +53,11 @@
  * Perfetto trace and this oracle cannot disagree. Pure observer: never changes the model.
  */
 import { PAGE_SIZE, canonical, hex, levelShift, levelSize, vpnOf, type Level, type Pa, type PagingLevels, type Va } from '../hw/address.ts';
-import { entry_links_table, entry_pa, formatDesc, piotlbRange, type IommuObserver, type InvDesc, type PasidEntry } from '../hw/index.ts';
+import { formatDesc, piotlbRange, type IommuObserver, type InvDesc, type PasidEntry } from '../hw/index.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { NO_OBJECT, type Step, type Thread } from '../sim/index.ts';
-import type { KernelObserver } from '../kernel/model/observer.ts';
-import { SHADOW_FREE, contextLines, currentThread } from '../kernel/include/linux/mm_types.ts';
-import { atStep, tableName, type PgtableShadow } from './pgtable-shadow.ts';
+import { contextLines, currentThread } from '../kernel/include/linux/mm_types.ts';
+import { atStep, tableName, type PgtableLifeListener, type PgtableShadow } from './pgtable-shadow.ts';
 
 export type CoverStatus = 'covered' | 'late' | 'uncovered';
 
@@ -93,21 +92,14 @@ export interface TableFree {
   readonly unlinkStep: number;
   /** The frame of the top-level table it hangs under (for user tables: whose PASIDs reach it). */
   readonly root: number;
-  /** The free: its step and the index of that pagesFreed event in this execution (-1 until freed). */
+  /** The step of its free (-1 until freed). */
   freeStep: number;
-  freeEvent: number;
   /** The PASIDs that could reach it, each with its covering invalidation's index (-1: none yet). */
   needs: { readonly bond: Bond; cover: number }[];
   status: CoverStatus;
 }
 
-export class IommuHazard implements KernelObserver, IommuObserver {
-  /** Per frame: the pa of an entry that links it as a table now (-1: none), that entry's level, how many. */
-  private readonly linkedBy: Float64Array;
-  private readonly linkLevel: Uint8Array;
-  private readonly links: Uint16Array;
-  /** Per frame: the step of the first link of its current life as a table. */
-  private readonly linkStep: Float64Array;
+export class IommuHazard implements PgtableLifeListener, IommuObserver {
   private readonly top: PagingLevels;
   private readonly windows = new Map<number, TableFree>();
   /** Freed tables with a PASID still waiting for a (late) covering invalidation, in free order. */
@@ -121,66 +113,31 @@ export class IommuHazard implements KernelObserver, IommuObserver {
   private readonly known: number[] = [];
   /** By object: the completions a thread that wrote or released it knew of then. */
   private readonly objectKnown = new Map<number, number>();
-  private freeEvents = 0;
   /** Hazards reported so far. */
   count = 0;
 
-  /** Attach right after boot, before any thread runs; `shadow` has scanned the boot tables then. */
+  /** Attach right after boot, before any thread runs, as a listener of `shadow` (the one tracker of table lives). */
   constructor(
     private readonly k: Kernel,
-    shadow: PgtableShadow,
+    private readonly shadow: PgtableShadow,
   ) {
-    const frames = k.mem.frames;
     this.top = k.config.pagingLevels;
-    this.linkedBy = Float64Array.from(shadow.linkEntry);
-    this.linkLevel = new Uint8Array(frames);
-    this.links = new Uint16Array(frames);
-    this.linkStep = new Float64Array(frames).fill(-1);
-    for (let pfn = 0; pfn < frames; pfn++) {
-      if (shadow.tableLevel[pfn] === 0) continue;
-      this.linkStep[pfn] = 0;
-      if (this.linkedBy[pfn] < 0) continue;
-      this.linkLevel[pfn] = shadow.tableLevel[pfn] + 1;
-      this.links[pfn] = 1;
-    }
   }
 
-  pgtableWrite(level: Level, entryPa: Pa, old: bigint, value: bigint): void {
-    const before = entry_links_table(old, level) ? entry_pa(old) / PAGE_SIZE : -1;
-    const after = entry_links_table(value, level) ? entry_pa(value) / PAGE_SIZE : -1;
-    if (before === after) return;
-    if (after >= 0 && after < this.links.length) {
-      if (this.links[after] === 0 && !this.windows.has(after)) this.linkStep[after] = this.k.exec.stepCount;
-      this.linkedBy[after] = entryPa;
-      this.linkLevel[after] = level;
-      this.links[after]++;
-      // Linked again before its free: its life as a table goes on.
-      this.windows.delete(after);
-    }
-    if (before >= 0 && before < this.links.length && this.links[before] > 0) {
-      this.links[before]--;
-      if (this.links[before] > 0) return;
-      if (this.k.pages.shadow[before] !== SHADOW_FREE) this.windows.set(before, this.tableFree(before, level, entryPa, this.k.exec.stepCount));
-      this.linkedBy[before] = -1;
-    }
+  unlinked(pfn: number, level: Level, entryPa: Pa): void {
+    this.windows.set(pfn, this.tableFree(pfn, level, entryPa, this.k.exec.stepCount));
   }
 
-  pagesFreed(page: number, order: number): void {
-    const event = this.freeEvents++;
-    for (let pfn = page; pfn < page + (1 << order); pfn++) {
-      let t = this.windows.get(pfn);
-      if (t === undefined) {
-        const entry = this.linkedBy[pfn];
-        if (this.links[pfn] === 0 || entry < 0) continue;
-        t = this.tableFree(pfn, this.linkLevel[pfn] as Level, entry, -1);
-        this.links[pfn] = 0;
-        this.linkedBy[pfn] = -1;
-      }
-      this.windows.delete(pfn);
-      t.freeStep = this.k.exec.stepCount;
-      t.freeEvent = event;
-      this.judge(t);
-    }
+  relinked(pfn: number): void {
+    this.windows.delete(pfn);
+  }
+
+  freed(pfn: number, linkedBy: Pa, level: Level): void {
+    const t = this.windows.get(pfn) ?? (linkedBy >= 0 ? this.tableFree(pfn, level, linkedBy, -1) : undefined);
+    if (t === undefined) return;
+    this.windows.delete(pfn);
+    t.freeStep = this.k.exec.stepCount;
+    this.judge(t);
   }
 
   invalidated(d: Exclude<InvDesc, { type: 'wait' }>): void {
@@ -227,16 +184,17 @@ export class IommuHazard implements KernelObserver, IommuObserver {
 
   private tableFree(pfn: number, level: Level, entryPa: Pa, unlinkStep: number): TableFree {
     const { va, root } = this.entryVa(entryPa, level);
-    return { pfn, level, va, linkStep: this.linkStep[pfn], unlinkStep, root, freeStep: -1, freeEvent: -1, needs: [], status: 'uncovered' };
+    return { pfn, level, va, linkStep: this.shadow.lifeStart[pfn], unlinkStep, root, freeStep: -1, needs: [], status: 'uncovered' };
   }
 
-  /** The VA the entry at `entryPa` (in a table of `level`) maps and its root table, through the links. */
+  /** The VA the entry at `entryPa` (in a table of `level`) maps and its root table, through the latest links. */
   private entryVa(entryPa: Pa, level: Level): { va: Va | null; root: number } {
+    const { linkEntry, tableLevel } = this.shadow;
     let table = Math.floor(entryPa / PAGE_SIZE);
     let va = BigInt((entryPa % PAGE_SIZE) / 8) << BigInt(levelShift(level));
     for (let l = level; l < this.top; l++) {
-      const parent = this.linkedBy[table];
-      if (parent < 0 || this.linkLevel[table] !== l + 1) return { va: null, root: -1 };
+      const parent = linkEntry[table];
+      if (parent < 0 || tableLevel[table] !== l) return { va: null, root: -1 };
       va += BigInt((parent % PAGE_SIZE) / 8) << BigInt(levelShift((l + 1) as Level));
       table = Math.floor(parent / PAGE_SIZE);
     }

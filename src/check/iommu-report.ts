@@ -2,7 +2,7 @@
  * The splat both IOMMU oracles print, laid out like a KASAN report (mm/kasan/report.c, v6.19:
  * title, the access, the context, "The buggy address belongs to the physical page:" and the page
  * dump), with the IOMMU's walk in place of the CPU's stack and the freeing thread's recent steps
- * in place of KASAN's free stack (STYLE.md §10).
+ * in place of KASAN's free stack (docs/architecture.md, Two kinds of failure).
  */
 import { hex, type Level, type Pa, type Va } from '../hw/address.ts';
 import { ENTRY_NAMES } from '../hw/index.ts';

@@ -1,6 +1,6 @@
 /**
- * Oracle `iommu-use-after-free`: the IOMMU walks a freed page table (reference §4.1, Dave Hansen's
- * review of v3 [S18]: a stale paging-structure-cache entry makes the IOMMU keep walking a freed
+ * Oracle `iommu-use-after-free`: the IOMMU walks a freed page table (Dave Hansen's review of v3,
+ * <d646d434-f680-47a3-b6b9-26f4538c1209@intel.com>: a stale paging-structure-cache entry makes the IOMMU keep walking a freed
  * and reused page).
  *
  * Every IOMMU `walkRead` names a table the IOMMU reads (from memory) or trusts (through a cached
@@ -10,7 +10,8 @@
  *  - was freed after its justification: after the cache entry naming it was filled (a stale
  *    cached entry, the vfree → huge vmap case), or, for a walk through memory, after the latest
  *    link of the frame as a table (a stale parent entry still in memory: x86 memory hot-remove
- *    frees a table before clearing the entry that points to it, reference §2).
+ *    frees a table before clearing the entry that points to it,
+ *    docs/kernel/free-sites.md, Hot-remove order).
  * An unlinked table that is not yet freed is no violation: that is the deferred-free window.
  *
  * Reported once per (frame, reason), reason being "free now" or "freed and reused", in KASAN

@@ -1,6 +1,7 @@
 /**
  * Oracle `iommu-write-after-free`: the IOMMU sets Accessed/Dirty bits in an entry of a freed page
- * table — the write-after-free Dave Hansen pointed out in the v3 review [S18] (reference §4.1):
+ * table — the write-after-free Dave Hansen pointed out in the v3 review
+ * (<d646d434-f680-47a3-b6b9-26f4538c1209@intel.com>; docs/kernel/iommu.md):
  * through a stale cached entry the walker reaches a freed, reused page and, finding a present
  * entry without A, writes A into it (SDM §4.8; src/hw/walker.ts).
  *

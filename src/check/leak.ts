@@ -1,7 +1,7 @@
 /**
  * `leak`: at quiescence, an allocated page that nothing references (reachable.ts) was lost — the
  * kmemleak report. That covers a page freed only in part (a non-compound block through
- * compound_order(), pitfall 8) and a deferred-free list that is never drained (its pages stay
+ * compound_order(), docs/kernel/pitfalls.md §8) and a deferred-free list that is never drained (its pages stay
  * allocated, referenced by nothing but the list). Reported per contiguous run, with the thread that
  * allocated it.
  */

@@ -8,7 +8,7 @@
  *    `level - 1`, linked at that step. Re-linking (pgd_alloc() copying the kernel PGD entries into
  *    a process PGD) moves `linkStep` forward: it is the step of the latest link;
  *  - does NOT end when its parent entry is cleared: an unlinked table may sit allocated until it is
- *    freed — the deferred-free window of the fix (reference §1.2) is exactly that state;
+ *    freed — the deferred-free window of the fix (docs/kernel/deferred-free.md, The deferred free) is exactly that state;
  *  - ends when its frame goes back to the page allocator (pagesFreed): `lastFreeStep` is set, the
  *    freeing thread and its recent steps are kept for the report, and the frame is no table any more.
  *
@@ -70,6 +70,22 @@ export function tableName(level: number, pagingLevels: number): string {
   return ['', 'PTE', 'PMD', 'PUD', 'P4D', 'PGD'][level] ?? `level-${level}`;
 }
 
+/**
+ * What the shadow tells the oracles and measurements that follow page-table lives (the hazard
+ * oracle, the metrics' pending pages, the timeline through the hazard): one meaning of "unlinked"
+ * for all of them. Called inside the step that did it; listeners must not change the model.
+ */
+export interface PgtableLifeListener {
+  /** The last entry naming the table (an entry of `level`, at `entryPa`) was cleared; the table is still allocated. */
+  unlinked?(pfn: number, level: Level, entryPa: Pa): void;
+  /** A table unlinked and not yet freed was linked again. */
+  relinked?(pfn: number): void;
+  /** A table reached the allocator; `linkedBy` is the entry (of `level`) still naming it, or -1 when it had been unlinked. */
+  freed?(pfn: number, linkedBy: Pa, level: Level): void;
+  /** The entry still naming a table that was freed while linked was cleared (hot-remove's order). */
+  staleEntryCleared?(pfn: number): void;
+}
+
 /** The shadow right after its attach-time scan of init_mm's boot page tables (PgtableShadow.bootTables). */
 export interface BootTablesImage {
   readonly pgd: Pa;
@@ -89,6 +105,18 @@ export class PgtableShadow implements KernelObserver {
   readonly lastFreeStep: Float64Array;
   /** Step and thread of the frame's latest allocation since attach; -1 = none. */
   readonly allocStep: Float64Array;
+  /**
+   * How many entries name the frame as a table now. A kernel PUD table is named from init_mm's PGD
+   * and from every process PGD (pgd_alloc() copies the kernel half): clearing one copy is no unlink.
+   */
+  readonly links: Uint16Array;
+  /** The step of the first link of the frame's current life as a table (0: boot); -1 = none. */
+  readonly lifeStart: Float64Array;
+  /** The step its last link was cleared, while it waits for its free; -1 otherwise. */
+  readonly unlinkedAt: Float64Array;
+  /** Freed while an entry still named it, that entry not cleared yet. */
+  private readonly staleEntry: Uint8Array;
+  readonly listeners: PgtableLifeListener[] = [];
   private readonly allocThread: string[];
   private readonly freedBy: (FreeRecord | undefined)[];
   private readonly top: Level;
@@ -109,9 +137,18 @@ export class PgtableShadow implements KernelObserver {
     this.lastFreeStep = new Float64Array(frames).fill(-1);
     this.allocStep = new Float64Array(frames).fill(-1);
     this.allocThread = new Array<string>(frames).fill('');
+    this.links = new Uint16Array(frames);
+    this.lifeStart = new Float64Array(frames).fill(-1);
+    this.unlinkedAt = new Float64Array(frames).fill(-1);
+    this.staleEntry = new Uint8Array(frames);
     this.freedBy = new Array<FreeRecord | undefined>(frames).fill(undefined);
     this.top = k.config.pagingLevels === 5 ? 5 : 4;
     if (!reuse) this.scan(k.init_mm.pgd, this.top);
+    for (let pfn = 0; pfn < frames; pfn++) {
+      if (this.tableLevel[pfn] === 0) continue;
+      this.lifeStart[pfn] = 0;
+      if (this.linkEntry[pfn] >= 0) this.links[pfn] = 1;
+    }
   }
 
   /** The attach-time scan's result, for later shadows of the same boot (see the constructor); call before any event. */
@@ -138,7 +175,7 @@ export class PgtableShadow implements KernelObserver {
     }
   }
 
-  pgtableWrite(level: Level, entryPa: Pa, _old: bigint, value: bigint): void {
+  pgtableWrite(level: Level, entryPa: Pa, old: bigint, value: bigint): void {
     const step = this.k.exec.stepCount;
     if (level === this.top) {
       const holder = Math.floor(entryPa / PAGE_SIZE);
@@ -146,15 +183,43 @@ export class PgtableShadow implements KernelObserver {
         this.tableLevel[holder] = level;
         this.linkStep[holder] = step;
         this.linkEntry[holder] = -1;
+        this.lifeStart[holder] = step;
       }
     }
-    if (!entry_links_table(value, level)) return;
-    const target = entry_pa(value);
-    if (!this.k.mem.contains(target)) return;
-    const pfn = target / PAGE_SIZE;
-    this.tableLevel[pfn] = level - 1;
-    this.linkStep[pfn] = step;
-    this.linkEntry[pfn] = entryPa;
+    const mem = this.k.mem;
+    const before = entry_links_table(old, level) && mem.contains(entry_pa(old)) ? entry_pa(old) / PAGE_SIZE : -1;
+    const after = entry_links_table(value, level) && mem.contains(entry_pa(value)) ? entry_pa(value) / PAGE_SIZE : -1;
+    if (after >= 0) {
+      this.tableLevel[after] = level - 1;
+      this.linkStep[after] = step;
+      this.linkEntry[after] = entryPa;
+    }
+    if (before === after) return;
+    if (after >= 0) this.link(after, step);
+    if (before >= 0) this.unlink(before, level, entryPa, step);
+  }
+
+  private link(pfn: number, step: number): void {
+    if (this.links[pfn]++ > 0) return;
+    if (this.unlinkedAt[pfn] >= 0) {
+      // Linked again before its free: its life as a table goes on.
+      this.unlinkedAt[pfn] = -1;
+      for (const l of this.listeners) l.relinked?.(pfn);
+    } else {
+      this.lifeStart[pfn] = step;
+    }
+  }
+
+  private unlink(pfn: number, level: Level, entryPa: Pa, step: number): void {
+    if (this.links[pfn] === 0) {
+      if (this.staleEntry[pfn] === 0) return;
+      this.staleEntry[pfn] = 0;
+      for (const l of this.listeners) l.staleEntryCleared?.(pfn);
+      return;
+    }
+    if (--this.links[pfn] > 0) return;
+    this.unlinkedAt[pfn] = step;
+    for (const l of this.listeners) l.unlinked?.(pfn, level, entryPa);
   }
 
   pagesAllocated(page: Page, order: number): void {
@@ -178,6 +243,13 @@ export class PgtableShadow implements KernelObserver {
       frames: t === null ? [] : t.frames.slice(),
     };
     for (let p = page; p < page + (1 << order); p++) {
+      const level = (this.tableLevel[p] + 1) as Level;
+      const linked = this.links[p] > 0;
+      if (linked || this.unlinkedAt[p] >= 0) for (const l of this.listeners) l.freed?.(p, linked ? this.linkEntry[p] : -1, level);
+      if (linked) this.staleEntry[p] = 1;
+      this.links[p] = 0;
+      this.unlinkedAt[p] = -1;
+      this.lifeStart[p] = -1;
       this.tableLevel[p] = 0;
       this.lastFreeStep[p] = step;
       this.freedBy[p] = record;

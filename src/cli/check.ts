@@ -1,24 +1,25 @@
 /**
  * `kptsim check --design D --scenario S [--strategy random|pct|dfs|dpor] [--budget N | --time 30s]
  * [--seed N] [--json] [--checkpoint F | --resume F] [--self-check]`: explore, shrink, report. Exit 1
- * when a violation was found (DESIGN.md); 130 when Ctrl-C stopped a run that found none
- * (checkpoint.ts). The report of each violation is the reproduction (STYLE.md §6): kind and reason, the replay
+ * when a violation was found (docs/architecture.md, Commands and exit codes); 130 when Ctrl-C stopped a run that found none
+ * (checkpoint.ts). The report of each violation is the reproduction (docs/architecture.md, Reports): kind and reason, the replay
  * command, steps before and after shrinking, the readable schedule, the kernel-terms report, hints.
  */
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceOf, type ExplorationProgress, type StrategyName } from '../explore/index.ts';
-import { checkAsync, mergeChecks, replayLabel, type CheckResult } from '../measure/check.ts';
-import type { Witness } from '../measure/witness.ts';
-import { programOf } from '../measure/program.ts';
+import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceOf, type ExplorationProgress, type StrategyName } from '../job/inputs.ts';
+import { checkAsync, mergeChecks } from '../job/check.ts';
+import type { CheckResult } from '../job/check-result.ts';
+import { replayLabel } from '../job/label.ts';
+import { programOf } from '../job/program.ts';
 import { checkInputHash, checkpointWriter, inputHash, readCheckpoint, sigintStopper, type CheckpointInputs } from './checkpoint.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { isDesignPath, loadDesign, loadScenario } from './load.ts';
-import { reportLines } from '../report/text.ts';
+import { renderCheck } from '../report/check-text.ts';
 import { durationOf, nonNegativeInt, positiveInt, workerCount } from './parse.ts';
-import { EXECUTION_TIMEOUT, WorkerStop, limitText, runWatched } from './watchdog.ts';
+import { EXECUTION_TIMEOUT, WorkerStop, runContained } from './runner.ts';
 
 interface CheckFlags {
   workers: number;
@@ -40,8 +41,24 @@ interface CheckFlags {
   selfCheck?: boolean;
 }
 
-/** The flags a checkpoint holds: with --resume they come from the file and may not be given again. */
-const CHECKPOINTED_FLAGS = ['design', 'scenario', 'strategy', 'budget', 'time', 'seed', 'depth', 'preemptionBound', 'maxSteps', 'shard'] as const;
+/**
+ * Each input a checkpoint holds, and the flag it comes from: with --resume they come from the file
+ * and may not be given again. The one list of them.
+ */
+const CHECKPOINTED = {
+  design: 'design',
+  scenario: 'scenario',
+  strategy: 'strategy',
+  seed: 'seed',
+  budget: 'budget',
+  timeMs: 'time',
+  depth: 'depth',
+  preemptionBound: 'preemptionBound',
+  maxSteps: 'maxSteps',
+  shard: 'shard',
+} as const satisfies Record<keyof CheckpointInputs, keyof CheckFlags>;
+
+const CHECKPOINTED_FLAGS = Object.values(CHECKPOINTED);
 
 export const parseDuration = durationOf('--time');
 
@@ -119,21 +136,10 @@ export function checkCommand(program: Command, ctx: CliContext): void {
       const workers = sampling ? flags.workers : 1;
       let parts: CheckResult[];
       // A user design may never return from a hook; only a worker can be stopped from outside
-      // (watchdog.ts). Built-in designs run in this thread when one suffices: no start-up cost.
+      // (runner.ts). Built-in designs run in this thread when one suffices: no start-up cost.
       if (workers === 1 && !isDesignPath(flags.design)) {
         const progress = flags.json || !process.stderr.isTTY ? null : progressLine();
-        const inputs: CheckpointInputs = {
-          design: flags.design,
-          scenario: flags.scenario,
-          strategy: flags.strategy,
-          seed: flags.seed,
-          budget,
-          timeMs: flags.time,
-          depth: flags.depth,
-          preemptionBound: flags.preemptionBound,
-          maxSteps: flags.maxSteps,
-          shard,
-        };
+        const inputs = inputsOf({ ...flags, budget, shard });
         const hash = checkpointPath === undefined ? '' : inputHash(programOf(design, scenario).identity, inputs);
         if (resumed !== undefined && flags.resume !== undefined) checkInputHash(flags.resume, resumed, hash);
         const now = () => performance.now();
@@ -163,18 +169,14 @@ export function checkCommand(program: Command, ctx: CliContext): void {
           progress?.stop();
         }
       } else {
-        const limit = limitText(flags.executionTimeout);
         const stop = new WorkerStop();
         const sigint = sigintStopper(() => {
           stop.request();
           ctx.err('kptsim: interrupted: the workers stop after their current execution (Ctrl-C again to quit at once)\n');
         });
+        const jobs = Array.from({ length: workers }, (_, w) => ({ kind: 'check' as const, design: flags.design, scenario: flags.scenario, options, slice: sliceOf(shard, w, workers), label }));
         try {
-          parts = await Promise.all(
-            Array.from({ length: workers }, (_, w) =>
-              runWatched({ design: flags.design, scenario: flags.scenario, options, slice: sliceOf(shard, w, workers), label, limit }, flags.executionTimeout, stop),
-            ),
-          );
+          parts = await runContained(jobs, { workers, timeoutMs: flags.executionTimeout, stop });
         } finally {
           sigint.dispose();
         }
@@ -192,18 +194,12 @@ function kebab(flag: string): string {
 
 /** A checkpoint's inputs as the flags they came from. */
 function flagsOf(inputs: CheckpointInputs): Partial<CheckFlags> {
-  return {
-    design: inputs.design,
-    scenario: inputs.scenario,
-    strategy: inputs.strategy,
-    budget: inputs.budget,
-    time: inputs.timeMs,
-    seed: inputs.seed,
-    depth: inputs.depth,
-    preemptionBound: inputs.preemptionBound,
-    maxSteps: inputs.maxSteps,
-    shard: inputs.shard,
-  };
+  return Object.fromEntries(Object.entries(CHECKPOINTED).map(([input, flag]) => [flag, inputs[input as keyof CheckpointInputs]]));
+}
+
+/** The flags a run was given (after their defaults) as the inputs a checkpoint holds. */
+function inputsOf(flags: CheckFlags): CheckpointInputs {
+  return Object.fromEntries(Object.entries(CHECKPOINTED).map(([input, flag]) => [input, flags[flag]])) as CheckpointInputs;
 }
 
 /** A progress line on stderr, shown only once a run has lasted a second. */
@@ -234,30 +230,3 @@ function progressLine() {
   };
 }
 
-/** A hazard's witness: the concrete use-after-free's token, or how far the search looked. */
-export function witnessLine(w: Witness): string {
-  return w.replay === null
-    ? `  witness: none in ${w.runs} steered executions (the hazard stands on its own: VT-d may walk and cache these entries at any time)`
-    : `  witness: kptsim replay ${w.replay}\n    (${w.kind}: ${w.message}; found in ${w.runs} steered execution(s))`;
-}
-
-function renderCheck(r: CheckResult, checkpoint?: string): string {
-  const lines: string[] = [];
-  const bound = r.complete ? 'complete: the whole space was covered' : `not complete (stopped by ${r.stoppedBy})`;
-  lines.push(`kptsim check: design ${r.design}, scenario ${r.scenario}, strategy ${r.strategy}: ${r.executions} executions, ${bound}`);
-  if (r.stoppedBy === 'interrupted') {
-    lines.push(`interrupted: ${r.executions} executions covered${r.violations.length > 0 ? '; the violations below are not shrunk' : ''}`);
-    if (checkpoint !== undefined) lines.push(`continue with: kptsim check --resume ${checkpoint}`);
-  }
-  lines.push(`verdict: ${r.verdict.summary}`, `  ${r.verdict.detail}`);
-  for (const v of r.violations) {
-    lines.push('', `${v.kind}: ${v.message}`, '', `  kptsim replay ${v.replay}`, '');
-    if (v.witness !== undefined) lines.push(witnessLine(v.witness), '');
-    if (v.pfns !== undefined && v.hits > 1) lines.push(`  ${v.hits} pages like this in that execution: pfn 0x${v.pfns.first.toString(16)}-0x${v.pfns.last.toString(16)}`);
-    lines.push(`  ${v.occurrences} execution(s) showed it; shrunk from ${v.originalSteps} steps and ${v.originalPreemptions} preemptions to ${v.steps} steps and ${v.preemptions} preemptions`);
-    lines.push('  schedule:', ...v.schedule.map((s) => `    ${s}`));
-    lines.push(...reportLines(v.kind, v.details, v.thread));
-  }
-  if (r.elapsedMs !== undefined) lines.push('', `${(r.elapsedMs / 1000).toFixed(1)} s (wall-clock timing, not a result)`);
-  return lines.join('\n') + '\n';
-}

@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { STRATEGY_NAMES, describeIssue, explorerSnapshotSchema, type ExploreCheckpoint, type ExplorerSnapshot, type StrategyName } from '../explore/index.ts';
+import { STRATEGY_NAMES, describeIssue, explorerSnapshotSchema, type ExploreCheckpoint, type ExplorerSnapshot, type StrategyName } from '../job/inputs.ts';
 import { UsageError } from './context.ts';
 import { isDesignPath } from './load.ts';
 import { writeFileAtomic } from './output.ts';

@@ -3,10 +3,8 @@
  * fix, printed step by step. It exits 0 whether or not the secret leaks: showing the run is its job; `kptsim check` is what judges.
  */
 import type { Command } from 'commander';
-import { RandomScheduler, RoundRobinScheduler } from '../explore/index.ts';
-import { DEFAULT_CONFIG } from '../kernel/model/config.ts';
-import { runLeakDemo, type LeakDemoResult } from '../scenario/leak-demo.ts';
-import { collapseRuns } from './trace-text.ts';
+import { RandomScheduler, RoundRobinScheduler, DEFAULT_CONFIG, runLeakDemo, type LeakDemoResult } from '../job/inputs.ts';
+import { collapseRuns } from '../report/trace-text.ts';
 import type { CliContext } from './context.ts';
 import { nonNegativeInt } from './parse.ts';
 

@@ -1,7 +1,6 @@
 /** `kptsim designs` and `kptsim scenarios`: one line each. */
 import type { Command } from 'commander';
-import { BUILTIN_DESIGNS } from '../designs/index.ts';
-import { BUILTIN_SCENARIOS, builtinScenario } from '../scenario/scenario.ts';
+import { BUILTIN_DESIGNS, BUILTIN_SCENARIOS, builtinScenario } from '../job/inputs.ts';
 import type { CliContext } from './context.ts';
 
 export function listCommands(program: Command, ctx: CliContext): void {

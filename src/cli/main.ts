@@ -1,9 +1,10 @@
 /**
- * The `kptsim` command. Only this layer prints, reads flags and picks exit codes (STYLE.md §7):
+ * The `kptsim` command. Only this layer prints, reads flags and picks exit codes (docs/architecture.md, Results are data):
  * 0 success / nothing found, 1 a violation was found, 2 bad input, 70 a bug in kptsim itself.
  */
 import { Command, CommanderError } from 'commander';
-import { DesignContractError } from '../designs/design.ts';
+import { DesignContractError } from '../job/inputs.ts';
+import { JobInputError } from '../job/jobs.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { demoCommand } from './demo.ts';
 import { listCommands } from './list.ts';
@@ -41,7 +42,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof UsageError || err instanceof DesignContractError) {
+    if (err instanceof UsageError || err instanceof DesignContractError || err instanceof JobInputError) {
       ctx.err(`kptsim: ${err.message}\n`);
       return 2;
     }

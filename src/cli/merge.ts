@@ -1,43 +1,9 @@
 /** `kptsim merge a.json b.json ...`: combine the `check --json` results of the shards of one run. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { STRATEGY_NAMES, type StrategyName } from '../explore/index.ts';
-import { mergeChecks, type CheckResult } from '../measure/check.ts';
-import { VIOLATION_KINDS } from '../sim/index.ts';
+import { mergeChecks } from '../job/check.ts';
+import { checkResultSchema, type CheckResult } from '../job/check-result.ts';
 import { UsageError, type CliContext } from './context.ts';
-
-const count = z.number().int().nonnegative();
-
-/** What mergeChecks reads of a `check --json` result; fields it does not read pass through. */
-const checkResultSchema = z.looseObject({
-  version: z.literal(1),
-  design: z.string(),
-  scenario: z.string(),
-  strategy: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]),
-  seed: count,
-  executions: count,
-  complete: z.boolean(),
-  stoppedBy: z.string(),
-  elapsedMs: z.number().nonnegative().optional(),
-  space: z.object({
-    threads: count,
-    steps: count,
-    dataChoices: z.array(z.string()),
-    pctDepth: count.optional(),
-    preemptionBound: count.optional(),
-  }),
-  violations: z.array(
-    z.looseObject({
-      kind: z.enum(VIOLATION_KINDS),
-      message: z.string(),
-      site: z.string().optional(),
-      execution: count,
-      occurrences: count,
-      replay: z.string(),
-    }),
-  ),
-});
 
 function readResult(f: string): CheckResult {
   let doc: unknown;
@@ -51,7 +17,7 @@ function readResult(f: string): CheckResult {
     const issue = parsed.error.issues[0];
     throw new UsageError(`merge: ${f}: ${issue.path.join('.') || '(top level)'}: ${issue.message} (expected a kptsim check --json result)`);
   }
-  return parsed.data as unknown as CheckResult;
+  return parsed.data;
 }
 
 export function mergeCommand(program: Command, ctx: CliContext): void {

@@ -2,49 +2,18 @@
  * `kptsim replay TOKEN|FILE [--json] [--html F] [--perfetto F]`: rebuild the design and scenario a token names, run the
  * recorded schedule once (every step checked against the recording), and print the trace and the
  * violation in kernel terms — the same report `check` printed. FILE is a `check --json` output.
- * A token whose design is a path replays in a watched worker (watchdog.ts): a hook that never
+ * A token whose design is a path replays in the contained runner (runner.ts): a hook that never
  * returns ends the execution there, reported.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { TokenError, ReplayDivergence, tokenLabel } from '../explore/index.ts';
-import { replay, type ReplayResult, type TimedReplayResult } from '../measure/replay.ts';
-import type { Timeline } from '../measure/timeline.ts';
-import { perfettoJson } from '../report/perfetto.ts';
+import type { ReplayResult } from '../job/replay.ts';
+import { renderReplay } from '../report/compare-text.ts';
 import { replayHtml } from '../report/html.ts';
-import type { CliContext } from './context.ts';
-import { UsageError } from './context.ts';
-import { isDesignPath, loadDesign, loadScenario } from './load.ts';
+import { perfettoJson } from '../report/perfetto.ts';
+import { UsageError, type CliContext } from './context.ts';
 import { writeFileAtomic } from './output.ts';
-import { reportLines } from '../report/text.ts';
-import type { TimedJob } from './timed-worker.ts';
-import { collapseRuns } from './trace-text.ts';
-import { EXECUTION_TIMEOUT, PROGRESS_BYTES, TIMED_WORKER, WatchdogGuard, limitText, watched, type HangPoint, type Watch } from './watchdog.ts';
-
-/**
- * What a token's label names (replayLabel): design, scenario, the step bound if one was given, and
- * where the watchdog cut the execution if a hook never returned.
- */
-const labelSchema = z.union([
-  z.tuple([z.string(), z.string()]),
-  z.tuple([z.string(), z.string(), z.number().int().nonnegative()]),
-  z.tuple([z.string(), z.string(), z.number().int().nonnegative().nullable(), z.strictObject({ limit: z.string(), choice: z.number().int().nonnegative() })]),
-]);
-
-function labelOf(token: string): { design: string; scenario: string; maxSteps?: number; hang?: { limit: string; choice: number } } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(tokenLabel(token));
-  } catch (err) {
-    if (err instanceof TokenError) throw new UsageError(`replay: ${err.message}`);
-    doc = undefined;
-  }
-  const parsed = labelSchema.safeParse(doc);
-  if (!parsed.success) throw new UsageError('replay: token label: expected the [design, scenario] kptsim check records; was the token made by another tool?');
-  const [design, scenario, maxSteps, hang] = parsed.data;
-  return { design, scenario, maxSteps: maxSteps ?? undefined, hang };
-}
+import { EXECUTION_TIMEOUT, runJobs } from './runner.ts';
 
 /** The tokens a TOKEN|FILE argument stands for. */
 function tokensOf(arg: string): string[] {
@@ -63,30 +32,6 @@ function tokensOf(arg: string): string[] {
   return tokens;
 }
 
-/** What one replay needs, as plain data: it is posted to a watched worker (timed-worker.ts). */
-export interface ReplayInput {
-  readonly token: string;
-  readonly timeline: boolean;
-}
-
-/** One token replayed: in this thread (`watch` absent), or in a watched worker under its guard. */
-export async function replayTask(input: ReplayInput, watch?: Watch): Promise<TimedReplayResult> {
-  try {
-    const label = labelOf(input.token);
-    // Recorded where a hook never returned: stop at that choice again, with the same report.
-    const recorded: HangPoint[] = label.hang === undefined ? [] : [{ build: 0, choice: label.hang.choice }];
-    const hangs = [...recorded, ...(watch?.hangs ?? [])];
-    const guard =
-      watch === undefined && hangs.length === 0
-        ? undefined
-        : new WatchdogGuard(new Int32Array(watch?.progress ?? new SharedArrayBuffer(PROGRESS_BYTES)), hangs, label.hang?.limit ?? watch?.limit ?? '');
-    return replay(await loadDesign(label.design), loadScenario(label.scenario), input.token, { maxSteps: label.maxSteps, guard, timeline: input.timeline });
-  } catch (err) {
-    if (err instanceof TokenError || err instanceof ReplayDivergence) throw new UsageError(`replay: ${err.message}`);
-    throw err;
-  }
-}
-
 export function replayCommand(program: Command, ctx: CliContext): void {
   program
     .command('replay')
@@ -97,19 +42,10 @@ export function replayCommand(program: Command, ctx: CliContext): void {
     .option('--perfetto <file>', 'also write the replay in simulated time as a Chrome/Perfetto trace (open it at ui.perfetto.dev)')
     .option(...EXECUTION_TIMEOUT)
     .action(async (arg: string, flags: { json?: boolean; html?: string; perfetto?: string; executionTimeout: number }) => {
-      const results: ReplayResult[] = [];
-      const timelines: Timeline[] = [];
-      for (const token of tokensOf(arg)) {
-        const input: ReplayInput = { token, timeline: flags.perfetto !== undefined };
-        const job = { task: 'replay', input, limit: limitText(flags.executionTimeout) } satisfies Omit<TimedJob, 'progress' | 'hangs'>;
-        // A user design may never return from a hook; only a worker can be stopped from outside.
-        const design = labelOf(token).design;
-        const { timeline, ...result } = isDesignPath(design)
-          ? await watched<TimedReplayResult>(TIMED_WORKER, job, () => design, flags.executionTimeout)
-          : await replayTask(input);
-        results.push(result);
-        if (timeline !== undefined) timelines.push(timeline);
-      }
+      const jobs = tokensOf(arg).map((token) => ({ kind: 'replay' as const, token, timeline: flags.perfetto !== undefined }));
+      const replayed = await runJobs(jobs, { workers: 1, timeoutMs: flags.executionTimeout });
+      const results: ReplayResult[] = replayed.map(({ timeline: _, ...result }) => result);
+      const timelines = replayed.flatMap((r) => (r.timeline === undefined ? [] : [r.timeline]));
       if (flags.perfetto !== undefined) {
         const sources = results.map((r, i) => ({ command: 'kptsim replay', design: r.design, scenario: r.scenario, timeline: timelines[i] }));
         writeFileAtomic(flags.perfetto, perfettoJson(sources), '--perfetto');
@@ -120,9 +56,3 @@ export function replayCommand(program: Command, ctx: CliContext): void {
     });
 }
 
-function renderReplay(r: ReplayResult): string {
-  const lines = [`kptsim replay: design ${r.design}, scenario ${r.scenario}: ${r.steps} steps, ${r.status}`, ''];
-  lines.push(...collapseRuns(r.trace));
-  for (const v of r.violations) lines.push('', `${v.kind}: ${v.title}`, ...reportLines(v.kind, v.details, v.thread));
-  return lines.join('\n') + '\n';
-}

@@ -1,10 +1,11 @@
 /**
- * The machinery the seed email and v6.19 share (Dave Hansen's 6 Aug 2025 sketch, reference §1):
+ * The machinery the seed email and v6.19 share (Dave Hansen's 6 Aug 2025 sketch,
+ * <62d21545-9e75-41e3-89a3-f21dda15bf16@intel.com>; docs/kernel/deferred-free.md, The deferred free):
  * one static { list, spinlock, work_struct }, producers that add under the plain spinlock and call
  * schedule_work() unconditionally, and a work function that splices the whole list onto a local
  * list under the lock, THEN invalidates the IOMMU for the kernel range, THEN frees each entry
- * (pitfall 1: splice first, invalidate second, free third). What differs — the range's start, how
- * an entry is freed, what a producer adds — is the caller's.
+ * (docs/kernel/pitfalls.md §1: splice first, invalidate second, free third). What differs — the
+ * range's start, how an entry is freed, what a producer adds — is the caller's.
  */
 import { TLB_FLUSH_ALL, type Va } from '../hw/address.ts';
 import { iommu_sva_invalidate_kva_range } from '../kernel/drivers/iommu/iommu-sva.ts';

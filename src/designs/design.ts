@@ -1,5 +1,5 @@
 /**
- * The contract of a deferred-free design (DESIGN.md "Designs", STYLE.md §9): who it is, where it
+ * The contract of a deferred-free design (docs/architecture.md, Designs and hooks): who it is, where it
  * comes from, and which kernel hooks it overrides. `install` runs once per execution on the freshly
  * booted kernel: it builds the design's own state (its list, lock and work item — never module-level
  * state) and returns the overriding hooks, which boot() merges over the generic (v6.18) ones.

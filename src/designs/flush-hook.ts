@@ -1,7 +1,8 @@
 /**
  * What v1, v2 and v3 share: the IOMMU invalidation hooked onto x86's flush_tlb_kernel_range(),
- * inside its preemption-disabled section (reference §1: "hook at the end of x86
- * flush_tlb_kernel_range()"; the per-CPU flush_tlb_info is held with preemption off), so every
+ * inside its preemption-disabled section (v1 called the IOMMU at the end of x86
+ * flush_tlb_kernel_range(), <20250704133056.4023816-1-baolu.lu@linux.intel.com>; the per-CPU
+ * flush_tlb_info is held with preemption off), so every
  * caller of a kernel TLB flush also flushes the IOMMU — before the page-table free that follows it.
  */
 import type { Va } from '../hw/address.ts';

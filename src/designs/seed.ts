@@ -1,6 +1,7 @@
 /**
- * `seed`: the design of the seed email (Lu Baolu, 27 Aug 2025, answering Dave Hansen's "three lists
- * … consolidate to a single list"; reference §1 [S22], shared/reference/seed-email.txt), exactly:
+ * `seed`: the design of the seed email (Lu Baolu, 27 Aug 2025,
+ * <c69950ee-660b-4f51-9277-522470d0ce5d@linux.intel.com>, answering Dave Hansen's "three lists …
+ * consolidate to a single list"; docs/kernel/deferred-free.md, The seed email), exactly:
  *
  * - one static `kernel_pgtable_work` { list, spinlock, work } (here built per execution);
  * - `ASYNC_PGTABLE_FREE_DTOR = BIT(NR_PAGEFLAGS)` OR-ed into the ptdesc's flags word to remember
@@ -42,7 +43,7 @@ import type { Design } from './design.ts';
 export const seed: Design = {
   name: 'seed',
   summary: 'one deferred list, a BIT(NR_PAGEFLAGS) "needs dtor" flag, three enqueue helpers, flush-all then free in a work item',
-  source: 'Lu Baolu, 27 Aug 2025, <c69950ee-660b-4f51-9277-522470d0ce5d@linux.intel.com> (shared/reference/seed-email.txt)',
+  source: 'Lu Baolu, 27 Aug 2025, <c69950ee-660b-4f51-9277-522470d0ce5d@linux.intel.com>',
   overrides: ['pte_free_kernel', 'pmd_free', 'pud_free', 'free_pagetable', 'cpa_free_pgtable'],
   install(k) {
     /** #define ASYNC_PGTABLE_FREE_DTOR BIT(NR_PAGEFLAGS) */

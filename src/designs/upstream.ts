@@ -1,12 +1,12 @@
 /**
  * `upstream`: "Fix stale IOTLB entries for kernel address space" as merged for Linux v6.19
- * (mainline 27bfafac65d8 … e37d5a2d60a3; reference §1.1, §1.2, §2), with the x86 free sites of that
- * release — faithful, including what it got wrong:
+ * (mainline 27bfafac65d8 … e37d5a2d60a3; docs/kernel/deferred-free.md, docs/kernel/free-sites.md),
+ * with the x86 free sites of that release — faithful, including what it got wrong:
  *
  * - marking at allocation (977870522af3): __pte_alloc_one_kernel() always sets PT_kernel
  *   (PG_referenced) after the ctor; pmd/pud/p4d_alloc_one() only for init_mm. Nothing else marks: boot
  *   tables, alloc_low_pages() direct-map tables, vmemmap tables and CPA split tables stay unmarked and
- *   are freed synchronously (pitfall 5);
+ *   are freed synchronously (docs/kernel/pitfalls.md §5);
  * - pagetable_free(): a marked page has the mark cleared and goes to pagetable_free_kernel(); anything
  *   else is __pagetable_free() = __free_pages(page, compound_order(page)) (01894295672335ff);
  * - pagetable_free_kernel() (5ba2f0a15564): plain spin_lock, list_add at the head, unconditional
@@ -17,7 +17,8 @@
  * - x86 (412d000346ea, bf9e4e30f353): pmd_free_pte_page()/pud_free_pmd_page() call
  *   pagetable_dtor_free() directly; free_pagetable() of a non-reserved page and the CPA collapse free
  *   call pagetable_free() — so an order-9 non-compound vmemmap block frees only its first page
- *   (pitfall 8), and hot-remove still frees a table before clearing its parent (pitfall 11).
+ *   (docs/kernel/pitfalls.md §8), and hot-remove still frees a table before clearing its parent
+ *   (docs/kernel/pitfalls.md §11).
  */
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { list_add } from '../kernel/include/linux/list.ts';

@@ -3,7 +3,8 @@
  * flushed from inside x86's flush_tlb_kernel_range(), synchronously, under the `iommu_sva_lock`
  * mutex after an unconditional might_sleep(). flush_tlb_kernel_range() runs with preemption
  * disabled, so this sleeps in atomic context — Yi Lai's splat on the lazy vmap purge path
- * (reference §1, [S15][S16]). The frees themselves are not deferred; flush_tlb_all() is not hooked.
+ * (<0c6f6b3e-d68d-4deb-963e-6074944afff7@linux.intel.com>; docs/kernel/deferred-free.md, Versions).
+ * The frees themselves are not deferred; flush_tlb_all() is not hooked.
  */
 import type { Va } from '../hw/address.ts';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/drivers/iommu/iommu-sva.ts';

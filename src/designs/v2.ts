@@ -1,9 +1,11 @@
 /**
  * `v2` (9 Jul 2025): v1 with the mutex turned into a spinlock so that flush_tlb_kernel_range() may
- * call it in atomic context (the IOMMU drivers' secondary-TLB callbacks are atomic-safe, reference
- * §1 [S16]). It fixes v1's sleep but still hooks only flush_tlb_kernel_range(): frees that precede
- * their flush, or that are flushed with flush_tlb_all(), stay unprotected — Dave Hansen's objection
- * that the hook sits on a generic TLB path instead of on page-table freeing [S17].
+ * call it in atomic context (the IOMMU drivers' secondary-TLB callbacks are atomic-safe: Jason
+ * Gunthorpe, <20250708140629.GQ904431@ziepe.ca>). It fixes v1's sleep but still hooks only
+ * flush_tlb_kernel_range(): frees that precede their flush, or that are flushed with
+ * flush_tlb_all(), stay unprotected — Dave Hansen's objection that the hook sits on a generic TLB
+ * path instead of on page-table freeing (<ee7585bd-d87c-4f93-9c8e-b8c1d649cdfe@intel.com>;
+ * docs/kernel/deferred-free.md, Versions).
  *
  * Modelling note: v2 also took the spinlock in bind/unbind around the mm list; here bind/unbind
  * keep the kernel's mutex, so the list walk is ordered against them only by steps, not by the lock.

@@ -4,7 +4,8 @@
  * lock (READ_ONCE) — and flush_tlb_all() is hooked too, with (0, TLB_FLUSH_ALL). The work runs
  * later under the `iommu_sva_lock` mutex. The page-table pages are still freed right after the CPU
  * flush, before the work has run: Dave Hansen's "still a use-after-free" on pmd_free_pte_page()
- * (reference §1, [S18]). If the GFP_ATOMIC allocation fails, the invalidation is simply skipped.
+ * (<d646d434-f680-47a3-b6b9-26f4538c1209@intel.com>; docs/kernel/deferred-free.md, Versions). If the
+ * GFP_ATOMIC allocation fails, the invalidation is simply skipped.
  */
 import { TLB_FLUSH_ALL, type Va } from '../hw/address.ts';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/drivers/iommu/iommu-sva.ts';

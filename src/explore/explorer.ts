@@ -2,7 +2,7 @@
  * The explorer loop: build a fresh world per execution, let the strategy drive it, collect what
  * went wrong with the choice list that reproduces it. Bounds (executions, time, first violation)
  * are the loop's, so `complete` is claimed only when an exhaustive strategy ran out of executions
- * by itself (STYLE.md §13). Time comes from an injected clock; printing is the caller's job.
+ * by itself (docs/architecture.md, Verdicts and bounds). Time comes from an injected clock; printing is the caller's job.
  * Between two executions the loop can be asked to stop (`shouldStop`: 'interrupted'), snapshot
  * itself (`checkpoint`) and start again from a snapshot (`resume`): see checkpoint.ts.
  */

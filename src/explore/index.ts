@@ -10,6 +10,7 @@ export * from './strategies.ts';
 export * from './round-robin.ts';
 export * from './replay.ts';
 export * from './steered.ts';
+export * from './guard.ts';
 export * from './token.ts';
 export * from './schedule.ts';
 export * from './shrink.ts';

@@ -11,8 +11,8 @@
  * in a program of n threads and at most k steps, one execution finds it with probability at least
  * 1 / (n * k^(d-1)). Never complete.
  *
- * k: fixed when `stepsEstimate` is given (execution i then depends on (seed, i) alone, STYLE.md
- * §5, which is what shards and workers need); otherwise the running maximum of the thread steps
+ * k: fixed when `stepsEstimate` is given (execution i then depends on (seed, i) alone, docs/architecture.md,
+ * Determinism, which is what shards and workers need); otherwise the running maximum of the thread steps
  * seen so far, as Shuttle's PCT does — execution 0 then has no change points, and execution i
  * depends on the executions before it in this run (their step counts only).
  * A thread first seen after the first step (spawned later, or blocked until then) gets a random

@@ -1,6 +1,6 @@
 /**
  * What an explorer explores: a factory of fresh, deterministic worlds. Explore stays agnostic of
- * the kernel (STYLE.md §2): a design + scenario pair, or a ten-line test program, is a Program.
+ * the kernel (docs/architecture.md, Strategies): a design + scenario pair, or a ten-line test program, is a Program.
  */
 import type { Execution, Scheduler } from '../sim/index.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The seeded random strategy: every choice uniformly at random from a generator derived from
- * (seed, execution index), so execution i replays on its own (STYLE.md §5). Probabilistic, never
+ * (seed, execution index), so execution i replays on its own (docs/architecture.md, Determinism). Probabilistic, never
  * complete: no guarantee beyond "each schedule has a non-zero chance per execution".
  */
 import type { ChoicePoint } from '../sim/index.ts';

@@ -1,7 +1,7 @@
 /**
  * Replay: answers each choice from a recorded list, and checks at every step that the model offers
- * what was recorded. A mismatch stops the replay loudly with the step and both sides (STYLE.md
- * §4); a replay is never silently "close enough".
+ * what was recorded. A mismatch stops the replay loudly with the step and both sides (docs/architecture.md,
+ * Replay); a replay is never silently "close enough".
  *
  * Two forms: the full choice list of an execution (kind, reason, options, chosen: every step is
  * compared), and a decoded token (token.ts), which keeps only the departures from the default

@@ -1,7 +1,7 @@
 /**
  * Per-execution random generators. Execution i of a run with seed s draws from a generator derived
  * from (s, i) alone, so it replays on its own and results do not depend on workers or shards
- * (STYLE.md §5).
+ * (docs/architecture.md, Determinism).
  */
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';

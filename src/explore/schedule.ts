@@ -4,7 +4,7 @@
  * runnable thread with the lowest id (the first option: the execution lists runnable threads in id
  * order); a data choice takes option 0. A Schedule lists the departures: thread picks and data
  * values that differ. It is what shrinking edits (shrink.ts), and its rendering is the readable
- * form printed beside a token (STYLE.md §6).
+ * form printed beside a token (docs/architecture.md, Reports).
  *
  * A departure is placed by the progress of the thread that ran last ("when cpu0:vmalloc has taken
  * 12 steps, run dev0:dma"), not by a global step number, so removing one departure leaves the

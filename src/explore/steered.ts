@@ -3,7 +3,7 @@
  * trigger fires, it may run some leading threads first and hold the favoured ones back while
  * anything else can run; from the trigger on it runs the favoured threads whenever one is
  * runnable. Every other choice is uniform from (seed, run). What the favoured threads and the trigger are is the caller's (the
- * witness search, src/measure/witness.ts: the SVA devices, and "the hazard was reported").
+ * witness search, src/job/witness.ts: the SVA devices, and "the hazard was reported").
  *
  * Not an exploration strategy: it never claims coverage; it is a directed test, like a targeted
  * schedule in a kernel stress test, used where a predictive oracle has named the window to aim at.

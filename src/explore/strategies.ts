@@ -1,5 +1,5 @@
 /**
- * The strategies by name (STYLE.md §2): a name without a factory fails to compile, and the CLI's
+ * The strategies by name (docs/architecture.md, Strategies): a name without a factory fails to compile, and the CLI's
  * `--strategy` choices and help are this record's keys.
  */
 import { DfsScheduler } from './dfs.ts';

@@ -1,6 +1,6 @@
 /**
  * Replay tokens: a printable, versioned, checksummed encoding of one execution's choice list,
- * bound to the program (design + scenario) it was recorded on (STYLE.md §4, §6).
+ * bound to the program (design + scenario) it was recorded on (docs/architecture.md, Replay and Reports).
  *
  *   kpt1.<base64url payload>
  *

@@ -18,7 +18,7 @@
  *    set the PASID entry's page-global enable for SVA, so there are no global entries to keep.
  *  - PSI_PASID drops IOTLB entries of (DID, PASID) overlapping [ADDR, ADDR + 2^AM pages) (ADDR's low
  *    AM page bits are ignored); with IH=0 also every paging-structure-cache entry whose region
- *    overlaps that range; IH=1 says only leaves changed and keeps them (reference §4.2).
+ *    overlaps that range; IH=1 says only leaves changed and keeps them (docs/kernel/iommu.md, Intel VT-d).
  *  - The device-TLB descriptor is forwarded to the device with that SID.
  */
 import { ModelInvariantError } from '../sim/index.ts';

@@ -1,5 +1,6 @@
 /**
- * The VT-d first-stage translation caches (VT-d spec §6.2, reference §4.2 [UNCONFIRMED wording]):
+ * The VT-d first-stage translation caches (VT-d spec §6.2, wording not re-read;
+ * docs/kernel/iommu.md, Intel VT-d):
  * the IOTLB (leaf translations) and one paging-structure cache per non-leaf level (PML5E when
  * 5-level, PML4E, PDPTE, PDE), every entry tagged by domain-id and PASID.
  *

@@ -1,6 +1,6 @@
 /**
  * An Intel VT-d IOMMU in scalable mode translating SVA requests through first-stage tables: the
- * process's own x86 page tables, named by a PASID-table entry (reference §4.1, §4.2).
+ * process's own x86 page tables, named by a PASID-table entry (docs/kernel/iommu.md).
  *
  * A request is an untranslated DMA with user privilege: SVA PASIDs are unprivileged since Linux
  * dropped supervisor-mode SVA in 2022 (942fd5435dcc). Translation order:
@@ -9,7 +9,7 @@
  *   (walker.ts) → cache every non-leaf entry walked → then the leaf decides: not present, or a
  *   user/write check that fails → fault, nothing in the IOTLB; else an IOTLB entry and the pa.
  * So a user request to a kernel address faults at the leaf yet leaves the kernel half's upper
- * entries cached: the root of the stale-entry problem (Dave Hansen, reference §4.1).
+ * entries cached: the root of the stale-entry problem (Dave Hansen, <d646d434-f680-47a3-b6b9-26f4538c1209@intel.com>).
  *
  * Concurrency: the IOMMU's own state (PASID table, IOTLB, paging-structure caches, invalidation
  * queue) is one shared object, `obj`; a lookup and a cache fill are each one step on it, a walk's

@@ -1,7 +1,7 @@
 /**
  * The machine's physical memory: one ArrayBuffer of `frames` 4 KiB frames holding real bytes, so
  * page-table entries are real 64-bit little-endian values and a freed frame keeps whatever its next
- * owner writes into it (DESIGN.md "Fidelity rules"). The walkers read entries as two u32 halves
+ * owner writes into it (docs/architecture.md, Fidelity rules). The walkers read entries as two u32 halves
  * through one Uint32Array view (no bigint on the hot path); everything else may use read64/write64.
  *
  * Invariant: every access lies inside memory, and 64-bit/32-bit accesses are naturally aligned, as

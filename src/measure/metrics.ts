@@ -6,7 +6,7 @@
  * Pending deferred free. A page-table page is pending from the kernel write that unlinks it (a
  * present non-leaf entry at level > 1 overwritten by anything that no longer points to that
  * table: pmd_clear, pud_clear, a huge leaf) until its frame reaches the allocator (pagesFreed).
- * That is the window the deferred-free designs stretch (reference §1.2). Its length stands for the
+ * That is the window the deferred-free designs stretch (docs/kernel/deferred-free.md, The deferred free). Its length stands for the
  * "`*_free` call to allocator" latency: the unlink precedes the *_free call by at most the CPU TLB
  * flush between them (pmd_free_pte_page: pmd_clear, flush_tlb_kernel_range, pte_free_kernel), so
  * the figure includes that flush. A pending table linked again stops being pending without a
@@ -15,13 +15,10 @@
  * cleared (hot-remove's free_pte_table() frees the table, then clears the PMD): counted apart as
  * freedBeforeUnlink.
  */
-import { PAGE_SIZE, type Level } from '../hw/address.ts';
-import { entry_links_table } from '../hw/index.ts';
+import { PAGE_SIZE } from '../hw/address.ts';
 import type { IommuStats } from '../hw/iommu.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
-import type { KernelObserver } from '../kernel/model/observer.ts';
-import { SHADOW_FREE } from '../kernel/include/linux/mm_types.ts';
-import { entry_table } from '../kernel/arch/x86/include/asm/pgtable.ts';
+import type { PgtableShadow } from '../check/index.ts';
 import { ModelInvariantError, type Violation } from '../sim/index.ts';
 import type { StepClock, TimedStep } from './time-keeper.ts';
 
@@ -145,49 +142,43 @@ export class MetricsCollector {
   /** Lock-hold start by (lock object, thread): key obj * 4096 + thread id (ids stay far below 4096). */
   private readonly holdStart = new Map<number, number>();
 
+  /** `shadow`: the world's tracker of page-table lives (World.oracles.shadow), whose unlinks and frees this counts. */
   constructor(
     private readonly k: Kernel,
     private readonly clock: StepClock,
+    shadow: PgtableShadow,
   ) {
     this.unlinkedAt = new Float64Array(k.mem.frames).fill(FREE);
     this.statsBefore = structuredClone(k.iommu.stats);
-    const observer: KernelObserver = {
-      pgtableWrite: (level, _entryPa, old, value) => this.pgtableWrite(level, old, value),
-      pagesFreed: (page, order) => this.pagesFreed(page, order),
-    };
-    k.observers.push(observer);
+    shadow.listeners.push({
+      unlinked: (pfn) => {
+        this.unlinkedAt[pfn] = this.clock.now;
+        this.record(+1);
+      },
+      relinked: (pfn) => {
+        this.unlinkedAt[pfn] = FREE;
+        this.record(-1);
+      },
+      freed: (pfn) => {
+        const at = this.unlinkedAt[pfn];
+        if (Number.isNaN(at)) return;
+        this.unlinkedAt[pfn] = FREE;
+        this.latencies.push(this.clock.now - at);
+        this.record(-1);
+      },
+      staleEntryCleared: () => {
+        this.freedBeforeUnlink++;
+      },
+    });
+    k.observers.push({ pagesFreed: (_page, order) => this.countWorkFrees(order) });
     clock.stepListeners.push((s) => this.step(s));
   }
 
-  private pgtableWrite(level: Level, old: bigint, value: bigint): void {
-    const before = entry_links_table(old, level) ? entry_table(old) / PAGE_SIZE : -1;
-    const after = entry_links_table(value, level) ? entry_table(value) / PAGE_SIZE : -1;
-    if (before === after) return;
-    if (after >= 0 && after < this.unlinkedAt.length && !Number.isNaN(this.unlinkedAt[after])) {
-      this.unlinkedAt[after] = FREE;
-      this.record(-1);
-    }
-    if (before >= 0 && before < this.unlinkedAt.length && Number.isNaN(this.unlinkedAt[before])) {
-      if (this.k.pages.shadow[before] === SHADOW_FREE) {
-        this.freedBeforeUnlink++;
-        return;
-      }
-      this.unlinkedAt[before] = this.clock.now;
-      this.record(+1);
-    }
-  }
-
-  private pagesFreed(page: number, order: number): void {
+  /** Pages freed inside a work execution (work.freedNothing). */
+  private countWorkFrees(order: number): void {
     const current = this.k.exec.current.id;
     const inWork = this.freedInWork.get(current);
     if (inWork !== undefined && inWork >= 0) this.freedInWork.set(current, inWork + (1 << order));
-    for (let pfn = page; pfn < page + (1 << order); pfn++) {
-      const at = this.unlinkedAt[pfn];
-      if (Number.isNaN(at)) continue;
-      this.unlinkedAt[pfn] = FREE;
-      this.latencies.push(this.clock.now - at);
-      this.record(-1);
-    }
   }
 
   private record(delta: number): void {

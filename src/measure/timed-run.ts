@@ -16,7 +16,7 @@ import { StepStarts, type TimedTraceEvent } from './time-keeper.ts';
 import { TimedScheduler } from './timed-scheduler.ts';
 import { ModelInvariants, SelfCheckingScheduler } from '../check/invariants.ts';
 import { TimelineRecorder, type Timeline } from './timeline.ts';
-import type { ExecutionGuard } from './check.ts';
+import type { ExecutionGuard } from '../explore/index.ts';
 
 export interface TimedRunOptions {
   readonly costs?: CostModel;
@@ -29,7 +29,7 @@ export interface TimedRunOptions {
   readonly timeline?: boolean;
   /** Check the model's own invariants before every step (src/check/invariants.ts; --self-check). */
   readonly selfCheck?: boolean;
-  /** Sees the execution as check's guard does (the CLI's watchdog for user designs: src/cli/watchdog.ts). */
+  /** Sees the execution as check's guard does (the watchdog's guard for user designs: src/job/guard.ts). */
   readonly guard?: ExecutionGuard;
 }
 
@@ -72,7 +72,7 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
   options.guard?.built(exec);
   checking?.attach(new ModelInvariants(k));
   sched.attach(exec, k.iommu);
-  const metrics = new MetricsCollector(k, sched);
+  const metrics = new MetricsCollector(k, sched, oracles.shadow);
   const recorder = options.timeline === true ? new TimelineRecorder(k, sched, oracles.hazard) : null;
   const starts = new StepStarts(sched);
   const result = exec.run();

@@ -4,7 +4,7 @@
  *
  * At every thread choice the runnable thread that can start earliest runs; ties go to the higher
  * priority (interrupt handlers, then tasks, then devices), then to the lower seq — the thread's id,
- * which is its spawn order (an insertion counter, never identity: STYLE §12). Since the chosen step
+ * which is its spawn order (an insertion counter, never identity: docs/architecture.md, Simulated time). Since the chosen step
  * always starts no earlier than the one before, step start times never go back.
  *
  * Data choices (GFP_ATOMIC failure, speculation) take option 0: no injected failure.

@@ -5,7 +5,7 @@
  * of events, so reports past the first few of a kind are listed by title, and traces are windows
  * in collapsible sections.
  */
-import type { CheckViolation } from '../measure/check.ts';
+import type { CheckViolation } from '../job/check-result.ts';
 import type { TraceEvent, Violation } from '../sim/index.ts';
 import { html, type Markup } from './html-markup.ts';
 import { HINTS } from './text.ts';

@@ -4,9 +4,9 @@
  * self-contained document (no script, no fetch, charts as static SVG). Nothing in them depends on
  * the clock or the machine, so the same record gives the same bytes.
  */
-import type { CheckResult } from '../measure/check.ts';
-import type { ReplayResult, TimedReplayResult } from '../measure/replay.ts';
-import type { StudyCell, StudyResult } from '../measure/study.ts';
+import type { CheckResult } from '../job/check-result.ts';
+import type { ReplayResult, TimedReplayResult } from '../job/replay.ts';
+import type { StudyCell, StudyResult } from '../job/study.ts';
 import type { CompareResult, TimedRunResult } from '../measure/timed-run.ts';
 import { html, type Markup } from './html-markup.ts';
 import { page } from './html-page.ts';
@@ -113,7 +113,7 @@ ${sections}`,
   );
 }
 
-/** A replay measured in simulated time (measure/replay.ts) as the timed sections take it; null when untimed. */
+/** A replay measured in simulated time (src/job/replay.ts) as the timed sections take it; null when untimed. */
 function measuredReplay(x: ReplayResult): MeasuredRun | null {
   if (!('metrics' in x && 'simulatedNs' in x)) return null;
   const t = x as TimedReplayResult;

@@ -3,7 +3,7 @@
  * the HTML report shows the same hints.
  */
 
-/** What to look at next, per kind (STYLE.md §6: the report ends with hints). */
+/** What to look at next, per kind (docs/architecture.md, Reports: the report ends with hints). */
 export const HINTS: Partial<Record<string, string>> = {
   'iommu-uncovered-free':
     'a page table the IOMMU could reach went back to the allocator before an invalidation that drops it (PASID-selective, or page-selective with ih=0 over its whole range) completed: unlink, invalidate and wait, then free. The witness token, when one is printed, shows a device walking it',

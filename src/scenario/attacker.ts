@@ -2,7 +2,8 @@
  * The SVA side every small scenario has: a user process binds the device to its mm (so the
  * device's PASID walks a PGD whose kernel half is init_mm's), and the device — the attacker —
  * probes the kernel addresses it knows. Each probe faults at the supervisor-only leaf, but leaves
- * the IOMMU's paging-structure caches filled on the way down (reference §4.1); after a free, a
+ * the IOMMU's paging-structure caches filled on the way down (docs/kernel/iommu.md, Why kernel tables are cached); after a
+ * free, a
  * probe walks whatever the stale entries point to. The probing itself (KernelProbe) is shared
  * with the steady-DMA device of the realistic workloads (dma-load.ts).
  */

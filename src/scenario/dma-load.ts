@@ -12,8 +12,8 @@
  * device probes each publication before its next buffer DMA, plus `probes` spare probes of the
  * known addresses, which take the place of every other buffer DMA while they last (so they spread
  * over the run's first ticks instead of all landing at one point). Each probe faults at the
- * supervisor-only leaf and fills the IOMMU's paging-structure caches on the way down (reference
- * §4.1). Without `probe` nothing is published or probed, and the run is the buffer DMA alone.
+ * supervisor-only leaf and fills the IOMMU's paging-structure caches on the way down (docs/kernel/iommu.md,
+ * Why kernel tables are cached). Without `probe` nothing is published or probed, and the run is the buffer DMA alone.
  *
  * Pace [modelling choice]: the model has no clock of its own, so the device runs on credit. Each
  * step of progress a workload thread reports (tick) lets the device issue `dmasPerTick` more

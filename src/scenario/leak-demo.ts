@@ -1,5 +1,6 @@
 /**
- * The bug the project is about, as one workload (reference §0, §4.1):
+ * The bug the project is about, as one workload (docs/kernel/deferred-free.md; docs/kernel/iommu.md,
+ * Why kernel tables are cached):
  *
  *  1. a process binds an SVA device to its mm (iommu_sva_bind_device): the device's PASID now points
  *     the IOMMU at a PGD whose kernel half is shared with init_mm;

@@ -1,7 +1,7 @@
 /**
  * Scenarios: a workload, its parameters and the kernel configuration, from a built-in name or a
  * YAML/JSON file. One schema validates both, so a built-in scenario is exactly a file that ships
- * with kptsim. Errors name the origin, the field and what was expected (STYLE.md §13).
+ * with kptsim. Errors name the origin, the field and what was expected (docs/architecture.md, Inputs).
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';

@@ -19,7 +19,7 @@ export interface World {
 
 /**
  * What the worlds of one scenario and design share from build to build (one per program:
- * src/measure/program.ts): the boot image and buffers (BootCache) and the oracles' scan of the boot
+ * src/job/program.ts): the boot image and buffers (BootCache) and the oracles' scan of the boot
  * page tables (OracleCache). A world built with it is valid until the next build with it.
  */
 export interface WorldCache {

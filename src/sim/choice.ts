@@ -29,7 +29,7 @@ export interface Choice {
   readonly chosen: number;
 }
 
-/** The strategy contract (STYLE.md §2): everything that drives an execution implements this. */
+/** The strategy contract (docs/architecture.md, Strategies): everything that drives an execution implements this. */
 export interface Scheduler {
   /** Called before execution `index` starts; false means the exploration is finished. */
   beginExecution(index: number): boolean;

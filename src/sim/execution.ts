@@ -110,7 +110,7 @@ export class Execution {
 
   /**
    * Ends the execution at the choice being made, once it is recorded: the chosen thread does not
-   * run. For a scheduler that must stop a step it knows will never return (src/cli/watchdog.ts).
+   * run. For a scheduler that must stop a step it knows will never return (src/job/guard.ts).
    */
   abandon(): void {
     this.abandoned = true;

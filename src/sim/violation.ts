@@ -1,5 +1,5 @@
 /**
- * The fixed vocabulary of what the modelled kernel must never do (DESIGN.md "Violation kinds"),
+ * The fixed vocabulary of what the modelled kernel must never do (docs/architecture.md, Violation kinds),
  * and the one error kind for what the *model* must never do.
  */
 

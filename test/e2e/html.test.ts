@@ -12,8 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { main } from '../../src/cli/main.ts';
 import { builtinDesign } from '../../src/designs/index.ts';
-import { assembleStudy, studyCell } from '../../src/measure/study.ts';
+import { assembleStudy, studyCell } from '../../src/job/study.ts';
 import { studyHtml } from '../../src/report/html.ts';
+import { replayLabel } from '../../src/job/label.ts';
 import { builtinScenario } from '../../src/scenario/scenario.ts';
 import { SERIES_COLOURS } from '../../src/report/svg.ts';
 
@@ -82,7 +83,7 @@ describe('the HTML reports in headless Chromium', { skip: SKIP, timeout: 120_000
     const designs = ['immediate', 'upstream'].map((n) => builtinDesign(n)!);
     const scenario = builtinScenario('vfree-huge-vmap')!;
     const options = { budget: 4, stepBudget: 300_000, seed: 0 };
-    const study = assembleStudy(designs, [{ name: scenario.name, summary: scenario.summary }], options, designs.map((d) => studyCell(d, scenario, options)));
+    const study = assembleStudy(designs, [{ name: scenario.name, summary: scenario.summary }], options, designs.map((d) => studyCell(d, scenario, options, replayLabel(d.name, scenario.name))));
     writeFileSync(file('study.html'), studyHtml(study));
 
     browser = await chromium.launch({

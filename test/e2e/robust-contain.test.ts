@@ -1,7 +1,7 @@
 /**
- * A user design's faults stay in the thread and step they happen in (src/cli/contain.ts): each is
+ * A user design's faults stay in the thread and step they happen in (src/job/contain.ts): each is
  * an `assertion` oops of the modelled kernel naming the hook, never a crash of kptsim. Runs the CLI
- * entry in this process (the design's hooks run in a watched worker thread, src/cli/watchdog.ts).
+ * entry in this process (the design's hooks run in a watched worker thread, src/cli/runner.ts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,6 +1,6 @@
 /**
- * `kptsim run`, `compare` and `replay` with a design given by path run it in a watched worker
- * (src/cli/watchdog.ts), like `check`: a hook that never returns (a synchronous loop) ends the
+ * `kptsim run`, `compare` and `replay` with a design given by path run it in the contained runner
+ * (src/cli/runner.ts), like `check`: a hook that never returns (a synchronous loop) ends the
  * execution at that step, reported as an `assertion` soft lockup naming thread, step and label —
  * like kernel/watchdog.c watchdog_timer_fn() — and a design that behaves prints what it printed
  * when it ran in this thread.
@@ -10,14 +10,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { compareTask } from '../../src/cli/compare.ts';
-import { loadDesign, loadScenario } from '../../src/cli/load.ts';
-import { replayTask } from '../../src/cli/replay.ts';
-import { jsonBigint, runTask } from '../../src/cli/run.ts';
+import { CLI_INPUTS, loadDesign, loadScenario } from '../../src/cli/load.ts';
+import { runJob } from '../../src/job/jobs.ts';
+import { jsonBigint } from '../../src/report/run-text.ts';
 import type { Design } from '../../src/designs/index.ts';
 import { RoundRobinScheduler, encodeToken } from '../../src/explore/index.ts';
-import { replayLabel } from '../../src/measure/check.ts';
-import { programOf } from '../../src/measure/program.ts';
+import { replayLabel } from '../../src/job/label.ts';
+import { programOf } from '../../src/job/program.ts';
 import { perfettoJson } from '../../src/report/perfetto.ts';
 import { runHtml } from '../../src/report/html.ts';
 import neverYields from '../fixtures/designs/never-yields.ts';
@@ -107,14 +106,14 @@ test('a design by path that behaves prints through the worker what it prints in 
     const perfetto = join(dir, 'run.json');
     const html = join(dir, 'run.html');
     const run = kptsim(['run', '--design', SYNC, '--scenario', SMALL, '--seed', '3', '--json', '--perfetto', perfetto, '--html', html]);
-    const { timeline, ...here } = await runTask({ design: SYNC, scenario: SMALL, seed: 3, timeline: true });
+    const { timeline, ...here } = await runJob({ kind: 'run', design: SYNC, scenario: SMALL, seed: 3, timeline: true }, CLI_INPUTS);
     assert.equal(run.code, here.violations.length > 0 ? 1 : 0, run.stderr);
     assert.equal(run.stdout, JSON.stringify(here, jsonBigint, 2) + '\n');
     assert.equal(readFileSync(perfetto, 'utf8'), perfettoJson({ command: 'kptsim run', design: here.design, scenario: here.scenario, seed: here.seed, timeline: timeline! }));
     assert.equal(readFileSync(html, 'utf8'), runHtml(here));
 
     const compare = kptsim(['compare', '--designs', `${SYNC},upstream`, '--scenario', SMALL, '--json']);
-    assert.equal(compare.stdout, JSON.stringify(await compareTask({ designs: [SYNC, 'upstream'], scenario: SMALL }), null, 2) + '\n');
+    assert.equal(compare.stdout, JSON.stringify(await runJob({ kind: 'compare', designs: [SYNC, 'upstream'], scenario: SMALL }, CLI_INPUTS), null, 2) + '\n');
 
     const design = await loadDesign(SYNC);
     const program = programOf(design, loadScenario(SMALL));
@@ -122,10 +121,22 @@ test('a design by path that behaves prints through the worker what it prints in 
     scheduler.beginExecution(0);
     const token = encodeToken(program.identity, program.build(scheduler).run().choices, replayLabel(SYNC, SMALL));
     const replay = kptsim(['replay', token, '--json']);
-    const { timeline: _, ...replayed } = await replayTask({ token, timeline: false });
+    const { timeline: _, ...replayed } = await runJob({ kind: 'replay', token, timeline: false }, CLI_INPUTS);
     assert.equal(replay.code, 0, replay.stderr);
     assert.equal(replay.stdout, JSON.stringify(replayed, null, 2) + '\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('kptsim study with a design hook that never returns: that design\'s cell ends at the soft lockup (a bug), the other designs\' cells run whole, exit 0', () => {
+  const r = kptsim(['--designs', `upstream,${NEVER}`, '--scenarios', SMALL, '--budget', '2', '--workers', '2', '--execution-timeout', '1s', '--no-html', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const [[upstream, never]] = JSON.parse(r.stdout).cells;
+  assert.equal(upstream.metrics.status, 'quiescent');
+  assert.equal(upstream.verdict.kind, 'not-found');
+  assert.equal(never.metrics.status, 'abandoned');
+  assertSoftLockup(never.metrics.violations[0]);
+  assert.equal(never.verdict.kind, 'bug');
+  assert.ok(never.check.violations.some((v: { kind: string; message: string }) => v.kind === 'assertion' && /soft lockup/.test(v.message)));
 });

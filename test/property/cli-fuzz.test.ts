@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli/main.ts';
 import { encodeToken } from '../../src/explore/index.ts';
-import { replayLabel } from '../../src/measure/check.ts';
+import { replayLabel } from '../../src/job/label.ts';
 import type { Choice } from '../../src/sim/index.ts';
 
 const SMALL = 'examples/scenarios/vfree-small.yaml';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BUILTIN_DESIGNS } from '../../src/designs/index.ts';
 import { RandomScheduler, explore } from '../../src/explore/index.ts';
-import { programOf } from '../../src/measure/program.ts';
+import { programOf } from '../../src/job/program.ts';
 import { BUILTIN_SCENARIOS, builtinScenario } from '../../src/scenario/scenario.ts';
 
 const MAX_STEPS = 1500;

@@ -5,7 +5,8 @@
  *
  * x86-64 copies the kernel PGD entries (index >= KERNEL_PGD_BOUNDARY) into every new PGD, so all
  * lower kernel tables are shared by every process: that is why an SVA PASID pointing at a process
- * PGD lets the IOMMU walk — and cache — the kernel half (reference §4.1). The kernel PGD entries are
+ * PGD lets the IOMMU walk — and cache — the kernel half (docs/kernel/iommu.md, Why kernel tables are
+ * cached). The kernel PGD entries are
  * all created at boot (the direct map, and preallocate_vmalloc_pages() for vmalloc/vmemmap), so no
  * later change to a kernel PGD entry ever needs syncing into process PGDs.
  */

@@ -2,7 +2,8 @@
  * Work items and the workqueue that runs them (kernel/workqueue.c queue_work_on, __queue_work,
  * worker_thread, assign_work/find_worker_executing_work, process_one_work,
  * set_work_pool_and_clear_pending, __flush_work/start_flush_work; Documentation/core-api/workqueue.rst
- * "Non-reentrance Conditions"; Linux v6.19; reference §5 and §7 pitfall 4).
+ * "Non-reentrance Conditions"; Linux v6.19; docs/kernel/workqueue-and-lists.md and
+ * docs/kernel/pitfalls.md §4).
  *
  * The rules the deferred-free designs rely on, modelled exactly:
  *  - queue_work() test-and-sets PENDING; if it was already set the call is a no-op returning false
@@ -126,7 +127,7 @@ export function alloc_workqueue<K extends SyncCore>(k: Pick<ExecCore, 'exec'>, n
 
 /**
  * Starts `k.config.kworkers` daemon threads serving `wq`: kworker/u:i on CPU i % cpus. Called in the
- * threads phase of world construction (STYLE.md §12).
+ * threads phase of world construction (docs/architecture.md, Boot phases).
  */
 export function spawnKworkers<K extends SyncCore>(k: K, wq: WorkqueueStruct<K>): void {
   for (let i = 0; i < k.config.kworkers; i++) {

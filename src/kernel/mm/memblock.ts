@@ -1,7 +1,7 @@
 /**
  * Boot-time memory allocation before the page allocator exists (mm/memblock.c: memblock_alloc,
  * memblock_reserve, memblock_free_all → __free_pages_memory; mm/mm_init.c reserve_bootmem_region;
- * v6.19). Reference §2 (boot page tables are memblock/PageReserved and reach free_reserved_page()
+ * v6.19). docs/kernel/free-sites.md (boot page tables are memblock/PageReserved and reach free_reserved_page()
  * on hot-remove).
  *
  * memblock hands out frames top-down, as Linux's default allocation direction does, zeroed, and

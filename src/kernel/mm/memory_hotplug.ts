@@ -3,20 +3,21 @@
  * online_pages, offline_pages, try_remove_memory; mm/sparse.c section_activate/section_deactivate;
  * mm/sparse-vmemmap.c vmemmap_populate_hugepages/basepages, vmemmap_alloc_block;
  * arch/x86/mm/init_64.c arch_add_memory, arch_remove_memory, vmemmap_populate, vmemmap_set_pmd;
- * v6.18/v6.19). Reference §2 (the free_pagetable rows) and §7 pitfalls 5, 8, 11. The page-table
- * building and teardown themselves are x86-init64.ts.
+ * v6.18/v6.19). docs/kernel/free-sites.md (the free_pagetable rows, Vmemmap blocks) and
+ * docs/kernel/pitfalls.md §5, §8, §11. The page-table building and teardown themselves are
+ * arch/x86/mm/init_64.ts.
  *
  *   add_memory(k, s)    mem_hotplug_lock
- *     arch_add_memory     init_memory_mapping: direct map of the section (x86-init64.ts)
+ *     arch_add_memory     init_memory_mapping: direct map of the section (arch/x86/mm/init_64.ts)
  *                         __add_pages → section_activate → vmemmap_populate: the section's memmap
  *     online_pages        the section's frames enter the buddy allocator (ZONE_NORMAL)
  *   remove_memory(k, s) mem_hotplug_lock
  *     offline_pages       every frame must be free in the buddy allocator; they are taken out
  *     arch_remove_memory  __remove_pages → section_deactivate → vmemmap_free, then
- *                         kernel_physical_mapping_remove (x86-init64.ts)
+ *                         kernel_physical_mapping_remove (arch/x86/mm/init_64.ts)
  *
  * Sections are config.sectionFrames frames (PAGES_PER_SECTION); the top config.hotplugSections
- * of them are absent at boot (boot-memory.ts bootPresentFrames). Boot sections are present and may
+ * of them are absent at boot (model/boot-memory.ts bootPresentFrames). Boot sections are present and may
  * be removed too (if every frame is free), and re-added afterwards.
  *
  * vmemmap, scaled on purpose: section s's memmap lives at VMEMMAP_START + s * PMD_SIZE and is
@@ -28,16 +29,16 @@
  * model does not), so only hot-added sections populate it; the vmemmap PUD table exists from boot
  * (boot.ts). The blocks come from vmemmap_alloc_block(): alloc_pages_node(GFP_KERNEL |
  * __GFP_RETRY_MAYFAIL | __GFP_NOWARN, 9) WITHOUT __GFP_COMP, so compound_order() of a vmemmap
- * block is 0 (pitfall 8: freeing it with pagetable_free() frees one page and leaks 511). The PMD
+ * block is 0 (docs/kernel/pitfalls.md §8: freeing it with pagetable_free() frees one page and leaks 511). The PMD
  * table under the PUD comes from vmemmap_alloc_block_zero(): the same mask, order 0, zeroed
- * afterwards — unmarked, no ctor, like alloc_low_page()'s tables (pitfall 5). If no order-9 block
+ * afterwards — unmarked, no ctor, like alloc_low_page()'s tables (docs/kernel/pitfalls.md §5). If no order-9 block
  * is free, vmemmap_populate_hugepages() falls back to base pages, as Linux does: a PTE table and
  * 512 order-0 pages.
  *
  * Modelling choices: mem_hotplug_lock (a percpu rw-semaphore taken for write by every hotplug
  * operation) is a mutex held across the whole add and the whole remove, which also stands for
  * device_hotplug_lock. Onlined memory goes to ZONE_NORMAL, the zone memmap init gave the frames at
- * boot (boot-memory.ts checks the hot-pluggable range lies there); ZONE_MOVABLE onlining is not
+ * boot (model/boot-memory.ts checks the hot-pluggable range lies there); ZONE_MOVABLE onlining is not
  * modelled. offline_pages() does no migration: one allocated frame makes it fail with -EBUSY,
  * having changed nothing; the check and the isolation are one step under zone->lock. A removed
  * section's struct pages return to the absent state boot gives them (PageReserved, refcount 1,

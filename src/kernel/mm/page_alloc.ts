@@ -2,7 +2,7 @@
  * The page allocator (mm/page_alloc.c, include/linux/gfp.h, include/linux/mm.h; v6.18/v6.19):
  * alloc_pages/__free_pages with the buddy free lists, the checks at allocation (check_new_page) and
  * at free (free_pages_prepare), non-compound high-order blocks, __GFP_COMP, split_page.
- * Reference §6.
+ * docs/kernel/page-flags-and-allocator.md.
  *
  * Semantics kept exactly:
  *  - prep_new_page() gives a reference to the first page only. A non-compound order-N block's other

@@ -242,7 +242,7 @@ export function* vfree(k: Kernel, addr: Va): Sim {
 /**
  * __purge_vmap_area_lazy(): flush the kernel TLB over all lazily freed areas, then release them.
  * Runs the flush with preemption disabled, which is the context of Yi Lai's v1 splat
- * (reference §1: __purge_vmap_area_lazy ← vm_unmap_aliases ← set_memory_nx ← free_initmem).
+ * (<0c6f6b3e-d68d-4deb-963e-6074944afff7@linux.intel.com>: __purge_vmap_area_lazy ← vm_unmap_aliases ← set_memory_nx ← free_initmem).
  */
 export function* purge_vmap_area_lazy(k: Kernel): Sim {
   yield step('__purge_vmap_area_lazy', 'write', k.vmalloc.obj);

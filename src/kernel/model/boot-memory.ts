@@ -1,5 +1,6 @@
 /**
- * The memory phase of boot (STYLE.md §12: memory → boot page tables → mms → devices → threads):
+ * The memory phase of boot (docs/architecture.md, Boot phases: memory → boot page tables → mms →
+ * devices → threads):
  * physical memory, mem_map, zones, memblock, then the buddy allocator (mm/mm_init.c memmap_init /
  * __init_single_page, mm/memblock.c memblock_free_all; v6.19).
  *
@@ -143,7 +144,7 @@ export function restoreBootMemory(exec: Execution, image: BootMemoryImage, reuse
 }
 
 /**
- * Memory hotplug (memory-hotplug.ts): the frames present at boot, i.e. all of them but the top
+ * Memory hotplug (mm/memory_hotplug.ts): the frames present at boot, i.e. all of them but the top
  * `hotplugSections` sections, which stay absent (not direct-mapped, PageReserved, never in the buddy
  * allocator) until add_memory(). Throws ModelInvariantError for a layout hotplug cannot have: a
  * section that is not whole 2 MiB PMDs, memory that is not whole sections, or hot-pluggable memory

@@ -1,5 +1,5 @@
 /**
- * Building one kernel for one execution, in the documented phase order (STYLE.md §12):
+ * Building one kernel for one execution, in the documented phase order (docs/architecture.md, Boot phases):
  *   1. memory: physical memory, mem_map, zones, memblock;
  *   2. boot page tables: init_mm's PGD, the direct map of all memory (2 MiB leaves, 4 KiB at a
  *      ragged end) and the preallocated PUD tables of vmalloc and vmemmap space
@@ -52,7 +52,7 @@ export interface BootOptions {
 
 /**
  * What consecutive boots of one configuration share, kept by their caller (one per explored
- * program, src/measure/program.ts): the memory phase and the boot page tables depend on the
+ * program, src/job/program.ts): the memory phase and the boot page tables depend on the
  * configuration alone, so the first boot takes their image and every later one restores it
  * (typed-array copies) instead of running memmap init, memblock and the direct-map setup again;
  * and the previous boot's mem_map and physical memory, restored in place instead of reallocated.

@@ -67,7 +67,10 @@ export interface KernelConfig {
   readonly directMap4k: boolean;
 }
 
-/** x86-64 defaults in the syzbot dump layout of reference §6: LAST_CPUPID at bits 44-54, ZONE at 55-56, NODE at 57-63. */
+/**
+ * x86-64 defaults in the syzbot dump layout of docs/kernel/page-flags-and-allocator.md, Layout:
+ * LAST_CPUPID at bits 44-54, ZONE at 55-56, NODE at 57-63.
+ */
 export const DEFAULT_PAGE_FLAGS: PageFlagsConfig = {
   NR_PAGEFLAGS: 22,
   SECTIONS_WIDTH: 0,

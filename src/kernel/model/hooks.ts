@@ -1,7 +1,7 @@
 /**
  * The kernel functions a deferred-free design may override, like `#ifndef __HAVE_ARCH_...` in
- * mm/pgtable-generic.c (STYLE.md §9). Kernel code never calls an implementation directly: it calls
- * the dispatcher of the same name (`pagetable_free(k, pt)` → `k.hooks.pagetable_free(k, pt)`), so a
+ * mm/pgtable-generic.c (docs/architecture.md, Designs and hooks). Kernel code never calls an
+ * implementation directly: it calls the dispatcher of the same name (`pagetable_free(k, pt)` → `k.hooks.pagetable_free(k, pt)`), so a
  * design's override is seen on every path. The generic defaults (the kernel before any fix) are in
  * generic-hooks.ts; a design is `{ name, summary, source } & Partial<KernelHooks>` (src/designs).
  */

@@ -2,7 +2,7 @@
  * The modelled kernel of one execution: every subsystem's state, reachable from one object that
  * each kernel function takes first (`__free_pages(k, page, order)`). Built fresh for each execution
  * by `boot()` in boot.ts, in the documented phase order: memory → boot page tables → mms →
- * devices/PASIDs → threads (STYLE.md §12). Nothing here is module-level state.
+ * devices/PASIDs → threads (docs/architecture.md, Boot phases). Nothing here is module-level state.
  */
 import type { Cpu, Iommu, PhysMem, SvaDevice } from '../../hw/index.ts';
 import type { Execution, ObjectId } from '../../sim/index.ts';

@@ -1,7 +1,7 @@
 /**
  * bind-unbind — the process binds and unbinds the device while the kernel frees page tables: the
  * mm comes and goes on iommu_sva_mms, iommu_sva_present flips, and unbind's PASID teardown flushes
- * the IOMMU, all serialised against the invalidation by iommu_sva_lock (pitfall 13).
+ * the IOMMU, all serialised against the invalidation by iommu_sva_lock (docs/kernel/pitfalls.md §13).
  */
 import { z } from 'zod';
 import { spawnAttacker } from '../attacker.ts';

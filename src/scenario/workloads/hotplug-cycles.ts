@@ -13,7 +13,7 @@
  * sectionPages / 512 direct-map PTE tables and the vmemmap PMD table (the boot sections have no
  * vmemmap mapping, src/kernel/mm/memory_hotplug.ts), plus the vmemmap block, which is data, not a table. The
  * direct-map PMD table stays: boot memory shares it. None of these tables is marked PT_kernel
- * (pitfall 5): v6.19 frees them synchronously.
+ * (docs/kernel/pitfalls.md §5): v6.19 frees them synchronously.
  */
 import { z } from 'zod';
 import { PAGE_SIZE } from '../../hw/address.ts';

@@ -13,8 +13,9 @@ import { iommu_sva_invalidate_kva_range } from '../../../src/kernel/drivers/iomm
 import type { Kernel } from '../../../src/kernel/model/kernel.ts';
 import { generic_pte_free_kernel } from '../../../src/kernel/include/asm-generic/pgalloc.ts';
 import { INIT_WORK, flush_work, schedule_work, type work_struct } from '../../../src/kernel/kernel/workqueue.ts';
-import { check, replayLabel } from '../../../src/measure/check.ts';
-import { replay } from '../../../src/measure/replay.ts';
+import { check } from '../../../src/job/check.ts';
+import { replayLabel } from '../../../src/job/label.ts';
+import { replay } from '../../../src/job/replay.ts';
 import { BUILTIN_SCENARIOS, builtinScenario, scenarioFromText } from '../../../src/scenario/scenario.ts';
 import { vfreeThenHugeVmap } from '../../../src/scenario/workloads/vfree-huge-vmap.ts';
 import type { Sim } from '../../../src/sim/index.ts';

@@ -106,7 +106,7 @@ test('x86 hot-remove order: a PTE table freed while its PMD entry still points t
         yield* bindProcess(k);
         va = (yield* vmalloc(k, PAGE_SIZE))!;
         tables = yield* tablesOf(k, va);
-        // free_pte_table(): free_pagetable() first, pmd_clear() only after (reference §2).
+        // free_pte_table(): free_pagetable() first, pmd_clear() only after (docs/kernel/free-sites.md, Hot-remove order).
         yield* free_pagetable(k, tables.pteTable, 0);
         yield* freed.ring();
         yield* walked.wait();

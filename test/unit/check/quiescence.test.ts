@@ -8,7 +8,7 @@ import { scenarioFrom } from '../../../src/scenario/scenario.ts';
 import { buildWorld } from '../../../src/scenario/world.ts';
 import { kindsOf, runDesign } from '../../helpers/run.ts';
 
-test('leak: v6.19 frees an order-9 non-compound vmemmap block through compound_order() and loses 511 pages (pitfall 8)', () => {
+test('leak: v6.19 frees an order-9 non-compound vmemmap block through compound_order() and loses 511 pages (docs/kernel/pitfalls.md §8)', () => {
   const r = runDesign('upstream', 'hot-remove', 0);
   const leaks = r.violations.filter((v) => v.kind === 'leak');
   assert.equal(leaks.length, 1);

@@ -52,7 +52,7 @@ test('upstream: a table split by CPA is never marked, so its free after a collap
   replayableSeed('upstream', 'cpa-collapse', 'iommu-use-after-free', 5);
 });
 
-test('upstream: hot-remove frees unmarked direct-map/vmemmap tables synchronously, before clearing the parent (reference §2)', () => {
+test('upstream: hot-remove frees unmarked direct-map/vmemmap tables synchronously, before clearing the parent (docs/kernel/free-sites.md)', () => {
   const r = runDesign('upstream', 'hot-remove', replayableSeed('upstream', 'hot-remove', 'iommu-use-after-free', 5));
   assert.ok(r.violations.some((v) => v.kind === 'iommu-use-after-free' && v.details.some((d) => /freed at step \d+ by cpu0:hotplug/.test(d))));
 });

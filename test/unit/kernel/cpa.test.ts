@@ -120,7 +120,7 @@ test('the table split_large_page installs comes from alloc_pages(GFP_KERNEL, 0):
   assert.equal(k.pages.shadow[pt], SHADOW_ALLOCATED);
   assert.equal(k.pages.refcount[pt], 1);
   assert.equal(PageTable(k.pages, pt), false, 'no pagetable ctor');
-  assert.equal(ptdesc_test_kernel(k.pages, pt), false, 'nothing marks it (reference §1.2)');
+  assert.equal(ptdesc_test_kernel(k.pages, pt), false, 'nothing marks it (docs/kernel/deferred-free.md, Marking at allocation)');
   assert.equal(global_node_page_state(k, 'NR_PAGETABLE'), pagetablesBefore, 'not accounted as a page table');
 });
 

@@ -112,7 +112,7 @@ test('the vmemmap of a hot-added section is one order-9 non-compound block mappe
   assert.equal(pmd, mk_entry(block * PAGE_SIZE, PAGE_KERNEL_LARGE));
   assert.equal(block % 512, 0, 'naturally aligned order-9 block');
   assert.ok(!PageHead(k.pages, block));
-  assert.equal(compound_order(k.pages, block), 0, 'compound_order() sees one page (pitfall 8)');
+  assert.equal(compound_order(k.pages, block), 0, 'compound_order() sees one page (docs/kernel/pitfalls.md §8)');
   assert.equal(k.pages.refcount[block], 1);
   for (let i = 1; i < 512; i++) assert.equal(k.pages.refcount[block + i], 0, `tail ${i} holds no reference`);
   for (let i = 0; i < 512; i++) assert.equal(k.pages.shadow[block + i], SHADOW_ALLOCATED);

@@ -44,7 +44,7 @@ test('phys_pmd_init fills a new PTE table from alloc_low_page before linking it 
   assert.equal(k.mem.read64(entry_ptr(table, __va(k.layout, pa + 3 * PAGE_SIZE), 1)), mk_entry(pa + 3 * PAGE_SIZE, PAGE_KERNEL));
 });
 
-test('free_pte_table frees the emptied PTE table while the PMD still points to it, then clears the PMD under the lock (pitfall 11)', () => {
+test('free_pte_table frees the emptied PTE table while the PMD still points to it, then clears the PMD under the lock (docs/kernel/pitfalls.md §11)', () => {
   const events: string[] = [];
   let pmdp = -1;
   let table = -1;

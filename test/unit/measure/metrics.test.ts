@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { attachOracles } from '../../../src/check/index.ts';
 import assert from 'node:assert/strict';
 import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/kernel/locking/spinlock.ts';
 import { DEFAULT_COSTS } from '../../../src/measure/cost-model.ts';
@@ -34,7 +35,7 @@ test('a contended spin_lock: the waiter waits out the holder and pays the hand-o
   const sched = new TimedScheduler({ ...DEFAULT_COSTS, lockAcquire: 20, lockRelease: 10, lockHandoff: 100, pageClear: 10, otherLocal: 0 });
   const k = bootTestKernel({ scheduler: sched });
   sched.attach(k.exec, k.iommu);
-  const metrics = new MetricsCollector(k, sched);
+  const metrics = new MetricsCollector(k, sched, attachOracles(k).shadow);
   const lock = spin_lock_init(k, 'test_lock');
   const critical = function* (): Sim {
     yield* spin_lock(k, lock);

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtinDesign } from '../../../src/designs/index.ts';
-import type { CheckResult, CheckViolation } from '../../../src/measure/check.ts';
-import type { ReplayResult, TimedReplayResult } from '../../../src/measure/replay.ts';
-import type { StudyCell, StudyResult } from '../../../src/measure/study.ts';
-import { cellVerdict, checkVerdict } from '../../../src/measure/verdict.ts';
+import type { CheckResult, CheckViolation } from '../../../src/job/check-result.ts';
+import type { ReplayResult, TimedReplayResult } from '../../../src/job/replay.ts';
+import type { StudyCell, StudyResult } from '../../../src/job/study.ts';
+import { cellVerdict, checkVerdict } from '../../../src/job/verdict.ts';
 import { compare, timedRun, type TimedRunResult } from '../../../src/measure/timed-run.ts';
 import { escapeHtml, html } from '../../../src/report/html-markup.ts';
 import { compareHtml, replayHtml, runHtml, studyHtml } from '../../../src/report/html.ts';

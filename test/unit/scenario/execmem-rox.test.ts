@@ -13,7 +13,7 @@ test('every round splits each region\'s 2 MiB leaf once and set_memory_rox colla
   assert.equal(r.pageTables.freed, 2 * 2 * 2);
   assert.equal(r.pageTables.pendingAtEnd, 0);
   // split_large_page() tables are never marked PT_kernel: v6.19 frees them at once, with no IOMMU
-  // invalidation at all (pitfall 5) — nothing deferred, nothing flushed; so the device's probe of
+  // invalidation at all (docs/kernel/pitfalls.md §5) — nothing deferred, nothing flushed; so the device's probe of
   // the page after the collapse walks the freed table through the PDE its probe of the split cached.
   assert.equal(r.invalidations.piotlbPasid + r.invalidations.piotlbPage, 0);
   assert.equal(r.work.executions, 0);

@@ -19,10 +19,10 @@ test('each hot-remove frees the section\'s direct-map PTE tables and the vmemmap
   assert.deepEqual(kinds(r.violations), ['iommu-uncovered-free', 'iommu-use-after-free']);
 });
 
-test('v6.19 frees each order-9 vmemmap block with pagetable_free(), which frees compound_order() = 0 pages: 511 leak per cycle (pitfall 8)', () => {
+test('v6.19 frees each order-9 vmemmap block with pagetable_free(), which frees compound_order() = 0 pages: 511 leak per cycle (docs/kernel/pitfalls.md §8)', () => {
   const r = timedRun(design('upstream'), scenario('hotplug-cycles', SMALL));
   assert.equal(r.status, 'quiescent');
-  // Unmarked tables, no IOMMU flush: the device's probes after a removal walk them too (pitfall 5).
+  // Unmarked tables, no IOMMU flush: the device's probes after a removal walk them too (docs/kernel/pitfalls.md §5).
   assert.deepEqual(kinds(r.violations), ['iommu-uncovered-free', 'iommu-use-after-free', 'leak']);
   const leaks = r.violations.filter((v) => v.kind === 'leak');
   assert.equal(leaks.length, SMALL.cycles);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PAGE_SIZE, type Va } from '../../../src/hw/address.ts';
 import { purge_vmap_area_lazy, vfree, vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
-import { check } from '../../../src/measure/check.ts';
+import { check } from '../../../src/job/check.ts';
 import { timedRun } from '../../../src/measure/timed-run.ts';
 import { builtinScenario } from '../../../src/scenario/scenario.ts';
 import { churnHugePerRound, churnPages } from '../../../src/scenario/workloads/vmalloc-churn.ts';

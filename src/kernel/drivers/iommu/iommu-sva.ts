@@ -1,12 +1,12 @@
 /**
  * The IOMMU SVA core (drivers/iommu/iommu-sva.c, v6.19 after commit e37d5a2d60a3 "iommu/sva:
- * invalidate stale IOTLB entries for kernel address space"; reference §1.2 "IOMMU side").
+ * invalidate stale IOTLB entries for kernel address space"; docs/kernel/deferred-free.md, IOMMU side).
  *
  * Binding gives the mm a PASID and an SVA domain; the first domain of an mm puts it on the global
  * `iommu_sva_mms` list and sets `iommu_sva_present`. `iommu_sva_invalidate_kva_range()` walks that
  * list under the `iommu_sva_lock` mutex and reaches each mm's IOMMU through the mmu_notifier
  * `arch_invalidate_secondary_tlbs` path. It takes a mutex, so it may sleep: it is only legal in
- * process context (pitfall 2) — calling it from an atomic section is how v1 failed.
+ * process context (docs/kernel/pitfalls.md §2) — calling it from an atomic section is how v1 failed.
  */
 import type { Va } from '../../../hw/address.ts';
 import type { SvaDevice } from '../../../hw/index.ts';

@@ -6,7 +6,7 @@
  *
  * The populate paths allocate first and take the lock after; a thread that finds the entry already
  * populated by someone else frees its new table again — `pte_free_kernel()` on a table that was
- * never linked (the "populate race", reference §2).
+ * never linked (the "populate race", docs/kernel/free-sites.md).
  */
 import type { Va } from '../../../hw/address.ts';
 import type { Sim } from '../../../sim/index.ts';

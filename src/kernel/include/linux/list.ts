@@ -1,6 +1,6 @@
 /**
  * Doubly linked lists with CONFIG_DEBUG_LIST (include/linux/list.h, lib/list_debug.c; v6.19).
- * Reference §5 "Lists".
+ * docs/kernel/workqueue-and-lists.md, Lists.
  *
  * Every list_head of the model is a node of one ListArena: nodes 0..frames-1 are the pages' `lru`
  * fields (which struct page overlays with ptdesc->pt_list and buddy_list), then static heads and

@@ -1,13 +1,15 @@
 /**
  * Page-table descriptors (include/linux/mm.h, include/linux/mm_types.h, mm/pgtable-generic.c;
- * v6.19). Reference §1.2 ("Kernel marking", "Freeing helpers") and §7.
+ * v6.19). docs/kernel/deferred-free.md (Marking at allocation, Freeing helpers) and
+ * docs/kernel/pitfalls.md.
  *
- * A ptdesc is its struct page (see page.ts), so page_ptdesc()/ptdesc_page() are identity casts and
+ * A ptdesc is its struct page (see include/linux/mm_types.ts), so page_ptdesc()/ptdesc_page() are identity casts and
  * pt_flags is page->flags: PT_kernel is PG_referenced, PT_reserved is PG_reserved.
  *
  *  - pagetable_alloc() forces __GFP_COMP, so an order > 0 table is a compound page and
  *    __pagetable_free() frees compound_order() pages. A table allocated without it (alloc_pages
- *    directly) has compound_order 0 and __pagetable_free() frees only its first page (§7 item 8).
+ *    directly) has compound_order 0 and __pagetable_free() frees only its first page
+ *    (docs/kernel/pitfalls.md §8).
  *  - pagetable_*_ctor() set the PGTY_table page type and add the folio's pages to NR_PAGETABLE; the
  *    PTE and PMD ctors also init the split ptlock, except for init_mm (v6.15+: kernel tables take
  *    init_mm.page_table_lock). pagetable_dtor() frees the ptlock, clears the type (a VM_BUG_ON only

@@ -1,7 +1,7 @@
 /**
  * mem_map: every frame's `struct page`, as a struct of typed arrays indexed by pfn
  * (include/linux/mm_types.h, include/linux/page-flags.h, include/linux/mm.h, mm/debug.c; v6.19).
- * Layout of page->flags and the flag numbers: page-flags.ts. Reference §6.
+ * Layout of page->flags and the flag numbers: page-flags.ts. docs/kernel/page-flags-and-allocator.md.
  *
  * A `Page` is a pfn and stands for `struct page *`. A `Ptdesc` is the same number: struct ptdesc
  * overlays struct page word for word (its pt_flags is page->flags, pt_list is page->lru,
@@ -103,7 +103,7 @@ export class PageArray {
 
   /**
    * Every struct page becomes what it is in `src`, a PageArray of the same size and page->flags
-   * layout: how a boot restores mem_map from the boot image (boot-memory.ts) instead of running
+   * layout: how a boot restores mem_map from the boot image (model/boot-memory.ts) instead of running
    * memmap init and memblock_free_all() again.
    */
   copyFrom(src: PageArray): void {

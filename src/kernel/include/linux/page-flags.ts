@@ -2,20 +2,21 @@
  * page->flags: the page flag numbers (`enum pageflags`), the packed fields above them, the named
  * masks the allocator checks (include/linux/page-flags.h, include/linux/page-flags-layout.h,
  * include/linux/mmzone.h, include/trace/events/mmflags.h; v6.18/v6.19), and `enum pagetype`, the
- * page type kept in the top byte of page->page_type. Reference §6.
+ * page type kept in the top byte of page->page_type. docs/kernel/page-flags-and-allocator.md.
  *
  * page->flags is one 64-bit word. Page flags take the low NR_PAGEFLAGS bits; the packed fields are
  * laid out downwards from bit 63 in the order SECTION, NODE, ZONE, LAST_CPUPID (a field of width 0
- * is not in page->flags). With the default config (NR_PAGEFLAGS 22, NODES 6, ZONES 2, LAST_CPUPID 11):
+ * is not in page->flags). With the default config (NR_PAGEFLAGS 22, NODES 7, ZONES 2, LAST_CPUPID 11):
  *
- *    63      58 57  56 55            45 44                     22 21                       0
+ *    63      57 56  55 54            44 43                     22 21                       0
  *   +----------+------+----------------+-------------------------+--------------------------+
  *   |   NODE   | ZONE |  LAST_CPUPID   |    unused (gap)         | page flags (PG_locked=0) |
  *   +----------+------+----------------+-------------------------+--------------------------+
  *
  * The gap exists only when the fields leave room: BIT(NR_PAGEFLAGS) — the seed email's flag — lands
  * in the gap here, in LAST_CPUPID on a config whose fields reach down to NR_PAGEFLAGS, and on bit 0
- * (PG_locked) when NR_PAGEFLAGS is 64 (see flagsWordOr in page.ts). Reference §3 and §6.
+ * (PG_locked) when NR_PAGEFLAGS is 64 (see flagsWordOr in include/linux/mm_types.ts). docs/kernel/page-flags-and-allocator.md,
+ * A bit at NR_PAGEFLAGS.
  *
  * In the model the word is two Uint32 halves (PageArray.flagsLo / flagsHi), so 64-bit masks here
  * are { lo, hi } pairs.
@@ -23,7 +24,10 @@
 import { ModelInvariantError } from '../../../sim/index.ts';
 import type { PageFlagsConfig } from '../../model/config.ts';
 
-/* enum pageflags, v6.18 order (reference §6). PG_head must be bit 6 and PG_waiters bit 7. */
+/*
+ * enum pageflags, v6.18 order (docs/kernel/page-flags-and-allocator.md, Layout). PG_head must be
+ * bit 6 and PG_waiters bit 7.
+ */
 export const PG_locked = 0;
 export const PG_writeback = 1;
 export const PG_referenced = 2;

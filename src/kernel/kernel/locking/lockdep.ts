@@ -7,7 +7,7 @@
  * possible AB-BA deadlock, reported with the kernel's wording whether or not this interleaving
  * deadlocks. It also tracks each class's irq usage, so a lock taken in hard-IRQ context and
  * elsewhere with interrupts enabled is reported as "inconsistent lock state" (the self-deadlock of
- * reference §7 pitfall 3), again without needing the interrupt to land inside the critical section.
+ * docs/kernel/pitfalls.md §3), again without needing the interrupt to land inside the critical section.
  *
  * What lockdep calls a lock includes pseudo-locks such as a work item's completion map
  * (kernel/workqueue.c process_one_work / __flush_work), which is why it takes a LockdepMap and not

@@ -7,7 +7,7 @@
  * sim's CPU-exclusion rule keeps every other task off its CPU while it waits, exactly like a CPU
  * busy-waiting with preemption off. An interrupt handler may still fire on that CPU unless
  * interrupts are off; if the handler then spins on a lock the interrupted task holds, nothing on the
- * CPU can run again: the self-deadlock of reference §7 pitfall 3 (pagetable_free_kernel() takes its
+ * CPU can run again: the self-deadlock of docs/kernel/pitfalls.md §3 (pagetable_free_kernel() takes its
  * lock with plain spin_lock(), so it must never be called from hard-IRQ context).
  *
  * Recursion and wrong-owner unlocks are the CONFIG_DEBUG_SPINLOCK checks (spin_bug()). Recursion is

@@ -1,12 +1,13 @@
 /**
  * The x86-64 direct map after boot, and the page-table teardown of memory hot-remove
  * (arch/x86/mm/init_64.c, arch/x86/mm/init.c alloc_low_pages; v6.18, v6.19 where it differs).
- * Reference §2 (the free_pagetable row and the notes under the table) and §7 pitfalls 5, 8, 11.
+ * docs/kernel/free-sites.md (the free_pagetable rows, Hot-remove order) and docs/kernel/pitfalls.md
+ * §5, §8, §11.
  *
  * Building — init_memory_mapping() → kernel_physical_mapping_init(): walk the direct map of a
  * physical range down from init_mm's PGD. A missing PTE table comes from alloc_low_page(), which
  * after boot is __get_free_pages(GFP_ATOMIC | __GFP_ZERO, 0): a plain page with no ctor, not
- * PageTable, and NOT marked PT_kernel (pitfall 5), whose allocation is a recorded failure choice
+ * PageTable, and NOT marked PT_kernel (docs/kernel/pitfalls.md §5), whose allocation is a recorded failure choice
  * under fault injection. The table is filled while still unlinked and then linked with
  * pmd_populate_kernel() under init_mm.page_table_lock; 2 MiB leaves (PAGE_KERNEL_LARGE) are set
  * under the same lock, one at a time. With config.directMap4k (CONFIG_DEBUG_PAGEALLOC) every leaf
@@ -22,7 +23,7 @@
  * mapping goes). Leaves are cleared one by one under init_mm.page_table_lock. An emptied table is
  * handed to free_pagetable() FIRST and its parent entry is cleared afterwards, under the lock
  * (free_pte_table/free_pmd_table/free_pud_table): for a moment the freed table is still linked, so
- * anything that walks it then (the IOMMU, a CPU with a cached path) walks a free page — pitfall 11,
+ * anything that walks it then (the IOMMU, a CPU with a cached path) walks a free page — docs/kernel/pitfalls.md §11,
  * kept exactly. free_pud_table() runs only with 5-level paging. remove_pte_table() ends with
  * flush_tlb_all(), and remove_pagetable() ends with one more. Every free, vmemmap blocks included
  * (free_hugepage_table(): order 9), goes through the free_pagetable dispatcher, i.e. the design.
@@ -30,7 +31,7 @@
  * Left out, because the model never reaches them: remove_pte_table()'s "[0,1G) identity mapping"
  * early return (it compares pte_val + addr, which for any kernel address wraps far above 1 GiB),
  * the vmemmap_pmd_is_unused() sub-PMD bookkeeping (a section's memmap is whole PMDs, see
- * memory-hotplug.ts), the 1 GiB-leaf branches (the direct map uses at most 2 MiB leaves; meeting
+ * mm/memory_hotplug.ts), the 1 GiB-leaf branches (the direct map uses at most 2 MiB leaves; meeting
  * one is a ModelInvariantError), the direct-map page counters (update_page_count) and
  * put_page_bootmem() (CONFIG_HAVE_BOOTMEM_INFO_NODE: reserved pages go to free_reserved_page()).
  *
@@ -225,7 +226,10 @@ function free_hugepage_table(k: Kernel, page: Page): Sim {
   return free_pagetable(k, page, PMD_ORDER);
 }
 
-/** free_pte_table(): if the PTE table is empty, free it, THEN clear the PMD under the lock (pitfall 11). */
+/**
+ * free_pte_table(): if the PTE table is empty, free it, THEN clear the PMD under the lock
+ * (docs/kernel/pitfalls.md §11).
+ */
 export function* free_pte_table(k: Kernel, pteTable: Pa, pmdp: EntryPtr): Sim {
   if (!(yield* table_empty(k, pteTable, 'free_pte_table'))) return;
   yield* free_pagetable(k, pmd_page(yield* pmdp_get(k, pmdp)), 0);

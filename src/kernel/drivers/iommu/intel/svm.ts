@@ -6,7 +6,8 @@
  * intel_arch_invalidate_secondary_tlbs() special-cases exactly (0, ULONG_MAX) as "flush all" (a
  * PASID-selective invalidation); any other range goes through cache_tag_flush_range() with the
  * mm's exclusive end turned into the IOMMU's inclusive end (end - 1) and ih = 0, so non-leaf
- * (paging-structure) caches are invalidated too (reference §4.2, pitfall 12). So v6.19's worker
+ * (paging-structure) caches are invalidated too (docs/kernel/iommu.md, Intel driver;
+ * docs/kernel/pitfalls.md §12). So v6.19's worker
  * call with (PAGE_OFFSET, TLB_FLUSH_ALL) is a page-selective invalidation with a huge address mask.
  */
 import { PAGE_SHIFT, ULONG_MAX, type Va } from '../../../../hw/address.ts';

@@ -126,7 +126,8 @@ export function* pte_offset_kernel(k: MemoryCore, pmdp: EntryPtr, va: Va): Sim<E
  * included, exactly like user tables (arch/x86/include/asm/pgalloc.h pmd_populate_kernel,
  * pud_populate, p4d_populate, pgd_populate): only the leaf's U/S bit keeps user accesses out of the
  * kernel half. So an unprivileged SVA walk gets all the way down a kernel path and caches every
- * upper entry (reference §4.1) — and a fake USER leaf found through a stale cached entry is honoured.
+ * upper entry (docs/kernel/iommu.md, Why kernel tables are cached) — and a fake USER leaf found
+ * through a stale cached entry is honoured.
  */
 
 export function table_entry(pt: Ptdesc): bigint {

@@ -1,12 +1,13 @@
 /**
  * Change of page attributes on the kernel's own mappings (arch/x86/mm/pat/set_memory.c, v6.16–v6.19):
  * set_memory_ro/rw/nx/x/rox, splitting a large leaf whose protection changes for part of it, and
- * (CPA_COLLAPSE, set_memory_rox only) collapsing PTE tables back into large leaves. Reference §2
- * (the cpa_collapse_large_pages row) and §7 pitfall 5.
+ * (CPA_COLLAPSE, set_memory_rox only) collapsing PTE tables back into large leaves.
+ * docs/kernel/free-sites.md (the cpa_collapse_large_pages row, CPA split tables) and
+ * docs/kernel/pitfalls.md §5.
  *
  * The page-table pages CPA makes and frees:
  *  - split_large_page() takes its new table from alloc_pages(GFP_KERNEL, 0): no __GFP_COMP, no
- *    pagetable ctor, and no ptdesc_set_kernel() — reference §1.2 "Nothing else marks". Vishal
+ *    pagetable ctor, and no ptdesc_set_kernel() — docs/kernel/deferred-free.md, Marking at allocation. Vishal
  *    Moola's March 2026 tip commit (pagetable_alloc) is later than v6.19 and not modelled. The table
  *    is not zeroed: __split_large_page() writes all 512 entries before linking it.
  *  - cpa_collapse_large_pages() queues the tables it made redundant on a local list through
@@ -14,7 +15,7 @@
  *    takes each off the list (list_del) and frees it. That free is the cpa_free_pgtable hook:
  *    v6.18's __free_page(ptdesc_page(ptdesc)) here; v6.19's commit bf9e4e30f353 made it
  *    pagetable_free(ptdesc), which the upstream design carries. A split table is unmarked, so
- *    even v6.19 frees it at once: no IOMMU invalidation precedes its reuse (pitfall 5).
+ *    even v6.19 frees it at once: no IOMMU invalidation precedes its reuse (docs/kernel/pitfalls.md §5).
  *    Lorenzo Stoakes' 2026 ptdump fix (mmap_read_lock(&init_mm) around the free loop) is not in
  *    the v7.0-based tree this was checked against, and not modelled.
  *
@@ -167,7 +168,7 @@ function* change_page_attr_set_clr(k: Kernel, addr: Va, numpages: number, mask_s
 /**
  * vm_unmap_aliases() with nothing but lazily freed vmap areas to purge (vmap blocks are not
  * modelled): takes the vmap_purge_lock mutex, so it may sleep, then __purge_vmap_area_lazy() —
- * the flush_tlb_kernel_range() of Yi Lai's v1 splat (reference §1).
+ * the flush_tlb_kernel_range() of Yi Lai's v1 splat (<0c6f6b3e-d68d-4deb-963e-6074944afff7@linux.intel.com>).
  */
 function* vm_unmap_aliases(k: Kernel): Sim {
   might_sleep(k, '_vm_unmap_aliases');

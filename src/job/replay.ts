@@ -10,13 +10,13 @@ import type { Scenario } from '../scenario/scenario.ts';
 import { buildWorld } from '../scenario/world.ts';
 import type { ChoicePoint, ExecutionStatus, Scheduler, TraceEvent, Violation } from '../sim/index.ts';
 import { ModelInvariantError } from '../sim/index.ts';
-import type { ExecutionGuard } from './check.ts';
-import { DEFAULT_COSTS, type CostModel } from './cost-model.ts';
-import { MetricsCollector, type TimedMetrics } from './metrics.ts';
+import type { ExecutionGuard } from '../explore/index.ts';
+import { DEFAULT_COSTS, type CostModel } from '../measure/cost-model.ts';
+import { MetricsCollector, type TimedMetrics } from '../measure/metrics.ts';
 import { programOf } from './program.ts';
-import { StepStarts, TimeKeeper } from './time-keeper.ts';
-import type { TimedTraceEvent } from './time-keeper.ts';
-import { TimelineRecorder, type Timeline } from './timeline.ts';
+import { StepStarts, TimeKeeper } from '../measure/time-keeper.ts';
+import type { TimedTraceEvent } from '../measure/time-keeper.ts';
+import { TimelineRecorder, type Timeline } from '../measure/timeline.ts';
 
 export interface ReplayOptions {
   /** The step bound the token was recorded under (its label carries it when one was given). */
@@ -86,7 +86,7 @@ export function replay(design: Design, scenario: Scenario, token: string, option
       const { exec, k, oracles } = buildWorld(scenario, design, new TimedReplayScheduler(scheduler, time), { stopOnViolation: true, trace: true, maxSteps: options.maxSteps });
       options.guard?.built(exec);
       time.attach(exec, k.iommu);
-      metrics = new MetricsCollector(k, time);
+      metrics = new MetricsCollector(k, time, oracles.shadow);
       recorder = options.timeline === true ? new TimelineRecorder(k, time, oracles.hazard) : null;
       return exec;
     },

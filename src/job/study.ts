@@ -6,9 +6,12 @@
  */
 import type { Design } from '../designs/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import { check, replayLabel, type CheckResult } from './check.ts';
-import { timedRun, type TimedRunResult } from './timed-run.ts';
-import { cellVerdict, type Verdict } from './verdict.ts';
+import type { ExecutionGuard } from '../explore/index.ts';
+import { check } from './check.ts';
+import type { CheckResult } from './check-result.ts';
+import { timedRun, type TimedRunResult } from '../measure/timed-run.ts';
+import { cellVerdict } from './verdict.ts';
+import type { Verdict } from './check-result.ts';
 
 export interface StudyOptions {
   /** At most this many PCT executions per (design, scenario). */
@@ -47,14 +50,14 @@ export interface StudyResult {
 }
 
 /**
- * The pair's cell: its timed run, then its check. Shrinking is cut short, and each hazard's witness
+ * The pair's cell: its timed run, then its check (`label`: the design and scenario as the user named
+ * them, replayLabel; `guard` sees both, the timed run as build 0). Shrinking is cut short, and each hazard's witness
  * search gets as many executions as the check: the study shows verdicts.
  */
-export function studyCell(design: Design, scenario: Scenario, options: StudyOptions): StudyCell {
-  const metrics = timedRun(design, scenario);
+export function studyCell(design: Design, scenario: Scenario, options: StudyOptions, label: string, guard?: ExecutionGuard): StudyCell {
+  const metrics = timedRun(design, scenario, { guard });
   const budget = Math.min(options.budget, Math.max(MIN_EXECUTIONS, Math.floor(options.stepBudget / Math.max(1, metrics.steps))));
-  const label = replayLabel(design.name, scenario.name);
-  const checked = check(design, scenario, { strategy: 'pct', seed: options.seed, budget, shrinkRuns: STUDY_SHRINK_RUNS, witnessRuns: budget }, label);
+  const checked = check(design, scenario, { strategy: 'pct', seed: options.seed, budget, shrinkRuns: STUDY_SHRINK_RUNS, witnessRuns: budget, guard }, label);
   const { elapsedMs: _timing, ...result } = checked;
   return { design: design.name, scenario: scenario.name, check: result, metrics, verdict: cellVerdict(result, metrics.violations) };
 }

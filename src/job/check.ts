@@ -1,6 +1,6 @@
 /**
  * `kptsim check`: explore a design on a scenario with a strategy, shrink every violation found to a
- * short schedule, and return the record that `--json` prints (DESIGN.md "CLI"):
+ * short schedule, and return the record that `--json` prints (docs/architecture.md, Commands and exit codes):
  * `{design, scenario, strategy, executions, complete, violations: [{kind, message, replay, steps}],
  * elapsedMs}` — plus, per violation, the kernel-terms report, the shrinking figures and a readable
  * schedule. Pure: the clock and the progress sink are injected.
@@ -19,8 +19,8 @@ import {
   exploreAsync,
   renderSchedule,
   shrink,
+  type ExecutionGuard,
   type ExplorationProgress,
-  type FindingPages,
   type ExplorationResult,
   type ExplorationStrategy,
   type ExploreCheckpoint,
@@ -28,14 +28,14 @@ import {
   type ExplorerSnapshot,
   type Program,
   type Slice,
-  type StopReason,
   type StrategyName,
 } from '../explore/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import { findingKey, type Choice, type Execution, type ExecutionResult, type Scheduler, type Violation, type ViolationKind } from '../sim/index.ts';
+import { findingKey, type ExecutionResult } from '../sim/index.ts';
 import { programOf } from './program.ts';
-import { checkVerdict, type CheckSpace, type Verdict } from './verdict.ts';
-import { searchWitness, type Witness } from './witness.ts';
+import { checkResultSchema, type CheckResult, type CheckSpace, type CheckViolation } from './check-result.ts';
+import { checkVerdict } from './verdict.ts';
+import { searchWitness } from './witness.ts';
 
 export interface CheckOptions {
   readonly strategy: StrategyName;
@@ -64,87 +64,6 @@ export interface CheckOptions {
   readonly selfCheck?: boolean;
   /** Sees every execution this run builds (the CLI's watchdog for user designs). */
   readonly guard?: ExecutionGuard;
-}
-
-/**
- * Sees every execution check() builds, in build order: PCT's pilot, the exploration, the
- * shrinker's candidates. The CLI's watchdog (src/cli/watchdog.ts) uses it to publish how far a user
- * design got, and to cut an execution short where one of its hooks once never returned.
- */
-export interface ExecutionGuard {
-  /** The scheduler the next execution is built with (one call per build, in build order). */
-  wrap(scheduler: Scheduler): Scheduler;
-  /** The execution just built with the scheduler wrap() returned last, before it runs. */
-  built(exec: Execution): void;
-  /**
-   * For a violation the guard recorded itself: the schedule up to and including the step that
-   * never returned, and the token label that tells `kptsim replay` to stop there too. Such a
-   * violation is not shrunk (every candidate would hang again).
-   */
-  recorded(violation: Violation): GuardRecord | undefined;
-}
-
-export interface GuardRecord {
-  readonly choices: readonly Choice[];
-  readonly label: (label: string) => string;
-}
-
-export interface CheckViolation {
-  readonly kind: ViolationKind;
-  /** The report's title line, in kernel terms. */
-  readonly message: string;
-  /** Where the bug is (the freeing path and table level, for the page-table oracles); findings differ by kind and site. */
-  readonly site?: string;
-  /** Reports of this finding in the execution that first showed it, and the frames they named. */
-  readonly hits: number;
-  readonly pfns?: FindingPages;
-  readonly details: readonly string[];
-  readonly thread: string;
-  /** `kptsim replay <replay>` reproduces the (shrunk) execution and this report. */
-  readonly replay: string;
-  /** Steps of the replayed (shrunk) execution, and of the execution that first found it. */
-  readonly steps: number;
-  readonly originalSteps: number;
-  readonly preemptions: number;
-  readonly originalPreemptions: number;
-  /** Executions that showed this violation, and the global index of the first. */
-  readonly occurrences: number;
-  readonly execution: number;
-  /** The shrunk schedule, one run of one thread per line. */
-  readonly schedule: readonly string[];
-  /** For a hazard (iommu-uncovered-free): the concrete use-after-free the witness search found, or how long it looked. */
-  readonly witness?: Witness;
-}
-
-export interface CheckResult {
-  readonly version: 1;
-  readonly design: string;
-  readonly scenario: string;
-  readonly strategy: StrategyName;
-  readonly seed: number;
-  readonly executions: number;
-  readonly complete: boolean;
-  readonly stoppedBy: StopReason;
-  readonly violations: readonly CheckViolation[];
-  /** The configuration's nondeterminism, which the verdict speaks of. */
-  readonly space: CheckSpace;
-  /** bug, proved or not found in N executions, with what it rests on (verdict.ts). */
-  readonly verdict: Verdict;
-  /** Wall-clock time of the exploration (a timing, not a result). */
-  readonly elapsedMs?: number;
-}
-
-/** In a token's label: the execution was cut at this choice, where a hook never returned within `limit`. */
-export interface HangLabel {
-  readonly limit: string;
-  readonly choice: number;
-}
-
-/** The design and scenario as the replay token names them, so `kptsim replay` can rebuild both. */
-export function replayLabel(designSpec: string, scenarioSpec: string, maxSteps?: number, hang?: HangLabel): string {
-  // The step bound too when one was given: an execution it cut replays only under the same bound.
-  if (hang !== undefined) return JSON.stringify([designSpec, scenarioSpec, maxSteps ?? null, hang]);
-  return JSON.stringify(maxSteps === undefined ? [designSpec, scenarioSpec] : [designSpec, scenarioSpec, maxSteps]);
 }
 
 export function check(design: Design, scenario: Scenario, options: CheckOptions, label: string): CheckResult {
@@ -327,9 +246,9 @@ export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
   const stops = parts.map((p) => p.stoppedBy);
   const executions = parts.reduce((n, p) => n + p.executions, 0);
   const complete = parts.every((p) => p.complete);
-  const violations = [...byKey.values()].sort(order).map(inKeyOrder);
-  // Every field named, in one order: a result read back from JSON (merge) prints like one made here.
-  return {
+  const violations = [...byKey.values()].sort(order);
+  // Parsed with the schema: its fields in one order, however the parts were read back (merge).
+  return checkResultSchema.parse({
     version: first.version,
     design: first.design,
     scenario: first.scenario,
@@ -342,27 +261,5 @@ export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
     space: first.space,
     verdict: checkVerdict({ strategy: first.strategy, executions, complete, violations, space: first.space }),
     elapsedMs: parts.some((p) => p.elapsedMs !== undefined) ? Math.max(...parts.map((p) => p.elapsedMs ?? 0)) : undefined,
-  };
-}
-
-/** A violation with its fields in CheckViolation's order, whatever order it was read back in. */
-function inKeyOrder(v: CheckViolation): CheckViolation {
-  return {
-    kind: v.kind,
-    message: v.message,
-    ...(v.site === undefined ? {} : { site: v.site }),
-    hits: v.hits,
-    ...(v.pfns === undefined ? {} : { pfns: { first: v.pfns.first, last: v.pfns.last } }),
-    details: v.details,
-    thread: v.thread,
-    replay: v.replay,
-    steps: v.steps,
-    originalSteps: v.originalSteps,
-    preemptions: v.preemptions,
-    originalPreemptions: v.originalPreemptions,
-    occurrences: v.occurrences,
-    execution: v.execution,
-    schedule: v.schedule,
-    ...(v.witness === undefined ? {} : { witness: v.witness.replay === null ? { replay: null, runs: v.witness.runs } : { replay: v.witness.replay, kind: v.witness.kind, message: v.witness.message, runs: v.witness.runs } }),
-  };
+  });
 }

@@ -1,14 +1,14 @@
 /**
- * The watchdog's guard (src/cli/watchdog.ts) without the worker around it: transparent when no
+ * The watchdog's guard (src/job/guard.ts) without the worker around it: transparent when no
  * hook hung, and, given where one hung, a deterministic cut at that choice — the same record for
  * the same hang point, so a restarted worker reproduces the run it replaces.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { PROGRESS_BYTES, WatchdogGuard, type HangPoint } from '../../../src/cli/watchdog.ts';
+import { PROGRESS_BYTES, WatchdogGuard, type HangPoint } from '../../../src/job/guard.ts';
 import { builtinDesign } from '../../../src/designs/index.ts';
-import { check, type CheckOptions } from '../../../src/measure/check.ts';
+import { check, type CheckOptions } from '../../../src/job/check.ts';
 import { scenarioFromText } from '../../../src/scenario/scenario.ts';
 
 const SMALL = 'examples/scenarios/vfree-small.yaml';

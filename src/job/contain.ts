@@ -8,13 +8,13 @@
  *    blocks() throws, the thread is let run and the error is thrown in it when it resumes, so it
  *    too becomes the oops of that thread at that step; a describe() that throws is described;
  *  - install() runs once on the booting kernel, outside any thread: a throw there means the design
- *    cannot be installed at all, which is bad input (UsageError, exit 2).
- * A hook that never returns (loops without yielding) is the watchdog's case (watchdog.ts).
+ *    cannot be installed at all, which is bad input (JobInputError, exit 2).
+ * A hook that never returns (loops without yielding) is the watchdog's case (src/cli/runner.ts, src/job/guard.ts).
  */
 import type { Design } from '../designs/index.ts';
 import type { KernelHooks } from '../kernel/model/hooks.ts';
 import type { Blocker, Sim, Step } from '../sim/index.ts';
-import { UsageError } from './context.ts';
+import { JobInputError } from './jobs.ts';
 
 const ACCESS = new Set(['read', 'write', 'acquire', 'release', 'local']);
 
@@ -27,9 +27,9 @@ export function containedDesign(design: Design, spec: string): Design {
         hooks = design.install(k);
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
-        throw new UsageError(`--design ${spec}: install() threw ${e.name}: ${e.message.split('\n')[0]}`);
+        throw new JobInputError(`--design ${spec}: install() threw ${e.name}: ${e.message.split('\n')[0]}`);
       }
-      if (typeof hooks !== 'object' || hooks === null) throw new UsageError(`--design ${spec}: install() returned ${String(hooks)}, expected an object of hooks`);
+      if (typeof hooks !== 'object' || hooks === null) throw new JobInputError(`--design ${spec}: install() returned ${String(hooks)}, expected an object of hooks`);
       const contained: Record<string, unknown> = {};
       for (const [name, hook] of Object.entries(hooks)) contained[name] = typeof hook === 'function' ? containedHook(name, hook as (...a: unknown[]) => unknown) : hook;
       return contained as Partial<KernelHooks>;

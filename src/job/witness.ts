@@ -16,15 +16,7 @@
  */
 import type { Choice, Execution } from '../sim/index.ts';
 import { ReplayScheduler, SteeredScheduler, encodeToken, type Program } from '../explore/index.ts';
-
-export interface Witness {
-  /** The witness execution's token, or null when none was found within `runs`. */
-  readonly replay: string | null;
-  readonly kind?: string;
-  readonly message?: string;
-  /** Executions the search ran (up to and including the witness). */
-  readonly runs: number;
-}
+import type { Witness } from './check-result.ts';
 
 export interface HazardFinding {
   readonly site?: string;

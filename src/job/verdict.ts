@@ -1,5 +1,5 @@
 /**
- * What a check may promise a reviewer, in one of three words (DESIGN.md "Verdicts"):
+ * What a check may promise a reviewer, in one of three words (docs/verdicts.md):
  *  - bug: violations were found, each with a replay token (a hazard with its witness, when found);
  *  - proved: an exhaustive strategy covered the whole configuration — and only the nondeterminism
  *    the model has (which is said), at the model's granularity (which is said too);
@@ -10,28 +10,7 @@
  *    with probability at most (1 − p)^N. Random and bounded DFS promise nothing of the kind.
  */
 import type { StrategyName } from '../explore/index.ts';
-
-export type VerdictKind = 'bug' | 'proved' | 'not-found';
-
-export interface Verdict {
-  readonly kind: VerdictKind;
-  /** A few words for a table cell: "bug: iommu-uncovered-free", "proved", "not found in 40". */
-  readonly summary: string;
-  /** What it rests on, in a sentence or two: what was covered, or what N means. */
-  readonly detail: string;
-}
-
-/** The nondeterminism of the configuration checked, from one round-robin execution of it. */
-export interface CheckSpace {
-  /** Threads of the execution (PCT's n). */
-  readonly threads: number;
-  /** Steps of the execution (PCT's k, as the strategy used it). */
-  readonly steps: number;
-  /** The data choices the configuration offers besides thread choices ("GFP_ATOMIC failure", ...). */
-  readonly dataChoices: readonly string[];
-  readonly pctDepth?: number;
-  readonly preemptionBound?: number;
-}
+import type { CheckSpace, Verdict } from './check-result.ts';
 
 /** What the check verdict needs of a check result. */
 export interface VerdictInput {

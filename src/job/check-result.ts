@@ -1,0 +1,89 @@
+/**
+ * The record a check job returns (`check --json`, one shard's part of `kptsim merge`), as one zod
+ * schema: the types come from it, merge validates its inputs with it, and a record parsed with it
+ * has its fields in the schema's order — so a merged result prints like one made here.
+ */
+import { z } from 'zod';
+import { STRATEGY_NAMES, type StrategyName } from '../explore/index.ts';
+import { VIOLATION_KINDS } from '../sim/index.ts';
+
+const count = z.number().int().nonnegative();
+
+/** The configuration's nondeterminism, from one round-robin execution (the verdict speaks of it). */
+export const checkSpaceSchema = z.object({
+  /** Threads of the execution (PCT's n). */
+  threads: count,
+  /** Steps of the execution (PCT's k, as the strategy used it). */
+  steps: count,
+  /** The data choices the configuration offers besides thread choices. */
+  dataChoices: z.array(z.string()).readonly(),
+  pctDepth: z.number().int().positive().optional(),
+  preemptionBound: count.optional(),
+});
+
+export const verdictSchema = z.object({
+  kind: z.enum(['bug', 'proved', 'not-found']),
+  /** A few words for a table cell: "bug: iommu-uncovered-free", "proved", "not found in 40". */
+  summary: z.string(),
+  /** What it rests on: what was covered, or what N means. */
+  detail: z.string(),
+});
+
+/** A hazard's witness: the token of a concrete use-after-free at its site, or how long the search looked. */
+export const witnessSchema = z.object({
+  replay: z.string().nullable(),
+  kind: z.string().optional(),
+  message: z.string().optional(),
+  /** Executions the search ran (up to and including the witness). */
+  runs: count,
+});
+
+export const checkViolationSchema = z.object({
+  kind: z.enum(VIOLATION_KINDS),
+  /** The report's title line, in kernel terms. */
+  message: z.string(),
+  /** Where the bug is (the freeing path and table level, for the page-table oracles); findings differ by kind and site. */
+  site: z.string().optional(),
+  /** Reports of this finding in the execution that first showed it, and the frames they named. */
+  hits: z.number().int().positive(),
+  pfns: z.object({ first: count, last: count }).optional(),
+  details: z.array(z.string()).readonly(),
+  thread: z.string(),
+  /** `kptsim replay <replay>` reproduces the (shrunk) execution and this report. */
+  replay: z.string(),
+  /** Steps of the replayed (shrunk) execution, and of the execution that first found it. */
+  steps: count,
+  originalSteps: count,
+  preemptions: count,
+  originalPreemptions: count,
+  /** Executions that showed this finding, and the global index of the first. */
+  occurrences: z.number().int().positive(),
+  execution: count,
+  /** The shrunk schedule, one run of one thread per line. */
+  schedule: z.array(z.string()).readonly(),
+  /** For a hazard (iommu-uncovered-free): the witness search's outcome. */
+  witness: witnessSchema.optional(),
+});
+
+export const checkResultSchema = z.object({
+  version: z.literal(1),
+  design: z.string(),
+  scenario: z.string(),
+  strategy: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]),
+  seed: count,
+  executions: count,
+  complete: z.boolean(),
+  stoppedBy: z.enum(['finished', 'budget', 'time', 'first-violation', 'interrupted']),
+  violations: z.array(checkViolationSchema).readonly(),
+  space: checkSpaceSchema,
+  verdict: verdictSchema,
+  /** Wall-clock time of the exploration (a timing, not a result). */
+  elapsedMs: z.number().nonnegative().optional(),
+});
+
+export type CheckSpace = z.infer<typeof checkSpaceSchema>;
+export type Verdict = z.infer<typeof verdictSchema>;
+export type VerdictKind = Verdict['kind'];
+export type Witness = z.infer<typeof witnessSchema>;
+export type CheckViolation = z.infer<typeof checkViolationSchema>;
+export type CheckResult = z.infer<typeof checkResultSchema>;

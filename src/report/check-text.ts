@@ -1,0 +1,31 @@
+/** `kptsim check` as text: the verdict, then each finding with its tokens, schedule, report and hint. */
+import type { CheckResult, Witness } from '../job/check-result.ts';
+import { reportLines } from './text.ts';
+
+/** A hazard's witness: the concrete use-after-free's token, or how far the search looked. */
+export function witnessLine(w: Witness): string {
+  return w.replay === null
+    ? `  witness: none in ${w.runs} steered executions (the hazard stands on its own: VT-d may walk and cache these entries at any time)`
+    : `  witness: kptsim replay ${w.replay}\n    (${w.kind}: ${w.message}; found in ${w.runs} steered execution(s))`;
+}
+
+export function renderCheck(r: CheckResult, checkpoint?: string): string {
+  const lines: string[] = [];
+  const bound = r.complete ? 'complete: the whole space was covered' : `not complete (stopped by ${r.stoppedBy})`;
+  lines.push(`kptsim check: design ${r.design}, scenario ${r.scenario}, strategy ${r.strategy}: ${r.executions} executions, ${bound}`);
+  if (r.stoppedBy === 'interrupted') {
+    lines.push(`interrupted: ${r.executions} executions covered${r.violations.length > 0 ? '; the violations below are not shrunk' : ''}`);
+    if (checkpoint !== undefined) lines.push(`continue with: kptsim check --resume ${checkpoint}`);
+  }
+  lines.push(`verdict: ${r.verdict.summary}`, `  ${r.verdict.detail}`);
+  for (const v of r.violations) {
+    lines.push('', `${v.kind}: ${v.message}`, '', `  kptsim replay ${v.replay}`, '');
+    if (v.witness !== undefined) lines.push(witnessLine(v.witness), '');
+    if (v.pfns !== undefined && v.hits > 1) lines.push(`  ${v.hits} pages like this in that execution: pfn 0x${v.pfns.first.toString(16)}-0x${v.pfns.last.toString(16)}`);
+    lines.push(`  ${v.occurrences} execution(s) showed it; shrunk from ${v.originalSteps} steps and ${v.originalPreemptions} preemptions to ${v.steps} steps and ${v.preemptions} preemptions`);
+    lines.push('  schedule:', ...v.schedule.map((s) => `    ${s}`));
+    lines.push(...reportLines(v.kind, v.details, v.thread));
+  }
+  if (r.elapsedMs !== undefined) lines.push('', `${(r.elapsedMs / 1000).toFixed(1)} s (wall-clock timing, not a result)`);
+  return lines.join('\n') + '\n';
+}

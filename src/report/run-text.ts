@@ -1,0 +1,46 @@
+/** `kptsim run` as text: the trace in simulated time, the violations (a few per kind) and the metrics. */
+import type { TimedTraceEvent } from '../measure/time-keeper.ts';
+import type { TimedRunResult } from '../measure/timed-run.ts';
+import { formatEvent } from '../sim/index.ts';
+import { collapseRuns } from './trace-text.ts';
+
+/** Virtual addresses are bigints; JSON carries them as hex strings. */
+export function jsonBigint(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `0x${value.toString(16)}` : value;
+}
+
+/** Reports of one kind printed in full; a run can report the same bug hundreds of times. */
+const SHOWN_PER_KIND = 3;
+
+const us = (ns: number | null, digits = 1) => (ns === null ? '-' : `${(ns / 1000).toFixed(digits)} µs`);
+const timed = (e: TimedTraceEvent) => `${us(e.timeNs, 3).padStart(13)} ${formatEvent(e)}`;
+
+export function renderRun(r: TimedRunResult): string {
+  const lines = [`kptsim run: design ${r.design}, scenario ${r.scenario}, seed ${r.seed} (simulated time)`, ''];
+  lines.push(...collapseRuns(r.trace ?? [], timed), '');
+  if (r.violations.length === 0) lines.push('no violation');
+  const shown = new Map<string, number>();
+  for (const v of r.violations) {
+    const n = (shown.get(v.kind) ?? 0) + 1;
+    shown.set(v.kind, n);
+    if (n <= SHOWN_PER_KIND) lines.push(`${v.kind}: ${v.title}`, ...v.details.map((d) => `    ${d}`), `    (thread ${v.thread}, step ${v.step})`);
+  }
+  for (const [kind, n] of shown) if (n > SHOWN_PER_KIND) lines.push(`... ${n - SHOWN_PER_KIND} more ${kind} reports (--json has them all)`);
+  const inv = r.invalidations;
+  const pt = r.pageTables;
+  const lat = pt.freeLatencyNs;
+  const io = r.iommu;
+  const rate = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+  lines.push(
+    '',
+    `${r.steps} steps, ${r.status}; ${r.threads} threads; ${us(r.simulatedNs)} simulated`,
+    `IOMMU invalidations: ${inv.piotlbPasid} PASID-selective, ${inv.piotlbPage} page-selective, ${inv.devtlb} device-TLB, ${inv.wait} waits; ${inv.iotlbPerFreedTable === null ? '-' : inv.iotlbPerFreedTable.toFixed(2)} per freed page-table page`,
+    `page tables: ${pt.freed} freed (${pt.freedBeforeUnlink} before their parent entry was cleared); pending peak ${pt.pendingPeakPages} pages (${pt.pendingPeakBytes} bytes), mean ${pt.pendingMeanPages.toFixed(2)}, ${pt.pendingAtEnd} at the end`,
+    `unlink to allocator: p50 ${us(lat.p50)}, p99 ${us(lat.p99)}, max ${us(lat.max)} (${lat.count} pages)`,
+    `work: ${r.work.executions} executions, ${r.work.freedNothing} freed nothing`,
+    ...r.locks.map((l) => `lock ${l.name}: ${l.acquisitions} acquisitions, wait ${us(l.waitTotalNs, 2)} total (max ${us(l.waitMaxNs, 2)}), hold ${us(l.holdTotalNs, 2)} total (max ${us(l.holdMaxNs, 2)})`),
+    `IOMMU: ${io.translations} translations, ${io.walks} walks, ${io.faults} faults; IOTLB hit rate ${rate(io.iotlbHitRate)}, paging-structure cache hits per miss ${io.pscHitRate === null ? '-' : io.pscHitRate.toFixed(2)}`,
+    `memory: ${r.memory.freePages} free pages, ${r.memory.pageTablePages} page-table pages at the end`,
+  );
+  return lines.join('\n') + '\n';
+}
