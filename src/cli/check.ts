@@ -9,16 +9,17 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceOf, type ExplorationProgress, type StrategyName } from '../job/inputs.ts';
+import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceBudget, sliceOf, type ExplorationProgress, type StrategyName } from '../job/inputs.ts';
 import { checkAsync, mergeChecks } from '../job/check.ts';
 import type { CheckResult } from '../job/check-result.ts';
 import { replayLabel } from '../job/label.ts';
 import { programOf } from '../job/program.ts';
 import { checkInputHash, checkpointWriter, inputHash, readCheckpoint, sigintStopper, type CheckpointInputs } from './checkpoint.ts';
 import { UsageError, type CliContext } from './context.ts';
-import { isDesignPath, loadDesign, loadScenario } from './load.ts';
+import { isDesignPath, loadDesign, loadScenario, recordedSpec } from './load.ts';
 import { renderCheck } from '../report/check-text.ts';
-import { durationOf, nonNegativeInt, positiveInt, workerCount } from './parse.ts';
+import { progressText, type ProgressBounds } from '../report/progress-text.ts';
+import { nonNegativeInt, positiveDurationOf, positiveInt, workerCount } from './parse.ts';
 import { EXECUTION_TIMEOUT, WorkerStop, runContained } from './runner.ts';
 
 interface CheckFlags {
@@ -60,7 +61,8 @@ const CHECKPOINTED = {
 
 const CHECKPOINTED_FLAGS = Object.values(CHECKPOINTED);
 
-export const parseDuration = durationOf('--time');
+/** --time: a duration that lets at least one execution start (0 would run nothing and claim nothing found). */
+export const parseDuration = positiveDurationOf('--time');
 
 function parseShard(value: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(value);
@@ -85,7 +87,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
     .option('--design <name|path>', 'a built-in design (kptsim designs) or a path to a design module (required unless --resume)')
     .option('--scenario <name|path>', 'a built-in scenario (kptsim scenarios) or a path to a .yaml/.json scenario file (required unless --resume)')
     .option('--strategy <name>', `${STRATEGY_NAMES.map((n) => `${n}: ${STRATEGY_SUMMARIES[n]}`).join('; ')}`, parseStrategy, 'pct' as StrategyName)
-    .option('--budget <n>', `at most this many executions (random and pct default to ${DEFAULT_SAMPLING_BUDGET})`, nonNegativeInt('--budget'))
+    .option('--budget <n>', `at most this many executions (random and pct default to ${DEFAULT_SAMPLING_BUDGET})`, positiveInt('--budget'))
     .option('--time <duration>', 'stop starting executions after this long (30s, 2m)', parseDuration)
     .option('--seed <n>', 'seed of the random and pct strategies', nonNegativeInt('--seed'), 0)
     .option('--depth <d>', 'PCT bug depth', positiveInt('--depth'), 3)
@@ -114,7 +116,6 @@ export function checkCommand(program: Command, ctx: CliContext): void {
         throw new UsageError(`--checkpoint/--resume run the exploration in this thread: not with --workers ${flags.workers}${isDesignPath(flags.design) ? ' or a design module (it runs in a watched worker)' : ''}`);
       }
       if (flags.checkpointEvery !== undefined && checkpointPath === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
-      const design = await loadDesign(flags.design);
       const scenario = loadScenario(flags.scenario);
       const sampling = flags.strategy === 'random' || flags.strategy === 'pct';
       if (!sampling && flags.shard !== undefined && flags.shard.count > 1) {
@@ -131,14 +132,19 @@ export function checkCommand(program: Command, ctx: CliContext): void {
         maxSteps: flags.maxSteps,
         selfCheck: flags.selfCheck,
       };
-      const label = replayLabel(flags.design, flags.scenario, flags.maxSteps);
+      const label = replayLabel(recordedSpec(flags.design), recordedSpec(flags.scenario), flags.maxSteps);
       const shard = flags.shard ?? { index: 0, count: 1 };
       const workers = sampling ? flags.workers : 1;
       let parts: CheckResult[];
       // A user design may never return from a hook; only a worker can be stopped from outside
       // (runner.ts). Built-in designs run in this thread when one suffices: no start-up cost.
       if (workers === 1 && !isDesignPath(flags.design)) {
-        const progress = flags.json || !process.stderr.isTTY ? null : progressLine();
+        const design = await loadDesign(flags.design);
+        // On a terminal only (stderr), and never with --json: nothing new in a pipe or a log.
+        const progress =
+          flags.json || !process.stderr.isTTY
+            ? null
+            : progressLine({ budget: budget === undefined ? undefined : sliceBudget(sliceOf(shard, 0, 1), budget), timeMs: flags.time, startExecutions: resumed?.state.executions ?? 0 }, () => performance.now());
         const inputs = inputsOf({ ...flags, budget, shard });
         const hash = checkpointPath === undefined ? '' : inputHash(programOf(design, scenario).identity, inputs);
         if (resumed !== undefined && flags.resume !== undefined) checkInputHash(flags.resume, resumed, hash);
@@ -181,7 +187,8 @@ export function checkCommand(program: Command, ctx: CliContext): void {
           sigint.dispose();
         }
       }
-      const result = mergeChecks(parts);
+      // The workers' slices are the shards of this shard (src/job/check-result.ts, checkShardSchema).
+      const result = mergeChecks(parts, { into: shard });
       ctx.out(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCheck(result, checkpointPath));
       // Interrupted with nothing found is not "nothing found": 130, as a shell reports a Ctrl-C.
       ctx.exitCode = result.violations.length > 0 ? 1 : result.stoppedBy === 'interrupted' ? 130 : 0;
@@ -202,30 +209,27 @@ function inputsOf(flags: CheckFlags): CheckpointInputs {
   return Object.fromEntries(Object.entries(CHECKPOINTED).map(([input, flag]) => [input, flags[flag]])) as CheckpointInputs;
 }
 
-/** A progress line on stderr, shown only once a run has lasted a second. */
-function progressLine() {
-  const started = performance.now();
-  let bar: SingleBar | null = null;
+/**
+ * This shard's share of --budget: the executions this process runs (as the explorer counts them; the
+ * same share as sliceBudget in src/explore/partition.ts gives a slice).
+ */
+/**
+ * The progress line on stderr: drawn as the run starts, then redrawn at each report of the explorer
+ * (every 100 executions, and after any execution that ends 250 ms or more after the last report:
+ * src/explore/explorer.ts), and cleared at the end. Its text is progressText's: the fraction of the
+ * budget or of --time used and an ETA when there is one (src/report/progress-text.ts).
+ */
+function progressLine(bounds: ProgressBounds, now: () => number) {
+  const started = now();
+  const line = (p: ExplorationProgress) => progressText(p, bounds, now() - started);
+  const bar = new SingleBar({ format: '{line}', stream: process.stderr, hideCursor: true, clearOnComplete: true });
+  bar.start(1, 0, { line: line({ executions: bounds.startExecutions ?? 0, violations: 0 }) });
   return {
     update(p: ExplorationProgress) {
-      if (bar === null) {
-        if (performance.now() - started < 1000) return;
-        bar = new SingleBar({
-          format: 'executions {value} | {rate}/s | violations {violations} | coverage {coverage}',
-          stream: process.stderr,
-          hideCursor: true,
-        });
-        bar.start(Infinity, 0, { rate: '-', violations: 0, coverage: '-' });
-      }
-      const seconds = (performance.now() - started) / 1000;
-      bar.update(p.executions, {
-        rate: (p.executions / seconds).toFixed(0),
-        violations: p.violations,
-        coverage: p.coverage === undefined ? 'n/a' : `${(p.coverage * 100).toFixed(1)}%`,
-      });
+      bar.update(0, { line: line(p) });
     },
     stop() {
-      bar?.stop();
+      bar.stop();
     },
   };
 }

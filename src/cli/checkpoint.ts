@@ -30,7 +30,7 @@ import { z } from 'zod';
 import { STRATEGY_NAMES, describeIssue, explorerSnapshotSchema, type ExploreCheckpoint, type ExplorerSnapshot, type StrategyName } from '../job/inputs.ts';
 import { UsageError } from './context.ts';
 import { isDesignPath } from './load.ts';
-import { writeFileAtomic } from './output.ts';
+import { isStdout, writeFileAtomic } from './output.ts';
 
 export const CHECKPOINT_FORMAT = 'kptsim-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -124,6 +124,7 @@ export function checkInputHash(path: string, file: CheckpointFile, now: string):
  */
 export function checkpointWriter(path: string, inputs: CheckpointInputs, hash: string, every: number | undefined, now: () => number, everyMs = 5000): ExploreCheckpoint {
   // Refuse an unwritable place before the first execution, not minutes into the run.
+  if (isStdout(path)) throw new UsageError(`--checkpoint ${path}: a checkpoint is a file to resume from, not standard output`);
   try {
     accessSync(dirname(resolve(path)), constants.W_OK);
   } catch {

@@ -2,6 +2,7 @@
  * The `kptsim` command. Only this layer prints, reads flags and picks exit codes (docs/architecture.md, Results are data):
  * 0 success / nothing found, 1 a violation was found, 2 bad input, 70 a bug in kptsim itself.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DesignContractError } from '../job/inputs.ts';
 import { JobInputError } from '../job/jobs.ts';
@@ -18,6 +19,7 @@ import { studyCommand } from './study.ts';
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('kptsim')
     .description('A deterministic model of kernel page-table freeing behind an SVA IOMMU')
+    .version(packageVersion(), '--version', 'print the version of kptsim (package.json) and exit')
     .exitOverride()
     // A flag error is one line (exit 2): commander's "(Did you mean --x?)" joins the line it follows.
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s), outputError: (s, write) => write(s.replace(/\n(?!$)/g, ' ')) });
@@ -30,6 +32,11 @@ export function buildProgram(ctx: CliContext): Command {
   mergeCommand(program, ctx);
   compareCommand(program, ctx);
   return program;
+}
+
+/** The version in package.json, read when the CLI starts (bin/kptsim.mjs runs this file from the checkout). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** sysexits.h EX_SOFTWARE: distinct from 0 (nothing found), 1 (a violation) and 2 (bad input). */

@@ -1,7 +1,7 @@
 /** `kptsim merge a.json b.json ...`: combine the `check --json` results of the shards of one run. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { mergeChecks } from '../job/check.ts';
+import { MergeError, mergeChecks } from '../job/check.ts';
 import { checkResultSchema, type CheckResult } from '../job/check-result.ts';
 import { UsageError, type CliContext } from './context.ts';
 
@@ -24,14 +24,16 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
   program
     .command('merge')
     .argument('<files...>', 'check --json outputs of the shards of one exploration')
-    .description('merge shard results (kptsim check --shard I/N --json) into the result of the whole run')
+    .description('merge the results of all the shards of one run (kptsim check --shard I/N --json, I = 0..N-1) into the result of the whole run; refuses a missing, duplicate or foreign shard')
     .action((files: string[]) => {
       const parts = files.map(readResult);
       let merged: CheckResult;
       try {
-        merged = mergeChecks(parts);
+        // The shards of one whole run, each exactly once: else one line naming the file and what is wrong.
+        merged = mergeChecks(parts, { names: files });
       } catch (err) {
-        throw new UsageError(`merge: ${(err as Error).message}`);
+        if (err instanceof MergeError) throw new UsageError(`merge: ${err.message}`);
+        throw err;
       }
       ctx.out(JSON.stringify(merged, null, 2) + '\n');
       ctx.exitCode = merged.violations.length > 0 ? 1 : 0;

@@ -30,6 +30,15 @@ export function durationOf(flag: string) {
   };
 }
 
+/** A duration above zero: a bound of zero would run nothing. */
+export function positiveDurationOf(flag: string) {
+  return (value: string): number => {
+    const ms = durationOf(flag)(value);
+    if (ms <= 0) throw new InvalidArgumentError(`${flag} expects a duration above zero (nothing would run), got '${value}'`);
+    return ms;
+  };
+}
+
 /** Worker threads: 1 to 64. */
 export function workerCount(flag: string) {
   return (value: string): number => {

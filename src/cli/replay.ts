@@ -12,7 +12,7 @@ import { renderReplay } from '../report/compare-text.ts';
 import { replayHtml } from '../report/html.ts';
 import { perfettoJson } from '../report/perfetto.ts';
 import { UsageError, type CliContext } from './context.ts';
-import { writeFileAtomic } from './output.ts';
+import { stdoutOutput, writeOutputs, type Output } from './output.ts';
 import { EXECUTION_TIMEOUT, runJobs } from './runner.ts';
 
 /** The tokens a TOKEN|FILE argument stands for. */
@@ -42,16 +42,24 @@ export function replayCommand(program: Command, ctx: CliContext): void {
     .option('--perfetto <file>', 'also write the replay in simulated time as a Chrome/Perfetto trace (open it at ui.perfetto.dev)')
     .option(...EXECUTION_TIMEOUT)
     .action(async (arg: string, flags: { json?: boolean; html?: string; perfetto?: string; executionTimeout: number }) => {
+      const toStdout = stdoutOutput({ '--html': flags.html, '--perfetto': flags.perfetto });
+      if (toStdout !== undefined && flags.json) throw new UsageError(`--json and ${toStdout} -: only one can go to standard output`);
       const jobs = tokensOf(arg).map((token) => ({ kind: 'replay' as const, token, timeline: flags.perfetto !== undefined }));
       const replayed = await runJobs(jobs, { workers: 1, timeoutMs: flags.executionTimeout });
       const results: ReplayResult[] = replayed.map(({ timeline: _, ...result }) => result);
       const timelines = replayed.flatMap((r) => (r.timeline === undefined ? [] : [r.timeline]));
+      // Render everything, then write: a failure leaves no file behind; stdout carries one thing.
+      const outputs: Output[] = [];
       if (flags.perfetto !== undefined) {
         const sources = results.map((r, i) => ({ command: 'kptsim replay', design: r.design, scenario: r.scenario, timeline: timelines[i] }));
-        writeFileAtomic(flags.perfetto, perfettoJson(sources), '--perfetto');
+        outputs.push({ path: flags.perfetto, text: perfettoJson(sources), flag: '--perfetto' });
       }
-      if (flags.html !== undefined) writeFileAtomic(flags.html, replayHtml(results), '--html');
-      ctx.out(flags.json ? JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n' : results.map(renderReplay).join('\n'));
+      if (flags.html !== undefined) outputs.push({ path: flags.html, text: replayHtml(results), flag: '--html' });
+      if (toStdout === undefined) {
+        const report = flags.json ? JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n' : results.map(renderReplay).join('\n');
+        outputs.push({ path: '-', text: report, flag: 'standard output' });
+      }
+      writeOutputs(outputs, ctx.out);
       ctx.exitCode = results.some((r) => r.violations.length > 0) ? 1 : 0;
     });
 }

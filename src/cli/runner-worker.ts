@@ -8,7 +8,8 @@ import { DesignContractError } from '../job/inputs.ts';
 import type { HangPoint } from '../job/guard.ts';
 import { JobInputError, runJob, type Job } from '../job/jobs.ts';
 import { UsageError } from './context.ts';
-import { CLI_INPUTS } from './load.ts';
+import { CLI_INPUTS, isDesignPath } from './load.ts';
+import { BUILD, LOADING } from '../job/guard.ts';
 
 /** What the runner posts: a job, the hang points to cut in it, and the limit as the report prints it. */
 export interface RunnerTask {
@@ -22,10 +23,27 @@ export type RunnerReply = { readonly result: unknown } | { readonly usage: strin
 
 const progress = new Int32Array((workerData as { progress: SharedArrayBuffer }).progress);
 
+/**
+ * The inputs, with a design module's import marked in the progress words: a module that loops at
+ * its top level never finishes loading, and the runner's watchdog must see that too.
+ */
+const inputs = {
+  ...CLI_INPUTS,
+  async design(spec: string) {
+    if (!isDesignPath(spec)) return CLI_INPUTS.design(spec);
+    Atomics.store(progress, BUILD, LOADING);
+    try {
+      return await CLI_INPUTS.design(spec);
+    } finally {
+      Atomics.store(progress, BUILD, -1);
+    }
+  },
+};
+
 parentPort?.on('message', async (task: RunnerTask) => {
   let reply: RunnerReply;
   try {
-    reply = { result: await runJob(task.job, CLI_INPUTS, { progress, hangs: task.hangs, limit: task.limit }) };
+    reply = { result: await runJob(task.job, inputs, { progress, hangs: task.hangs, limit: task.limit }) };
   } catch (err) {
     if (!(err instanceof UsageError || err instanceof DesignContractError || err instanceof JobInputError)) throw err;
     reply = { usage: err.message };

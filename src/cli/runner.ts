@@ -13,7 +13,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from 'commander';
-import { BUILD, CHOICE, PROGRESS_BYTES, STOP, type HangPoint } from '../job/guard.ts';
+import { BUILD, CHOICE, LOADING, PROGRESS_BYTES, STOP, type HangPoint } from '../job/guard.ts';
 import { designOfBuild, designsOf, runJob, type Job, type JobResult } from '../job/jobs.ts';
 import { UsageError } from './context.ts';
 import { CLI_INPUTS, isDesignPath } from './load.ts';
@@ -108,6 +108,16 @@ class WatchedWorker {
       const outcome = await this.attempt({ job, hangs, limit }, timeoutMs);
       if ('result' in outcome) return outcome.result;
       const { hang } = outcome;
+      if (hang.build === LOADING) {
+        throw new UsageError(
+          hang.exitCode === undefined
+            ? `--design ${designOfBuild(job, 0)}: the module did not finish loading within ${limit} (--execution-timeout): a loop at its top level?`
+            : `--design ${designOfBuild(job, 0)}: the module ended the process (process.exit(${hang.exitCode})) while loading`,
+        );
+      }
+      if (hang.choice < 0 && hang.exitCode !== undefined) {
+        throw new UsageError(`--design ${designOfBuild(job, Math.max(0, hang.build))}: the module ended the process (process.exit(${hang.exitCode})) before any execution ran`);
+      }
       if (hang.choice < 0) {
         throw new UsageError(`--design ${designOfBuild(job, hang.build)}: install() or boot did not return within ${limit} (--execution-timeout)`);
       }
@@ -147,7 +157,7 @@ class WatchedWorker {
           const build = Atomics.load(progress, BUILD);
           const choice = Atomics.load(progress, CHOICE);
           const at = `${build}/${choice}`;
-          if (build < 0 || at !== seen) {
+          if (build === -1 || at !== seen) {
             seen = at;
             since = now;
           } else if (now - since >= timeoutMs) {
@@ -162,7 +172,13 @@ class WatchedWorker {
       );
       const onMessage = (reply: RunnerReply) => settle(() => ('result' in reply ? resolve({ result: reply.result }) : reject(new UsageError(reply.usage))));
       const onError = (err: Error) => settle(() => ((this.worker = null), reject(err)));
-      const onExit = (code: number) => settle(() => ((this.worker = null), reject(new Error(`watched worker exited with code ${code} before it answered`))));
+      // A worker that ends before it answers was ended by the design (process.exit() in a hook, or
+      // at its module's top level): cut the execution there, as for a hang.
+      const onExit = (code: number) =>
+        settle(() => {
+          this.worker = null;
+          resolve({ hang: { build: Atomics.load(progress, BUILD), choice: Atomics.load(progress, CHOICE), exitCode: code } });
+        });
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);

@@ -10,13 +10,13 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { BUILTIN_DESIGNS } from '../job/inputs.ts';
 import { assembleStudy, type StudyCell, type StudyOptions } from '../job/study.ts';
-import type { CliContext } from './context.ts';
+import { UsageError, type CliContext } from './context.ts';
 import { studyHtml } from '../report/html.ts';
-import { loadDesign, loadScenario } from './load.ts';
+import { isDesignPath, loadDesign, loadScenario, recordedSpec } from './load.ts';
 import { EXECUTION_TIMEOUT, runJobs } from './runner.ts';
 import { renderStudy, verdictOf } from '../report/study-text.ts';
-import { writeFileAtomic } from './output.ts';
-import { commaList, nonNegativeInt, workerCount } from './parse.ts';
+import { stdoutOutput, writeOutputs, type Output } from './output.ts';
+import { commaList, nonNegativeInt, positiveInt, workerCount } from './parse.ts';
 
 /** The scenarios the study runs by default: each kernel path where the designs differ. */
 export const STUDY_SCENARIOS = ['vfree-huge-vmap', 'pud-huge-vmap', 'pte-populate-race', 'hot-remove', 'cpa-collapse', 'bind-unbind', 'mixed-reuse', 'vmalloc-churn', 'hotplug-cycles', 'execmem-rox'];
@@ -41,8 +41,8 @@ export function studyCommand(program: Command, ctx: CliContext): void {
     .description('the study (the default command): every design on each study scenario, checked and measured, as a table and report.html')
     .option('--designs <a,b,...>', 'designs (names or paths; default: every built-in design)')
     .option('--scenarios <a,b,...>', `scenarios (names or paths; default: ${STUDY_SCENARIOS.join(', ')})`)
-    .option('--budget <n>', 'at most this many PCT executions per design and scenario', nonNegativeInt('--budget'), 40)
-    .option('--step-budget <n>', 'simulated steps the checker may spend per pair (long workloads get fewer executions)', nonNegativeInt('--step-budget'), 800_000)
+    .option('--budget <n>', 'at most this many PCT executions per design and scenario', positiveInt('--budget'), 40)
+    .option('--step-budget <n>', 'simulated steps the checker may spend per pair (long workloads get fewer executions)', positiveInt('--step-budget'), 800_000)
     .option('--seed <n>', 'seed of the PCT explorations', nonNegativeInt('--seed'), 0)
     .option('--workers <n>', 'worker threads (default: the cores, at most 4)', workerCount('--workers'), Math.max(1, Math.min(4, cpus().length)))
     .option('--html <file>', 'where to write the HTML report', 'report.html')
@@ -50,21 +50,29 @@ export function studyCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print the study as one JSON object')
     .option(...EXECUTION_TIMEOUT)
     .action(async (flags: StudyFlags) => {
+      const toStdout = stdoutOutput({ '--html': flags.html === false ? undefined : flags.html });
+      if (toStdout !== undefined && flags.json) throw new UsageError(`--json and ${toStdout} -: only one can go to standard output`);
       const designNames = list(flags.designs, BUILTIN_DESIGNS.map((d) => d.name));
       const scenarioNames = list(flags.scenarios, STUDY_SCENARIOS);
-      // Load everything here first: bad input is exit 2 before any work starts.
-      const designs = [];
-      for (const name of designNames) designs.push(await loadDesign(name));
+      // Check the names and files here first: bad input is exit 2 before any work starts. A design
+      // module is first loaded by the contained runner's workers, where a module that never finishes
+      // loading is caught; only then here, for its name and summary.
+      for (const name of designNames) if (!isDesignPath(name)) await loadDesign(name);
       const scenarios = scenarioNames.map((name) => loadScenario(name));
       const options: StudyOptions = { budget: flags.budget, stepBudget: flags.stepBudget, seed: flags.seed };
-      const jobs = scenarioNames.flatMap((scenario) => designNames.map((design) => ({ kind: 'study-cell' as const, design, scenario, options })));
+      const jobs = scenarioNames.flatMap((scenario) => designNames.map((design) => ({ kind: 'study-cell' as const, design: recordedSpec(design), scenario: recordedSpec(scenario), options })));
       const progress = studyProgress(jobs.length, ctx);
       const started = performance.now();
       const cells = await runJobs(jobs, { workers: flags.workers, timeoutMs: flags.executionTimeout, done: (_i, cell) => progress.done(cell as StudyCell) });
       progress.stop();
+      const designs = [];
+      for (const name of designNames) designs.push(await loadDesign(name));
       const study = assembleStudy(designs, scenarios.map((s) => ({ name: s.name, summary: s.summary })), options, cells);
-      if (flags.html !== false) writeFileAtomic(flags.html, studyHtml(study), '--html');
-      ctx.out(flags.json ? JSON.stringify(study, null, 2) + '\n' : renderStudy(study, flags.html, performance.now() - started));
+      // Render everything, then write: a failure leaves no file behind; stdout carries one thing.
+      const outputs: Output[] = [];
+      if (flags.html !== false) outputs.push({ path: flags.html, text: studyHtml(study), flag: '--html' });
+      if (toStdout === undefined) outputs.push({ path: '-', text: flags.json ? JSON.stringify(study, null, 2) + '\n' : renderStudy(study, flags.html, performance.now() - started), flag: 'standard output' });
+      writeOutputs(outputs, ctx.out);
       ctx.exitCode = 0;
     });
 }

@@ -111,6 +111,8 @@ const savedViolation = z
 export const explorerSnapshotSchema = z
   .object({
     executions: count,
+    /** Executions the step bound cut (status 'step-limit'). */
+    stepBound: count.default(0),
     strategy: strategyStateSchema,
     violations: z.array(savedViolation),
   })

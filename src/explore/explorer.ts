@@ -22,9 +22,15 @@ export interface ExploreOptions {
   readonly stopAtFirst?: boolean;
   /** Milliseconds from any fixed origin; required with `timeMs`, used for `elapsedMs`. */
   readonly now?: () => number;
-  /** Called every `progressEvery` executions (default 100) and once at the end. */
+  /**
+   * Called after every `progressEvery`-th execution (default 100), after any execution that ends
+   * `progressEveryMs` or more after the last call (or the start) on `now` (default 250 ms; by count
+   * only without a clock), and once at the end. The clock decides only when to report, never what is
+   * explored.
+   */
   readonly onProgress?: (progress: ExplorationProgress) => void;
   readonly progressEvery?: number;
+  readonly progressEveryMs?: number;
   /** Asked before each execution: true stops the exploration ('interrupted'), e.g. on SIGINT. */
   readonly shouldStop?: () => boolean;
   /** Saves snapshots between executions when `due` says so, and once when the exploration stops. */
@@ -79,6 +85,8 @@ export type StopReason = 'finished' | 'budget' | 'time' | 'first-violation' | 'i
 export interface ExplorationResult {
   readonly strategy: StrategyName;
   readonly executions: number;
+  /** Executions the step bound cut before they ended (a bound, not a violation: incomplete). */
+  readonly stepBound: number;
   /** True only when an exhaustive strategy covered its whole space and nothing cut it. */
   readonly complete: boolean;
   readonly stoppedBy: StopReason;
@@ -88,6 +96,7 @@ export interface ExplorationResult {
 }
 
 const DEFAULT_PROGRESS_EVERY = 100;
+const DEFAULT_PROGRESS_EVERY_MS = 250;
 
 export function explore(program: Program, strategy: ExplorationStrategy, options: ExploreOptions = {}): ExplorationResult {
   const exploration = new Exploration(program, strategy, options);
@@ -124,9 +133,13 @@ export async function exploreAsync(
 export class Exploration {
   private readonly budget: number;
   private readonly progressEvery: number;
+  private readonly progressEveryMs: number;
   private readonly started: number | undefined;
+  /** When onProgress was last called, on `now` (the start before the first call). */
+  private lastProgress: number | undefined;
   private readonly found = new Map<string, { first: Omit<FoundViolation, 'occurrences'>; occurrences: number }>();
   private executions = 0;
+  private stepBound = 0;
   private stoppedBy: StopReason | null = null;
 
   constructor(
@@ -138,6 +151,8 @@ export class Exploration {
     this.progressEvery = options.progressEvery ?? DEFAULT_PROGRESS_EVERY;
     if (options.timeMs !== undefined && options.now === undefined) throw new TypeError('explore: timeMs needs a now() clock');
     this.started = options.now?.();
+    this.progressEveryMs = options.progressEveryMs ?? DEFAULT_PROGRESS_EVERY_MS;
+    this.lastProgress = this.started;
     if (options.resume !== undefined) this.restore(options.resume);
   }
 
@@ -155,6 +170,7 @@ export class Exploration {
     const exec = this.program.build(strategy);
     const result = exec.run();
     strategy.endExecution(exec, result);
+    if (result.status === 'step-limit') this.stepBound++;
     for (const [key, finding] of groupFindings(result.violations)) {
       const entry = this.found.get(key);
       if (entry !== undefined) entry.occurrences++;
@@ -165,7 +181,7 @@ export class Exploration {
       }
     }
     this.executions++;
-    if (onProgress !== undefined && this.executions % this.progressEvery === 0) onProgress(this.progress());
+    if (onProgress !== undefined && (this.executions % this.progressEvery === 0 || this.progressDueByTime())) onProgress(this.progress());
     if (checkpoint !== undefined && checkpoint.due(this.executions)) checkpoint.save(this.snapshot());
     if (stopAtFirst && result.violations.length > 0) return this.stop('first-violation');
     return true;
@@ -177,6 +193,7 @@ export class Exploration {
     return {
       strategy: this.strategy.name,
       executions: this.executions,
+      stepBound: this.stepBound,
       complete: stoppedBy === 'finished' && this.strategy.complete,
       stoppedBy,
       violations: [...this.found.values()].map(({ first, occurrences }) => ({ ...first, occurrences })),
@@ -188,6 +205,7 @@ export class Exploration {
   snapshot(): ExplorerSnapshot {
     return {
       executions: this.executions,
+      stepBound: this.stepBound,
       strategy: this.strategy.saveState(),
       violations: [...this.found.values()].map(({ first, occurrences }) => ({
         kind: first.kind,
@@ -215,6 +233,7 @@ export class Exploration {
   private restore(snapshot: ExplorerSnapshot): void {
     this.strategy.restoreState(snapshot.strategy);
     this.executions = snapshot.executions;
+    this.stepBound = snapshot.stepBound;
     snapshot.violations.forEach((v, i) => {
       let replayed;
       try {
@@ -247,8 +266,17 @@ export class Exploration {
     return false;
   }
 
+  /** Whether `progressEveryMs` has passed on `now` since the last report (never without a clock). */
+  private progressDueByTime(): boolean {
+    const { now } = this.options;
+    return now !== undefined && this.lastProgress !== undefined && now() - this.lastProgress >= this.progressEveryMs;
+  }
+
+  /** The progress so far; also marks the time of this report. */
   private progress(): ExplorationProgress {
-    return { executions: this.executions, violations: this.found.size, coverage: this.strategy.coverage(), elapsedMs: this.elapsed() };
+    const elapsedMs = this.elapsed();
+    if (elapsedMs !== undefined && this.started !== undefined) this.lastProgress = this.started + elapsedMs;
+    return { executions: this.executions, violations: this.found.size, coverage: this.strategy.coverage(), elapsedMs };
   }
 
   private elapsed(): number | undefined {

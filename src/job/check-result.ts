@@ -65,6 +65,40 @@ export const checkViolationSchema = z.object({
   witness: witnessSchema.optional(),
 });
 
+/**
+ * The inputs that define a run: every shard of one run has the same (kptsim merge refuses shards
+ * that differ in any). A bound not given is null. `depth` is PCT's (null for other strategies, which
+ * do not read it); `identity` is a sha256 of the program identity (design name and source, scenario
+ * name, parameters and machine), so a shard of another design or scenario file of the same names
+ * is caught too.
+ */
+export const checkRunSchema = z.object({
+  design: z.string(),
+  scenario: z.string(),
+  strategy: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]),
+  seed: count,
+  budget: count.nullable(),
+  timeMs: z.number().nonnegative().nullable(),
+  depth: z.number().int().positive().nullable(),
+  preemptionBound: count.nullable(),
+  maxSteps: z.number().int().positive().nullable(),
+  identity: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest'),
+});
+
+/**
+ * Which part of the run this result covers: the executions whose global index is `index` modulo
+ * `count` (src/explore/partition.ts). A run not split is shard 0 of 1; a worker's slice of shard
+ * i of N among W workers is shard i + N·w of N·W, so merging those W gives back shard i of N.
+ * Invariant: index < count.
+ */
+export const checkShardSchema = z
+  .object({
+    index: count,
+    count: z.number().int().positive(),
+    run: checkRunSchema,
+  })
+  .refine((s) => s.index < s.count, { message: 'index must be below count', path: ['index'] });
+
 export const checkResultSchema = z.object({
   version: z.literal(1),
   design: z.string(),
@@ -74,9 +108,12 @@ export const checkResultSchema = z.object({
   executions: count,
   complete: z.boolean(),
   stoppedBy: z.enum(['finished', 'budget', 'time', 'first-violation', 'interrupted']),
+  /** Executions the step bound (--max-steps) cut before they ended: what they did not reach is not covered. */
+  stepBound: count,
   violations: z.array(checkViolationSchema).readonly(),
   space: checkSpaceSchema,
   verdict: verdictSchema,
+  shard: checkShardSchema,
   /** Wall-clock time of the exploration (a timing, not a result). */
   elapsedMs: z.number().nonnegative().optional(),
 });
@@ -86,4 +123,6 @@ export type Verdict = z.infer<typeof verdictSchema>;
 export type VerdictKind = Verdict['kind'];
 export type Witness = z.infer<typeof witnessSchema>;
 export type CheckViolation = z.infer<typeof checkViolationSchema>;
+export type CheckRun = z.infer<typeof checkRunSchema>;
+export type CheckShard = z.infer<typeof checkShardSchema>;
 export type CheckResult = z.infer<typeof checkResultSchema>;

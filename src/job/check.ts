@@ -5,6 +5,7 @@
  * elapsedMs}` — plus, per violation, the kernel-terms report, the shrinking figures and a readable
  * schedule. Pure: the clock and the progress sink are injected.
  */
+import { createHash } from 'node:crypto';
 import type { Design } from '../designs/index.ts';
 import {
   RoundRobinScheduler,
@@ -33,7 +34,7 @@ import {
 import type { Scenario } from '../scenario/scenario.ts';
 import { findingKey, type ExecutionResult } from '../sim/index.ts';
 import { programOf } from './program.ts';
-import { checkResultSchema, type CheckResult, type CheckSpace, type CheckViolation } from './check-result.ts';
+import { checkResultSchema, type CheckResult, type CheckRun, type CheckShard, type CheckSpace, type CheckViolation } from './check-result.ts';
 import { checkVerdict } from './verdict.ts';
 import { searchWitness } from './witness.ts';
 
@@ -175,10 +176,37 @@ function finishCheck(run: PreparedCheck, result: ExplorationResult, label: strin
     executions: result.executions,
     complete,
     stoppedBy: result.stoppedBy,
+    stepBound: result.stepBound,
     violations,
     space,
-    verdict: checkVerdict({ strategy: options.strategy, executions: result.executions, complete, violations, space }),
+    verdict: checkVerdict({ strategy: options.strategy, executions: result.executions, stepBound: result.stepBound, complete, violations, space }),
+    shard: shardOf(run),
     elapsedMs: result.elapsedMs,
+  };
+}
+
+/**
+ * The part of the run this check covered and the inputs that define the run. An exhaustive
+ * strategy is never sliced: it runs whole. A slice is a shard: offset of stride.
+ */
+function shardOf(run: PreparedCheck): CheckShard {
+  const { design, scenario, options, program, strategy, slice } = run;
+  const whole = strategy.exhaustive ? WHOLE : slice;
+  return {
+    index: whole.offset,
+    count: whole.stride,
+    run: {
+      design: design.name,
+      scenario: scenario.name,
+      strategy: options.strategy,
+      seed: options.seed,
+      budget: options.budget ?? null,
+      timeMs: options.timeMs ?? null,
+      depth: options.strategy === 'pct' ? (options.pctDepth ?? 3) : null,
+      preemptionBound: options.preemptionBound ?? null,
+      maxSteps: options.maxSteps ?? null,
+      identity: createHash('sha256').update(program.identity).digest('hex'),
+    },
   };
 }
 
@@ -219,19 +247,87 @@ function strategyFor(program: Program, scenario: Scenario, options: CheckOptions
   return { strategy: strategy.exhaustive ? strategy : new SlicedStrategy(strategy, slice), space };
 }
 
+/** A part that cannot be merged with the others: the message names it (by its name, when given). */
+export class MergeError extends Error {
+  override readonly name = 'MergeError';
+}
+
+export interface MergeOptions {
+  /** The shard the parts make up: they must be exactly its slices (default: the whole run, 0 of 1). */
+  readonly into?: { readonly index: number; readonly count: number };
+  /** How to call each part in an error (the merge command: its file); default "part i". */
+  readonly names?: readonly string[];
+}
+
+/** The inputs a shard records, in the order a refusal names the first that differs. */
+const RUN_INPUTS: readonly { readonly key: keyof CheckRun; readonly name: string }[] = [
+  { key: 'design', name: 'design' },
+  { key: 'scenario', name: 'scenario' },
+  { key: 'strategy', name: 'strategy' },
+  { key: 'seed', name: 'seed' },
+  { key: 'budget', name: 'budget' },
+  { key: 'timeMs', name: 'time (ms)' },
+  { key: 'depth', name: 'depth' },
+  { key: 'preemptionBound', name: 'preemption bound' },
+  { key: 'maxSteps', name: 'max steps' },
+  { key: 'identity', name: 'design/scenario identity' },
+];
+
 /**
- * Combines the results of the slices of one run (shards, workers) into the result of the whole:
- * executions add up, each violation keeps its first occurrence by global index (with that
- * execution's shrunk token), occurrences add up. The same whatever the split.
+ * Refuses parts that are not exactly the slices of `into` of one run: another run (the first input
+ * that differs is named), a count that disagrees, a slice given twice or not part of `into`, a
+ * missing slice (every missing index is named).
  */
-export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
-  if (parts.length === 0) throw new TypeError('mergeChecks: nothing to merge');
+function checkParts(parts: readonly CheckResult[], into: { readonly index: number; readonly count: number }, names: readonly string[] | undefined): void {
+  const name = (i: number) => names?.[i] ?? `part ${i}`;
+  const shown = (v: string | number | null) => (v === null ? 'none' : String(v));
   const [first] = parts;
-  for (const p of parts) {
-    if (p.design !== first.design || p.scenario !== first.scenario || p.strategy !== first.strategy || p.seed !== first.seed) {
-      throw new TypeError(`cannot merge ${p.design}/${p.scenario}/${p.strategy}/seed ${p.seed} with ${first.design}/${first.scenario}/${first.strategy}/seed ${first.seed}`);
+  parts.forEach((p, i) => {
+    for (const key of ['design', 'scenario', 'strategy', 'seed'] as const) {
+      if (p[key] !== p.shard.run[key]) throw new MergeError(`${name(i)}: ${key} ${p[key]} disagrees with its own shard.run.${key} ${p.shard.run[key]}`);
     }
+    for (const { key, name: input } of RUN_INPUTS) {
+      const mine = p.shard.run[key];
+      const theirs = first.shard.run[key];
+      if (mine === theirs) continue;
+      if (key === 'identity') {
+        throw new MergeError(`${name(i)}: a shard of another run: its design/scenario identity differs from ${name(0)}'s (the same names, another design or scenario file)`);
+      }
+      throw new MergeError(`${name(i)}: a shard of another run: ${input} ${shown(mine)}, but ${name(0)} has ${input} ${shown(theirs)}`);
+    }
+  });
+  const count = first.shard.count;
+  parts.forEach((p, i) => {
+    if (p.shard.count !== count) throw new MergeError(`${name(i)}: shard ${p.shard.index} of ${p.shard.count}, but ${name(0)} is a shard of ${count}`);
+  });
+  if (count % into.count !== 0) throw new MergeError(`${name(0)}: shards of ${count} cannot make up shard ${into.index} of ${into.count}`);
+  const expected = Array.from({ length: count / into.count }, (_, w) => into.index + into.count * w);
+  const seen = new Map<number, number>();
+  parts.forEach((p, i) => {
+    const at = p.shard.index;
+    const before = seen.get(at);
+    if (before !== undefined) throw new MergeError(`${name(i)}: shard ${at} of ${count} is given twice (also ${name(before)})`);
+    if (!expected.includes(at)) throw new MergeError(`${name(i)}: shard ${at} of ${count} is not part of shard ${into.index} of ${into.count}`);
+    seen.set(at, i);
+  });
+  const missing = expected.filter((at) => !seen.has(at));
+  if (missing.length > 0) {
+    const given = parts.map((_, i) => name(i)).join(', ');
+    throw new MergeError(`${given}: ${missing.length === 1 ? `shard ${missing[0]} of ${count} is` : `shards ${missing.join(', ')} of ${count} are`} missing`);
   }
+}
+
+/**
+ * Combines the results of the slices of one run (shards, workers) into the result of the whole
+ * (or of the shard `into`): executions add up, each violation keeps its first occurrence by global
+ * index (with that execution's shrunk token), occurrences add up. The same whatever the split.
+ * Throws MergeError unless the parts are exactly the slices of `into` of one run.
+ */
+export function mergeChecks(parts: readonly CheckResult[], options: MergeOptions = {}): CheckResult {
+  if (parts.length === 0) throw new MergeError('nothing to merge');
+  const into = options.into ?? { index: 0, count: 1 };
+  checkParts(parts, into, options.names);
+  const [first] = parts;
   const byKey = new Map<string, CheckViolation>();
   for (const v of parts.flatMap((p) => p.violations)) {
     const key = findingKey({ kind: v.kind, title: v.message, site: v.site });
@@ -245,6 +341,7 @@ export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
   const order = (a: CheckViolation, b: CheckViolation) => a.execution - b.execution || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
   const stops = parts.map((p) => p.stoppedBy);
   const executions = parts.reduce((n, p) => n + p.executions, 0);
+  const stepBound = parts.reduce((n, p) => n + p.stepBound, 0);
   const complete = parts.every((p) => p.complete);
   const violations = [...byKey.values()].sort(order);
   // Parsed with the schema: its fields in one order, however the parts were read back (merge).
@@ -257,9 +354,11 @@ export function mergeChecks(parts: readonly CheckResult[]): CheckResult {
     executions,
     complete,
     stoppedBy: stops.includes('interrupted') ? 'interrupted' : stops.includes('time') ? 'time' : stops.includes('budget') ? 'budget' : stops[0],
+    stepBound,
     violations,
     space: first.space,
-    verdict: checkVerdict({ strategy: first.strategy, executions, complete, violations, space: first.space }),
+    verdict: checkVerdict({ strategy: first.strategy, executions, stepBound, complete, violations, space: first.space }),
+    shard: { index: into.index, count: into.count, run: first.shard.run },
     elapsedMs: parts.some((p) => p.elapsedMs !== undefined) ? Math.max(...parts.map((p) => p.elapsedMs ?? 0)) : undefined,
   });
 }

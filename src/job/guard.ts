@@ -21,6 +21,8 @@ export interface HangPoint {
   readonly build: number;
   /** -1: before the first choice (the design's install() or the world's boot). */
   readonly choice: number;
+  /** The worker ended there instead (a design hook called process.exit()), with this exit code. */
+  readonly exitCode?: number;
 }
 
 /** The words of the progress buffer: build number, choice index, and STOP (Ctrl-C). */
@@ -29,6 +31,8 @@ export const CHOICE = 1;
 /** Set to 1 by the parent on Ctrl-C: the job stops starting executions (stoppedBy 'interrupted'). */
 export const STOP = 2;
 export const PROGRESS_BYTES = 12;
+/** In the BUILD word: a design module is being imported (before any build). */
+export const LOADING = -2;
 
 /** The job's side of Ctrl-C: asked before each execution. */
 export function stopRequested(progress: Int32Array): () => boolean {
@@ -37,7 +41,7 @@ export function stopRequested(progress: Int32Array): () => boolean {
 
 export class WatchdogGuard implements ExecutionGuard {
   private builds = 0;
-  private readonly hangs: ReadonlyMap<number, number>;
+  private readonly hangs: ReadonlyMap<number, HangPoint>;
   private readonly records = new Map<Violation, GuardRecord>();
   private exec: Execution | null = null;
 
@@ -46,7 +50,7 @@ export class WatchdogGuard implements ExecutionGuard {
     hangs: readonly HangPoint[],
     private readonly limit: string,
   ) {
-    this.hangs = new Map(hangs.map((h) => [h.build, h.choice]));
+    this.hangs = new Map(hangs.map((h) => [h.build, h]));
   }
 
   wrap(scheduler: Scheduler): Scheduler {
@@ -55,11 +59,11 @@ export class WatchdogGuard implements ExecutionGuard {
     progress[BUILD] = n;
     progress[CHOICE] = -1;
     this.exec = null;
-    const hangAt = this.hangs.get(n);
+    const hang = this.hangs.get(n);
     return {
       beginExecution: (index) => scheduler.beginExecution(index),
       choose: (point) => {
-        if (point.index === hangAt && this.exec !== null) return this.cut(this.exec, point, scheduler);
+        if (point.index === hang?.choice && this.exec !== null) return this.cut(this.exec, point, scheduler, hang.exitCode);
         progress[CHOICE] = point.index;
         return scheduler.choose(point);
       },
@@ -79,7 +83,7 @@ export class WatchdogGuard implements ExecutionGuard {
    * the execution there. The choice itself is made and recorded (exhaustive strategies check that
    * a re-execution made every choice of the path they replay); the chosen step does not run.
    */
-  private cut(exec: Execution, point: ChoicePoint, scheduler: Scheduler): number | 'abandon' {
+  private cut(exec: Execution, point: ChoicePoint, scheduler: Scheduler, exitCode: number | undefined): number | 'abandon' {
     const answer = scheduler.choose(point);
     if (answer === 'abandon') return answer;
     // A thread choice hangs in the step it starts; a data choice in the rest of the running step.
@@ -89,9 +93,14 @@ export class WatchdogGuard implements ExecutionGuard {
     const name = thread?.name ?? 'boot';
     const violation: Violation = {
       kind: 'assertion',
-      title: `watchdog: BUG: soft lockup - ${name} stuck in ${label}: a design hook did not return`,
+      title:
+        exitCode === undefined
+          ? `watchdog: BUG: soft lockup - ${name} stuck in ${label}: a design hook did not return`
+          : `BUG: ${name} in ${label}: a design hook ended the process (process.exit(${exitCode}))`,
       details: [
-        `design hook did not return within ${this.limit} (--execution-timeout) at step ${step} (label ${label})`,
+        exitCode === undefined
+          ? `design hook did not return within ${this.limit} (--execution-timeout) at step ${step} (label ${label})`
+          : `design hook called process.exit(${exitCode}) at step ${step} (label ${label}): a design is a plugin of the kernel model, never of kptsim`,
         'the execution ends there: the worker running it was stopped and the work re-run up to that step (check goes on with the next execution); replay stops at the same step',
         `Call Trace: ${label}${thread === undefined || thread.recent.length === 0 ? '' : ` <- ${callTrace(thread)}`}`,
       ],
@@ -100,7 +109,7 @@ export class WatchdogGuard implements ExecutionGuard {
     };
     exec.violations.push(violation);
     if (exec.tracing) exec.log('violation', `assertion: ${violation.title}`);
-    const hang = { limit: this.limit, choice: point.index };
+    const hang = { limit: this.limit, choice: point.index, ...(exitCode === undefined ? {} : { exitCode }) };
     this.records.set(violation, {
       choices: [...exec.choices, { kind: point.kind, reason: point.reason, options: point.options, chosen: answer }],
       label: (label) => withHang(label, hang),

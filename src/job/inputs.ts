@@ -25,6 +25,7 @@ export {
   describeIssue,
   explorerSnapshotSchema,
   isStrategyName,
+  sliceBudget,
   sliceOf,
   type ExplorationProgress,
   type ExploreCheckpoint,

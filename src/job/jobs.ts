@@ -118,16 +118,32 @@ export function tokenReplayLabel(token: string): ReplayLabel {
  */
 async function replayJob(token: string, timeline: boolean, inputs: Inputs, watch: Watch | undefined): Promise<TimedReplayResult> {
   const label = tokenReplayLabel(token);
-  const recorded: HangPoint[] = label.hang === undefined ? [] : [{ build: 0, choice: label.hang.choice }];
+  const recorded: HangPoint[] = label.hang === undefined ? [] : [{ build: 0, choice: label.hang.choice, ...(label.hang.exitCode === undefined ? {} : { exitCode: label.hang.exitCode }) }];
   const hangs = [...recorded, ...(watch?.hangs ?? [])];
   const guard =
     watch === undefined && hangs.length === 0
       ? undefined
       : new WatchdogGuard(watch?.progress ?? new Int32Array(PROGRESS_BYTES / 4), hangs, label.hang?.limit ?? watch?.limit ?? '');
   try {
-    return replay(await inputs.design(label.design), inputs.scenario(label.scenario), token, { maxSteps: label.maxSteps, guard, timeline });
+    const design = await needed('design', label.design, () => inputs.design(label.design));
+    const scenario = await needed('scenario', label.scenario, () => inputs.scenario(label.scenario));
+    return replay(design, scenario, token, { maxSteps: label.maxSteps, guard, timeline });
   } catch (err) {
     if (err instanceof TokenError || err instanceof ReplayDivergence) throw new JobInputError(`replay: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * The design or scenario a token's label names, loaded. When that fails (a file gone, moved or no
+ * longer valid) the error says what the token needs, as recorded — a file by its absolute path
+ * (src/cli/check.ts) — and keeps its class: bad input stays bad input (exit 2).
+ */
+async function needed<T>(what: 'design' | 'scenario', spec: string, load: () => T | Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    if (err instanceof Error) err.message = `replay: the token needs the ${what} ${spec}: ${err.message}`;
     throw err;
   }
 }

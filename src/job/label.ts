@@ -1,6 +1,8 @@
 /**
  * The one codec of a replay token's label: what `kptsim replay` needs to rebuild the execution —
- * the design and scenario as given (a name or a path), the step bound when one was given (an
+ * the design and scenario (a built-in's name, or a file's absolute path, so that the token replays
+ * from any directory: check resolves it, src/cli/check.ts; tokens recorded before that may hold a
+ * path relative to where they were recorded), the step bound when one was given (an
  * execution it cut replays only under the same bound), and where the watchdog cut the execution
  * when a design hook never returned. Encoded as a JSON array, as tokens have always carried it.
  */
@@ -10,6 +12,8 @@ import { z } from 'zod';
 export interface HangLabel {
   readonly limit: string;
   readonly choice: number;
+  /** The hook ended the process there instead (process.exit(exitCode)). */
+  readonly exitCode?: number;
 }
 
 export interface ReplayLabel {
@@ -24,7 +28,10 @@ export class LabelError extends Error {
   override readonly name = 'LabelError';
 }
 
-/** The design and scenario as the replay token names them, so `kptsim replay` can rebuild both. */
+/**
+ * The design and scenario as the replay token names them, so `kptsim replay` can rebuild both: a
+ * built-in's name, or a file's absolute path (the caller resolves it; this layer knows no cwd).
+ */
 export function replayLabel(designSpec: string, scenarioSpec: string, maxSteps?: number, hang?: HangLabel): string {
   if (hang !== undefined) return JSON.stringify([designSpec, scenarioSpec, maxSteps ?? null, hang]);
   return JSON.stringify(maxSteps === undefined ? [designSpec, scenarioSpec] : [designSpec, scenarioSpec, maxSteps]);
@@ -33,7 +40,7 @@ export function replayLabel(designSpec: string, scenarioSpec: string, maxSteps?:
 const labelSchema = z.union([
   z.tuple([z.string(), z.string()]),
   z.tuple([z.string(), z.string(), z.number().int().nonnegative()]),
-  z.tuple([z.string(), z.string(), z.number().int().nonnegative().nullable(), z.strictObject({ limit: z.string(), choice: z.number().int().nonnegative() })]),
+  z.tuple([z.string(), z.string(), z.number().int().nonnegative().nullable(), z.strictObject({ limit: z.string(), choice: z.number().int().nonnegative(), exitCode: z.number().int().optional() })]),
 ]);
 
 export function decodeLabel(text: string): ReplayLabel {

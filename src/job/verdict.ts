@@ -16,6 +16,8 @@ import type { CheckSpace, Verdict } from './check-result.ts';
 export interface VerdictInput {
   readonly strategy: StrategyName;
   readonly executions: number;
+  /** Executions the step bound cut before they ended. */
+  readonly stepBound: number;
   readonly complete: boolean;
   readonly violations: readonly { readonly kind: string }[];
   readonly space: CheckSpace;
@@ -43,7 +45,11 @@ export function checkVerdict(r: VerdictInput): Verdict {
       detail: `${r.strategy} covered ${how} of this configuration's ${space.threads} threads${data} in ${r.executions} executions, ${MODEL_LIMITS}`,
     };
   }
-  return { kind: 'not-found', summary: `not found in ${r.executions}`, detail: notFoundDetail(r) };
+  const cut =
+    r.stepBound === 0
+      ? ''
+      : `; ${r.stepBound} of the ${r.executions} executions were cut by the step bound (--max-steps) before they ended: what they did not reach is not covered`;
+  return { kind: 'not-found', summary: `not found in ${r.executions}${r.stepBound > 0 ? ` (${r.stepBound} cut by the step bound)` : ''}`, detail: notFoundDetail(r) + cut };
 }
 
 function notFoundDetail(r: VerdictInput): string {

@@ -47,7 +47,11 @@ export interface TimedRunResult extends TimedMetrics {
   /** Simulated time from the first step's start to the last step's end. */
   readonly simulatedNs: number;
   /** The allocator at the end: free pages, and pages still typed as page tables. */
-  readonly memory: { readonly freePages: number; readonly pageTablePages: number };
+  /**
+   * At the end: free pages and page-table pages; and the allocations that failed for want of memory
+   * during the run (not injected faults): a scenario too big for its frames, never a design's bug.
+   */
+  readonly memory: { readonly freePages: number; readonly pageTablePages: number; readonly allocationFailures: number };
   /** Only with the trace option. */
   readonly trace?: readonly TimedTraceEvent[];
   /** Only with the timeline option. */
@@ -73,6 +77,8 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
   checking?.attach(new ModelInvariants(k));
   sched.attach(exec, k.iommu);
   const metrics = new MetricsCollector(k, sched, oracles.shadow);
+  const failures = { count: 0 };
+  k.observers.push({ allocationFailed: () => void failures.count++ });
   const recorder = options.timeline === true ? new TimelineRecorder(k, sched, oracles.hazard) : null;
   const starts = new StepStarts(sched);
   const result = exec.run();
@@ -91,14 +97,14 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
     steps: result.steps,
     threads: exec.threads.length,
     simulatedNs: end,
-    memory: memoryOf(k),
+    memory: { ...memoryOf(k), allocationFailures: failures.count },
     ...measured,
     ...(trace === undefined ? {} : { trace }),
     ...(recorder === null ? {} : { timeline: recorder.result(end, measured.pageTables.pendingSeries, starts) }),
   };
 }
 
-function memoryOf(k: Kernel): TimedRunResult['memory'] {
+function memoryOf(k: Kernel): Omit<TimedRunResult['memory'], 'allocationFailures'> {
   let pageTablePages = 0;
   for (let pfn = 0; pfn < k.mem.frames; pfn++) if (PageTable(k.pages, pfn)) pageTablePages++;
   return { freePages: nr_free_pages(k), pageTablePages };

@@ -15,7 +15,7 @@ export function renderCompare(r: CompareResult): string {
 /** The replayed trace, then each violation with the same report check printed. */
 export function renderReplay(r: ReplayResult): string {
   const lines = [`kptsim replay: design ${r.design}, scenario ${r.scenario}: ${r.steps} steps, ${r.status}`, ''];
-  lines.push(...collapseRuns(r.trace));
+  collapseRuns(r.trace, undefined, lines);
   for (const v of r.violations) lines.push('', `${v.kind}: ${v.title}`, ...reportLines(v.kind, v.details, v.thread));
   return lines.join('\n') + '\n';
 }

@@ -20,7 +20,13 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; padding: 8p
 .table-wrap { overflow-x: auto; margin: 6px 0 12px; }
 table { border-collapse: collapse; }
 th, td { border: 1px solid var(--rule); padding: 3px 8px; vertical-align: top; text-align: left; }
-table.metrics th, table.metrics td { font-size: 13px; padding: 3px 6px; }
+table.metrics th, table.metrics td { font-size: 13px; padding: 3px 5px; }
+table.metrics th.group { text-align: center; }
+table.metrics tbody th { max-width: 12em; overflow-wrap: break-word; }
+td.summary { white-space: nowrap; }
+td.summary .sub { display: block; font-size: 12px; opacity: 0.85; }
+td.summary a { color: inherit; }
+ul.row-violations { margin: 0 0 12px; padding-left: 20px; }
 th { background: #f0f2f5; font-weight: 600; }
 td.words { min-width: 12em; }
 td.verdict { min-width: 17em; }

@@ -24,6 +24,17 @@ interface Metric {
   readonly value: (r: MeasuredRun) => string;
   /** Words rather than a figure: left-aligned. */
   readonly text?: boolean;
+  /**
+   * In a table, neighbouring metrics of one group share a heading (`group`, with their unit) and
+   * each is headed by its `short` label under it, so the table stays narrow.
+   */
+  readonly group?: string;
+  readonly short?: string;
+  /**
+   * In a table, a short summary instead of `value` (whose detail the report gives below the table),
+   * shown right after the leading cells so that it stays in view however wide the table is.
+   */
+  readonly summary?: (r: MeasuredRun, href: string | undefined) => Markup;
 }
 
 const opt = (v: number | null, f: (x: number) => string = formatNumber) => (v === null ? '–' : f(v));
@@ -40,45 +51,79 @@ export function violationKinds(violations: readonly { readonly kind: string }[])
 export const METRICS: readonly Metric[] = [
   { label: 'simulated', unit: 'µs', title: 'simulated time from the first step to the last', value: (r) => us(r.simulatedNs) },
   { label: 'steps', title: 'scheduler steps (and how the execution ended when it did not reach quiescence)', value: (r) => (r.status === 'quiescent' ? String(r.steps) : `${r.steps} (${r.status})`) },
-  { label: 'inval PASID', title: 'PASID-selective IOTLB invalidations', value: (r) => String(r.invalidations.piotlbPasid) },
-  { label: 'inval page', title: 'page-selective IOTLB invalidations', value: (r) => String(r.invalidations.piotlbPage) },
-  { label: 'inval dev-TLB', title: 'device-TLB invalidations', value: (r) => String(r.invalidations.devtlb) },
-  { label: 'inval wait', title: 'invalidation-wait descriptors', value: (r) => String(r.invalidations.wait) },
-  { label: 'inval / table', title: 'IOTLB invalidations per page-table page freed', value: (r) => opt(r.invalidations.iotlbPerFreedTable, (x) => x.toFixed(2)) },
+  { label: 'inval PASID', group: 'invalidations', short: 'PASID', title: 'PASID-selective IOTLB invalidations', value: (r) => String(r.invalidations.piotlbPasid) },
+  { label: 'inval page', group: 'invalidations', short: 'page', title: 'page-selective IOTLB invalidations', value: (r) => String(r.invalidations.piotlbPage) },
+  { label: 'inval dev-TLB', group: 'invalidations', short: 'dev-TLB', title: 'device-TLB invalidations', value: (r) => String(r.invalidations.devtlb) },
+  { label: 'inval wait', group: 'invalidations', short: 'wait', title: 'invalidation-wait descriptors', value: (r) => String(r.invalidations.wait) },
+  { label: 'inval / table', group: 'invalidations', short: 'per table', title: 'IOTLB invalidations per page-table page freed', value: (r) => opt(r.invalidations.iotlbPerFreedTable, (x) => x.toFixed(2)) },
   { label: 'tables freed', title: 'page-table pages that reached the allocator (unlinked first, or freed before their parent entry was cleared)', value: (r) => String(r.pageTables.freed) },
-  { label: 'pending peak', unit: 'pages', title: 'most page-table pages unlinked and not yet freed at once', value: (r) => `${r.pageTables.pendingPeakPages}` },
-  { label: 'pending mean', unit: 'pages', title: 'time-weighted mean of pending page-table pages', value: (r) => r.pageTables.pendingMeanPages.toFixed(2) },
-  { label: 'pending at end', unit: 'pages', title: 'unlinked at the end and never freed', value: (r) => String(r.pageTables.pendingAtEnd) },
-  { label: 'free p50', unit: 'µs', title: 'unlink to allocator, median', value: (r) => us(r.pageTables.freeLatencyNs.p50) },
-  { label: 'free p99', unit: 'µs', title: 'unlink to allocator, 99th percentile', value: (r) => us(r.pageTables.freeLatencyNs.p99) },
-  { label: 'free max', unit: 'µs', title: 'unlink to allocator, maximum', value: (r) => us(r.pageTables.freeLatencyNs.max) },
+  { label: 'pending peak', unit: 'pages', group: 'pending pages', short: 'peak', title: 'most page-table pages unlinked and not yet freed at once', value: (r) => `${r.pageTables.pendingPeakPages}` },
+  { label: 'pending mean', unit: 'pages', group: 'pending pages', short: 'mean', title: 'time-weighted mean of pending page-table pages', value: (r) => r.pageTables.pendingMeanPages.toFixed(2) },
+  { label: 'pending at end', unit: 'pages', group: 'pending pages', short: 'at end', title: 'unlinked at the end and never freed', value: (r) => String(r.pageTables.pendingAtEnd) },
+  { label: 'free p50', unit: 'µs', group: 'free latency (µs)', short: 'p50', title: 'unlink to allocator, median', value: (r) => us(r.pageTables.freeLatencyNs.p50) },
+  { label: 'free p99', unit: 'µs', group: 'free latency (µs)', short: 'p99', title: 'unlink to allocator, 99th percentile', value: (r) => us(r.pageTables.freeLatencyNs.p99) },
+  { label: 'free max', unit: 'µs', group: 'free latency (µs)', short: 'max', title: 'unlink to allocator, maximum', value: (r) => us(r.pageTables.freeLatencyNs.max) },
   { label: 'work runs', title: 'work-function executions (of which freed nothing)', value: (r) => `${r.work.executions} (${r.work.freedNothing})` },
-  { label: 'IOMMU walks', title: 'IOMMU page walks (translations)', value: (r) => `${r.iommu.walks} (${r.iommu.translations})` },
-  { label: 'IOTLB hits', title: 'IOTLB hit rate', value: (r) => pct(r.iommu.iotlbHitRate) },
-  { label: 'PSC hit / miss', title: 'paging-structure-cache hits per IOTLB miss', value: (r) => opt(r.iommu.pscHitRate, (x) => x.toFixed(2)) },
-  { label: 'IOMMU faults', title: 'translations that faulted', value: (r) => String(r.iommu.faults) },
-  { label: 'violations (timed run)', title: 'violations reported during the timed run', value: (r) => violationKinds(r.violations), text: true },
+  { label: 'IOMMU walks', group: 'IOMMU', short: 'walks', title: 'IOMMU page walks (translations)', value: (r) => `${r.iommu.walks} (${r.iommu.translations})` },
+  { label: 'IOTLB hits', group: 'IOMMU', short: 'IOTLB hits', title: 'IOTLB hit rate', value: (r) => pct(r.iommu.iotlbHitRate) },
+  { label: 'PSC hit / miss', group: 'IOMMU', short: 'PSC hit / miss', title: 'paging-structure-cache hits per IOTLB miss', value: (r) => opt(r.iommu.pscHitRate, (x) => x.toFixed(2)) },
+  { label: 'IOMMU faults', group: 'IOMMU', short: 'faults', title: 'translations that faulted', value: (r) => String(r.iommu.faults) },
+  { label: 'violations', unit: 'timed run', title: 'violations reported during the timed run', value: (r) => violationKinds(r.violations), text: true, summary: violationsSummary },
 ];
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A run's violations in a table cell: how many reports of how many kinds (the kinds as its tooltip), linking to `href`. */
+function violationsSummary(r: MeasuredRun, href: string | undefined): Markup {
+  if (r.violations.length === 0) return html`<td class="summary none">none</td>`;
+  const kinds = new Set(r.violations.map((v) => v.kind)).size;
+  const reports = plural(r.violations.length, 'report');
+  return html`<td class="summary found" title=""${violationKinds(r.violations)}">${href === undefined ? reports : html`<a href="${href}">${reports}</a>`}<span class="sub">${plural(kinds, 'kind')}</span></td>`;
+}
+
 /** The study's table has a verdict column besides: the metrics that tell the designs apart. */
-const KEY_METRICS = new Set(['simulated', 'inval PASID', 'inval page', 'inval / table', 'pending peak', 'pending mean', 'free p50', 'free p99', 'work runs', 'violations (timed run)']);
+const KEY_METRICS = new Set(['simulated', 'inval PASID', 'inval page', 'inval / table', 'pending peak', 'pending mean', 'free p50', 'free p99', 'work runs', 'violations']);
 export const STUDY_METRICS: readonly Metric[] = METRICS.filter((m) => KEY_METRICS.has(m.label));
 
-const header = (m: Metric) => html`<th title="${m.title}">${m.label}${m.unit === undefined ? '' : html`<span class="unit">${m.unit}</span>`}</th>`;
+const unitLine = (unit: string | undefined) => (unit === undefined ? '' : html`<span class="unit">${unit}</span>`);
 
-/** One row per run, a column per metric; `first` adds leading cells (the design's name, a verdict). */
+/** The table's heading: one row, or two when metrics are grouped (the group over its members' short labels). */
+function tableHead(leading: readonly string[], metrics: readonly Metric[]): Markup {
+  if (!metrics.some((m) => m.group !== undefined)) {
+    return html`<tr>${leading.map((h) => html`<th>${h}</th>`)}${metrics.map((m) => html`<th title="${m.title}">${m.label}${unitLine(m.unit)}</th>`)}</tr>`;
+  }
+  const top: Markup[] = leading.map((h) => html`<th rowspan="2">${h}</th>`);
+  const under: Markup[] = [];
+  metrics.forEach((m, i) => {
+    if (m.group === undefined) top.push(html`<th rowspan="2" title="${m.title}">${m.label}${unitLine(m.unit)}</th>`);
+    else {
+      if (metrics[i - 1]?.group !== m.group) {
+        const run = metrics.slice(i).findIndex((n) => n.group !== m.group);
+        top.push(html`<th class="group" colspan="${run < 0 ? metrics.length - i : run}">${m.group}</th>`);
+      }
+      under.push(html`<th title="${m.title}">${m.short ?? m.label}</th>`);
+    }
+  });
+  return html`<tr>${top}</tr>\n<tr>${under}</tr>`;
+}
+
+/**
+ * One row per run, a column per metric; `first` adds leading cells (the design's name, a verdict).
+ * A metric with a summary (the violations) comes right after them, as that summary, linking to
+ * `detail(i)` when given.
+ */
 export function metricsTable(
   rows: readonly MeasuredRun[],
   first: readonly { readonly head: string; readonly cell: (r: MeasuredRun, i: number) => Markup }[] = [],
   metrics: readonly Metric[] = METRICS,
+  detail?: (i: number) => string,
 ): Markup {
+  const ordered = [...metrics.filter((m) => m.summary !== undefined), ...metrics.filter((m) => m.summary === undefined)];
+  const cell = (m: Metric, r: MeasuredRun, i: number) => (m.summary !== undefined ? m.summary(r, detail?.(i)) : html`<td class="${m.text === true ? 'words' : 'num'}">${m.value(r)}</td>`);
   return html`<div class="table-wrap"><table class="metrics">
-<thead><tr><th>design</th>${first.map((f) => html`<th>${f.head}</th>`)}${metrics.map(header)}</tr></thead>
+<thead>${tableHead(['design', ...first.map((f) => f.head)], ordered)}</thead>
 <tbody>
-${rows.map(
-  (r, i) =>
-    html`<tr><th>${r.design}</th>${first.map((f) => f.cell(r, i))}${metrics.map((m) => html`<td class="${m.text === true ? 'words' : 'num'}">${m.value(r)}</td>`)}</tr>\n`,
-)}</tbody></table></div>`;
+${rows.map((r, i) => html`<tr><th>${r.design}</th>${first.map((f) => f.cell(r, i))}${ordered.map((m) => cell(m, r, i))}</tr>\n`)}</tbody></table></div>`;
 }
 
 /** One run's metrics, one per line (a single run's row would be too wide). */

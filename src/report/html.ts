@@ -47,6 +47,13 @@ ${r.trace === undefined ? html`<p class="muted">The run recorded no trace.</p>` 
   );
 }
 
+/** Under the metrics table, the kinds of violation each run reported (its cell only counts them), linked to the reports. */
+function rowViolations(rows: readonly MeasuredRun[]): Markup {
+  const found = rows.map((r, i) => ({ r, i })).filter(({ r }) => r.violations.length > 0);
+  if (found.length === 0) return html``;
+  return html`<ul class="row-violations">${found.map(({ r, i }) => html`<li><strong>${r.design}</strong>: ${violationKinds(r.violations)} (<a href="#violations-${i}">reports</a>)</li>`)}</ul>`;
+}
+
 /** `kptsim compare --html`: the designs side by side on one scenario. */
 export function compareHtml(c: CompareResult): string {
   return page(
@@ -54,13 +61,14 @@ export function compareHtml(c: CompareResult): string {
     html`<h1>kptsim compare: scenario <code>${c.scenario}</code></h1>
 <p class="lead">Each design once under the timed scheduler, with the same cost model; times are simulated.</p>
 <h2>Metrics</h2>
-${metricsTable(c.rows)}
+${metricsTable(c.rows, [], undefined, (i) => `#violations-${i}`)}
+${rowViolations(c.rows)}
 <h2>Charts</h2>
 ${timedCharts(c.rows)}
 <h3>Locks</h3>
 ${locksTable(c.rows)}
 <h2>Violations</h2>
-${c.rows.map((r) => html`<h3>${r.design}</h3>\n${violationsSection(r.violations, r.trace, html`<p class="muted">For the trace: <code>kptsim run --design ${r.design} --scenario ${c.scenario} --html FILE</code></p>`)}\n`)}`,
+${c.rows.map((r, i) => html`<h3 id="violations-${i}">${r.design}</h3>\n${violationsSection(r.violations, r.trace, html`<p class="muted">For the trace: <code>kptsim run --design ${r.design} --scenario ${c.scenario} --html FILE</code></p>`)}\n`)}`,
   );
 }
 

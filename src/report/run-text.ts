@@ -1,4 +1,7 @@
-/** `kptsim run` as text: the trace in simulated time, the violations (a few per kind) and the metrics. */
+/**
+ * `kptsim run` as text: a header, the violations (a few per kind) and the metrics; with `trace`,
+ * the trace in simulated time before them (long runs of one thread collapsed); or, quiet, one line.
+ */
 import type { TimedTraceEvent } from '../measure/time-keeper.ts';
 import type { TimedRunResult } from '../measure/timed-run.ts';
 import { formatEvent } from '../sim/index.ts';
@@ -15,9 +18,18 @@ const SHOWN_PER_KIND = 3;
 const us = (ns: number | null, digits = 1) => (ns === null ? '-' : `${(ns / 1000).toFixed(digits)} µs`);
 const timed = (e: TimedTraceEvent) => `${us(e.timeNs, 3).padStart(13)} ${formatEvent(e)}`;
 
-export function renderRun(r: TimedRunResult): string {
+export interface RunTextOptions {
+  /** Print the whole trace (thousands of lines on the long workloads) before the violations. */
+  readonly trace?: boolean;
+}
+
+export function renderRun(r: TimedRunResult, options: RunTextOptions = {}): string {
   const lines = [`kptsim run: design ${r.design}, scenario ${r.scenario}, seed ${r.seed} (simulated time)`, ''];
-  lines.push(...collapseRuns(r.trace ?? [], timed), '');
+  if (options.trace) {
+    // Appended in place: spreading a long run's hundreds of thousands of lines into push() overflows the stack.
+    collapseRuns(r.trace ?? [], timed, lines);
+    lines.push('');
+  }
   if (r.violations.length === 0) lines.push('no violation');
   const shown = new Map<string, number>();
   for (const v of r.violations) {
@@ -40,7 +52,18 @@ export function renderRun(r: TimedRunResult): string {
     `work: ${r.work.executions} executions, ${r.work.freedNothing} freed nothing`,
     ...r.locks.map((l) => `lock ${l.name}: ${l.acquisitions} acquisitions, wait ${us(l.waitTotalNs, 2)} total (max ${us(l.waitMaxNs, 2)}), hold ${us(l.holdTotalNs, 2)} total (max ${us(l.holdMaxNs, 2)})`),
     `IOMMU: ${io.translations} translations, ${io.walks} walks, ${io.faults} faults; IOTLB hit rate ${rate(io.iotlbHitRate)}, paging-structure cache hits per miss ${io.pscHitRate === null ? '-' : io.pscHitRate.toFixed(2)}`,
-    `memory: ${r.memory.freePages} free pages, ${r.memory.pageTablePages} page-table pages at the end`,
+    `memory: ${r.memory.freePages} free pages, ${r.memory.pageTablePages} page-table pages at the end${r.memory.allocationFailures > 0 ? `; ${r.memory.allocationFailures} allocations failed for want of memory (the scenario is too big for its frames, not a bug of the design)` : ''}`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** `kptsim run --quiet`: the run in one line, its verdict first (the exit code says the same). */
+export function renderRunSummary(r: TimedRunResult): string {
+  const kinds = new Map<string, number>();
+  for (const v of r.violations) kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + 1);
+  const found =
+    r.violations.length === 0
+      ? 'no violation'
+      : `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'} (${[...kinds].map(([kind, n]) => `${kind} ${n}`).join(', ')})`;
+  return `kptsim run: design ${r.design}, scenario ${r.scenario}, seed ${r.seed}: ${found}; ${r.steps} steps, ${r.status}, ${us(r.simulatedNs)} simulated\n`;
 }

@@ -3,8 +3,12 @@ import { formatEvent, type TraceEvent } from '../sim/index.ts';
 
 const RUN_SHOWN = 3;
 
-export function collapseRuns<E extends TraceEvent>(events: readonly E[], format: (e: E) => string = formatEvent): string[] {
-  const lines: string[] = [];
+/**
+ * The events' lines, appended to `lines` (returned). A caller adding them to lines of its own passes
+ * those: `lines.push(...collapseRuns(events))` overflows the stack on a long trace (each line an
+ * argument).
+ */
+export function collapseRuns<E extends TraceEvent>(events: readonly E[], format: (e: E) => string = formatEvent, lines: string[] = []): string[] {
   for (let i = 0; i < events.length; ) {
     let j = i + 1;
     while (j < events.length && events[j].thread === events[i].thread && events[j].cat === events[i].cat) j++;

@@ -92,8 +92,20 @@ export class ScenarioError extends Error {
 function formatIssues(origin: string, error: z.ZodError, prefix = ''): string {
   const issue = error.issues[0];
   const path = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
-  return `${origin}: ${path || '(top level)'}: ${issue.message}`;
+  return `${origin}: ${shorten(path || '(top level)')}: ${shorten(issue.message)}`;
 }
+
+/** An error stays one short line, whatever the file held (a key list, a huge string). */
+function shorten(text: string, max = 200): string {
+  const line = text.replace(/\s+/g, ' ');
+  return line.length <= max ? line : `${line.slice(0, max)}…`;
+}
+
+/**
+ * A scenario has a few dozen keys; past this many the file is refused before it is parsed (a YAML
+ * parser checks keys for duplicates in quadratic time: 100k keys take minutes).
+ */
+export const MAX_SCENARIO_KEYS = 10_000;
 
 export function mergeConfig(base: KernelConfig, o: ConfigOverrides): KernelConfig {
   return {
@@ -132,11 +144,14 @@ export function scenarioFrom(doc: unknown, origin: string): Scenario {
 
 /** Parses YAML (or JSON, which is YAML) text of a scenario file. */
 export function scenarioFromText(text: string, origin: string): Scenario {
+  let keys = 0;
+  for (let i = text.indexOf(':'); i >= 0 && keys <= MAX_SCENARIO_KEYS; i = text.indexOf(':', i + 1)) keys++;
+  if (keys > MAX_SCENARIO_KEYS) throw new ScenarioError(`${origin}: more than ${MAX_SCENARIO_KEYS} keys (a scenario has a few dozen): refused unread`);
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ScenarioError(`${origin}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+    throw new ScenarioError(`${origin}: not valid YAML or JSON: ${shorten((err as Error).message.split('\n')[0])}`);
   }
   return scenarioFrom(doc, origin);
 }

@@ -12,10 +12,10 @@
  */
 import type { Choice, ChoiceKind, ChoicePoint, Scheduler } from './choice.ts';
 import { newContext, type ContextKind } from './context.ts';
-import { ObjectNames, type Step } from './step.ts';
+import { NO_OBJECT, ObjectNames, type Step } from './step.ts';
 import { Thread, callTrace, type ThreadBody } from './thread.ts';
 import type { TraceCategory, TraceEvent } from './trace.ts';
-import { FATAL_KINDS, ModelInvariantError, type ReportWhere, type Violation, type ViolationKind } from './violation.ts';
+import { FATAL_KINDS, KernelOops, ModelInvariantError, type ReportWhere, type Violation, type ViolationKind } from './violation.ts';
 
 export interface ExecutionOptions {
   /** Stop with status 'step-limit' after this many steps (a bound, reported as such). */
@@ -48,6 +48,15 @@ export interface SpawnOptions {
 
 const DEFAULT_MAX_STEPS = 1_000_000;
 
+/**
+ * How long an execution cut by the step bound must have made no progress to be a livelock: a
+ * quarter of the bound, and at least a thousand steps (every modelled kernel path writes shared
+ * state far more often; a hook that yields forever never does).
+ */
+export function livelockWindow(maxSteps: number): number {
+  return Math.max(1000, Math.floor(maxSteps / 4));
+}
+
 export class Execution {
   readonly threads: Thread[] = [];
   readonly choices: Choice[] = [];
@@ -68,6 +77,8 @@ export class Execution {
   private atQuiescence = false;
   /** A fatal violation was reported (see stopOnViolation). */
   private fatal = false;
+  /** The last step that changed something another thread can see, or ended a thread (livelockWindow). */
+  private lastProgress = 0;
   private schedulerFailed = false;
   private readonly maxSteps: number;
   private readonly stopOnViolation: boolean;
@@ -153,7 +164,7 @@ export class Execution {
       if (this.abandoned) return this.finish('abandoned');
       if (this.stopOnViolation && this.fatal) return this.finish('violation');
       if (this.stepCount >= this.maxSteps) {
-        this.reportStepLimit();
+        if (this.stepCount - this.lastProgress >= livelockWindow(this.maxSteps)) this.reportLivelock();
         return this.finish('step-limit');
       }
       const runnable = this.runnableThreads();
@@ -171,6 +182,8 @@ export class Execution {
       if (chosen === null) return this.finish('abandoned');
       this.running = chosen;
       this.stepCount++;
+      const next = chosen.pending;
+      if (next !== null && next.obj !== NO_OBJECT && next.access !== 'read' && next.access !== 'local') this.lastProgress = this.stepCount;
       if (this.stepListeners.length > 0 && chosen.pending !== null) for (const l of this.stepListeners) l(chosen, chosen.pending);
       try {
         chosen.resume();
@@ -180,6 +193,7 @@ export class Execution {
       } finally {
         this.running = null;
       }
+      if (chosen.done) this.lastProgress = this.stepCount;
     }
   }
 
@@ -283,6 +297,11 @@ export class Execution {
    * an oops kills the task); the model itself is intact, so the execution goes on.
    */
   private oops(thread: Thread, err: unknown): void {
+    if (err instanceof KernelOops) {
+      this.report('assertion', err.title, [...err.details, `CPU: ${thread.ctx.cpu} PID: ${thread.id} Comm: ${thread.name}`, `Call Trace: ${callTrace(thread)}`]);
+      thread.kill();
+      return;
+    }
     const e = err instanceof Error ? err : new Error(String(err));
     // Only the file's name: a report must read the same on every machine (no absolute paths).
     const at = ((e.stack ?? '').split('\n').find((l) => l.includes(' at ')) ?? '').replace(/(?:file:\/\/)?\/(?:[^\s()/]+\/)+/g, '');
@@ -295,12 +314,14 @@ export class Execution {
   }
 
   /**
-   * The step bound cut the execution: threads still had work after maxSteps steps, which a kernel
-   * path that ends never does — most likely a hook that yields forever (the soft-lockup watchdog's
-   * case, kernel/watchdog.c watchdog_timer_fn()). Reported so a cut is never silent; blamed on the
-   * thread that took the last step, with where every unfinished thread stood.
+   * The step bound cut an execution that had stopped making progress: for livelockWindow(maxSteps)
+   * steps no step wrote, acquired or released anything another thread can see and no thread ended —
+   * a hook that yields forever, the soft-lockup watchdog's case (kernel/watchdog.c
+   * watchdog_timer_fn()). A cut that is not that is a bound, not a violation: status 'step-limit'
+   * says the execution is incomplete, and nothing is reported. Blamed on the thread that took the
+   * last step, with where every unfinished thread stood.
    */
-  private reportStepLimit(): void {
+  private reportLivelock(): void {
     let last: Thread | undefined;
     for (let i = this.choices.length - 1; i >= 0 && last === undefined; i--) {
       const c = this.choices[i];
@@ -308,17 +329,18 @@ export class Execution {
     }
     const name = last?.name ?? 'boot';
     const stuck = this.threads.filter((t) => !t.done && (t === last || !t.daemon));
+    const idle = this.stepCount - this.lastProgress;
     this.violations.push({
       kind: 'assertion',
-      title: `watchdog: BUG: soft lockup - ${name} still running after ${this.maxSteps} steps (step limit)`,
+      title: `watchdog: BUG: soft lockup - ${name} made no progress for ${idle} steps (livelock)`,
       details: [
-        `execution cut by the step limit (--max-steps ${this.maxSteps}) at step ${this.stepCount}: a hook that never returns (yields forever)?`,
+        `no step changed shared state or ended a thread in the last ${idle} steps before the step limit (--max-steps ${this.maxSteps}) at step ${this.stepCount}: a hook that never returns (yields forever)?`,
         ...stuck.map((t) => `${t.name} at ${t.pending?.label ?? 'its end'}, ${t.steps} steps; Call Trace: ${callTrace(t)}`),
       ],
       thread: name,
       step: this.stepCount,
     });
-    if (this.events !== null) this.log('violation', `assertion: step limit ${this.maxSteps} reached`);
+    if (this.events !== null) this.log('violation', `assertion: no progress for ${idle} steps before the step limit ${this.maxSteps}`);
   }
 
   private reportDeadlock(stuck: Thread[]): void {

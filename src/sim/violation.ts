@@ -67,6 +67,23 @@ export function findingKey(v: Pick<Violation, 'kind' | 'title' | 'site'>): strin
   return `${v.kind}\u0000${v.site ?? v.title}`;
 }
 
+/**
+ * The modelled kernel oopses (what Linux prints before killing the task: "BUG: unable to handle page
+ * fault for address: …"): thrown by model code where the kernel would fault, reported by the
+ * execution as an `assertion` in the running thread, which dies there — a finding about the design
+ * that led the kernel there, never a kptsim bug.
+ */
+export class KernelOops extends Error {
+  override readonly name = 'KernelOops';
+
+  constructor(
+    readonly title: string,
+    readonly details: readonly string[],
+  ) {
+    super(title);
+  }
+}
+
 /** An impossible state of the simulator itself: a kptsim bug, never a finding about a design. */
 export class ModelInvariantError extends Error {
   override readonly name = 'ModelInvariantError';

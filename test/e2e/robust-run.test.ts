@@ -140,3 +140,19 @@ test('kptsim study with a design hook that never returns: that design\'s cell en
   assert.equal(never.verdict.kind, 'bug');
   assert.ok(never.check.violations.some((v: { kind: string; message: string }) => v.kind === 'assertion' && /soft lockup/.test(v.message)));
 });
+
+test('a design hook that calls process.exit() is the design\'s fault: an assertion at that step naming it, exit 1 — never a kptsim bug (70)', () => {
+  const r = kptsim(['run', '--design', 'test/fixtures/designs/exits.ts', '--scenario', SMALL, '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.status, 'abandoned');
+  assert.equal(result.violations.length, 1);
+  assert.match(result.violations[0].title, /^BUG: cpu0:vmalloc in \S+: a design hook ended the process \(process\.exit\(3\)\)$/);
+});
+
+test('a design module that loops at its top level is refused after --execution-timeout (exit 2, one line), never a hang', () => {
+  const r = kptsim(['run', '--design', 'test/fixtures/designs/loops-at-load.ts', '--scenario', SMALL, '--execution-timeout', '1s']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'kptsim: --design test/fixtures/designs/loops-at-load.ts: the module did not finish loading within 1 s (--execution-timeout): a loop at its top level?\n');
+  assert.equal(r.stdout, '');
+});

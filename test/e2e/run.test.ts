@@ -18,8 +18,8 @@ test('kptsim scenarios lists the built-in scenarios', () => {
   for (const name of ['vfree-huge-vmap', 'pud-huge-vmap', 'pte-populate-race', 'cpa-collapse', 'bind-unbind']) assert.match(r.stdout, new RegExp(`^${name} `, 'm'));
 });
 
-test('kptsim run prints the trace in simulated time, the violation and the metrics, exit 1', () => {
-  const r = kptsim(['run', '--design', 'immediate', '--scenario', 'vfree-huge-vmap']);
+test('kptsim run --trace prints the trace in simulated time, the violation and the metrics, exit 1', () => {
+  const r = kptsim(['run', '--design', 'immediate', '--scenario', 'vfree-huge-vmap', '--trace']);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /^ +\d+\.\d{3} µs \[ *\d+\] cpu0:vmalloc/m);
   assert.match(r.stdout, /iommu-use-after-free: BUG: IOMMU use-after-free/);

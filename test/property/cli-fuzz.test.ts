@@ -7,13 +7,15 @@
  * test/e2e/robust.test.ts covers them), and so is `study` (the default command: a whole study).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { MAX_INPUT_BYTES } from '../../src/cli/load.ts';
 import { main } from '../../src/cli/main.ts';
+import { MAX_SCENARIO_KEYS } from '../../src/scenario/scenario.ts';
 import { encodeToken } from '../../src/explore/index.ts';
 import { replayLabel } from '../../src/job/label.ts';
 import type { Choice } from '../../src/sim/index.ts';
@@ -176,6 +178,32 @@ test('random and mutated scenario files: a clean result or one line naming the f
   assert.ok(refused > 30, `most mutations are refused (${refused})`);
 });
 
+test('oversized and over-keyed scenario files are refused by their size or key count: exit 2, one short line, in under a second each', { timeout: NO_HANG_MS }, async () => {
+  const keyed = (n: number, json: boolean) =>
+    json ? JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 1]))) : Array.from({ length: n }, (_, i) => `k${i}: 1`).join('\n');
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc.integer({ min: MAX_INPUT_BYTES + 1, max: 4 * MAX_INPUT_BYTES }).map((n) => ({ text: `name: ${'a'.repeat(n)}`, ext: 'yaml' })),
+        fc.tuple(fc.integer({ min: MAX_SCENARIO_KEYS + 1, max: 5 * MAX_SCENARIO_KEYS }), fc.boolean()).map(([n, json]) => ({ text: keyed(n, json), ext: json ? 'json' : 'yaml' })),
+      ),
+      async ({ text, ext }) => {
+        const path = file(text, ext);
+        const started = performance.now();
+        const r = await call(['check', '--design', 'immediate', '--scenario', path, '--budget', '1', '--json']);
+        const ms = performance.now() - started;
+        assert.equal(r.code, 2, r.err.slice(0, 300));
+        assert.equal(r.err.split('\n').length, 2, 'one line');
+        assert.ok(r.err.length < 400, `a short line (${r.err.length} characters)`);
+        assert.ok(ms < 1000, `refused in ${ms.toFixed(0)} ms`);
+        assert.equal(r.out, '');
+      },
+    ),
+    { ...FUZZ, numRuns: 12 },
+  );
+  assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null given as an output stays a device');
+});
+
 // --- replay tokens ---------------------------------------------------------------------------
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -233,6 +261,8 @@ const outputPath = fc.oneof(
   { weight: 4, arbitrary: fc.constant(null).map(() => join(dir, `out${files++}`)) },
   fc.constant(dir),
   fc.constant(join(dir, 'no-such-dir', 'out')),
+  // A device: written to in place, never replaced by a renamed regular file.
+  fc.constant('/dev/null'),
 );
 const junkFile = fc.oneof(scenarioText, fc.json()).map((t) => file(t, 'json'));
 /** A count flag's value: mostly valid (so that runs get past parsing), else one of the ways to get it wrong. */

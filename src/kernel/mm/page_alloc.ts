@@ -377,6 +377,7 @@ export function* alloc_pages(k: MemoryCore, gfp: gfp_t, order: number): Sim<Page
   if (k.exec.tracing && !(gfp & __GFP_NOWARN)) {
     k.exec.log('alloc', `${current_comm(k.exec)}: page allocation failure: order:${order}, mode:${formatGfp(gfp)}`);
   }
+  for (const o of k.observers) o.allocationFailed?.(order);
   return null;
 }
 

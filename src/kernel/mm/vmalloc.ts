@@ -188,20 +188,32 @@ export function* vmalloc(k: Kernel, size: number, huge = false): Sim<Va | null> 
   const pages: Page[] = [];
   for (let i = 0; i < size / (PAGE_SIZE << order); i++) {
     const page = yield* alloc_pages(k, GFP_KERNEL, order);
-    if (page === null) return null;
+    if (page === null) return yield* vmalloc_failed(k, size, pages, order, null);
     pages.push(page);
   }
   yield step('alloc_vmap_area', 'write', k.vmalloc.obj);
   const area = k.vmalloc.reserve(BigInt(size), BigInt(order ? PMD_SIZE : PAGE_SIZE), pages, order);
-  if (area === null) return null;
+  if (area === null) return yield* vmalloc_failed(k, size, pages, order, null);
   const blockSize = PAGE_SIZE << order;
   for (let i = 0; i < pages.length; i++) {
     const a = area.start + BigInt(i * blockSize);
     const ok = yield* vmap_range_noflush(k, a, a + BigInt(blockSize), pages[i] << PAGE_SHIFT, PAGE_KERNEL, order ? PMD_SHIFT : PAGE_SHIFT);
-    if (!ok) return null;
+    if (!ok) return yield* vmalloc_failed(k, size, pages, order, area);
   }
   k.exec.log('pgtable', `vmalloc(${size}) = 0x${area.start.toString(16)}${order ? ' (huge)' : ''}`);
   return area.start;
+}
+
+/**
+ * __vmalloc_area_node()'s failure path: warn ("vmalloc error: size …", warn_alloc), then give back
+ * everything taken so far — the area through vfree() (which unmaps what was mapped and frees the
+ * pages), or the pages alone before an area was reserved. Returns null.
+ */
+function* vmalloc_failed(k: Kernel, size: number, pages: readonly Page[], order: number, area: VmapArea | null): Sim<null> {
+  k.exec.log('alloc', `vmalloc error: size ${size}, failed to allocate pages`);
+  if (area !== null) yield* vfree(k, area.start);
+  else for (const page of pages) yield* __free_pages(k, page, order);
+  return null;
 }
 
 /**

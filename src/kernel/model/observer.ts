@@ -11,6 +11,8 @@ export interface KernelObserver {
   pgtableWrite?(level: Level, entryPa: Pa, old: bigint, value: bigint): void;
   /** A block left the allocator (prep_new_page). */
   pagesAllocated?(page: Page, order: number): void;
+  /** An allocation failed for want of memory (not an injected fault): the scenario ran out of frames. */
+  allocationFailed?(order: number): void;
   /** __free_pages() was called on a block, before anything about it changed (refcount, flags). */
   pagesFreeing?(page: Page, order: number): void;
   /** A block went back to the allocator: its frames are free (and poisoned) from now on. */

@@ -7,7 +7,7 @@ import { DEFAULT_CONFIG } from '../../../src/kernel/model/config.ts';
 import { GFP_KERNEL } from '../../../src/kernel/include/linux/gfp.ts';
 import { kasan_check } from '../../../src/kernel/mm/kasan/generic.ts';
 import type { Page } from '../../../src/kernel/include/linux/mm_types.ts';
-import { ModelInvariantError } from '../../../src/sim/index.ts';
+import { KernelOops, ModelInvariantError } from '../../../src/sim/index.ts';
 
 test('a write to a freed frame is "BUG: KASAN: use-after-free" with the access, the task and the page dump', () => {
   const exec = newExecution();
@@ -41,11 +41,12 @@ test('accesses to allocated and reserved frames are valid', () => {
   assert.deepEqual(exec.violations, []);
 });
 
-test('an access that straddles into a free frame is caught; one outside memory is a model error', () => {
+test('an access that straddles into a free frame is caught; one outside memory is the kernel\'s page fault (KernelOops), a malformed one a model error', () => {
   const exec = newExecution();
   const k = bootMemory(exec, { ...DEFAULT_CONFIG, frames: 64 });
   // Frame 0 is reserved, frame 1 is free at boot.
   assert.equal(kasan_check(k, 4096 - 4, 8, false, 'memcpy'), false);
   assert.equal(exec.violations[0].details[0].startsWith('Read of size 8 at addr ffff888000000ffc by task swapper/0/0'), true);
-  assert.throws(() => kasan_check(k, 64 * 4096, 8, false, 'x'), ModelInvariantError);
+  assert.throws(() => kasan_check(k, 64 * 4096, 8, false, 'x'), KernelOops);
+  assert.throws(() => kasan_check(k, 0.5, 8, false, 'x'), ModelInvariantError);
 });

@@ -162,8 +162,9 @@ test('a clean run says so, and its metrics table carries the hand-checkable figu
 
 function checkOf(designName: string, violations: readonly CheckViolation[]): CheckResult {
   const space = { threads: 5, steps: 900, dataChoices: [], pctDepth: 3 };
-  const base = { strategy: 'pct' as const, executions: 20, complete: false, violations, space };
-  return { version: 1, design: designName, scenario: scenario.name, seed: 1, stoppedBy: 'budget', ...base, verdict: checkVerdict(base) };
+  const base = { strategy: 'pct' as const, executions: 20, stepBound: 0, complete: false, violations, space };
+  const run = { design: designName, scenario: scenario.name, strategy: 'pct' as const, seed: 1, budget: 20, timeMs: null, depth: 3, preemptionBound: null, maxSteps: null, identity: '0'.repeat(64) };
+  return { version: 1, design: designName, scenario: scenario.name, seed: 1, stoppedBy: 'budget', ...base, verdict: checkVerdict(base), shard: { index: 0, count: 1, run } };
 }
 
 function cellOf(designName: string, violations: readonly CheckViolation[], metrics: TimedRunResult): StudyCell {

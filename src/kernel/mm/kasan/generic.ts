@@ -9,15 +9,23 @@
  * are judged by the oracles instead.
  */
 import type { Pa } from '../../../hw/address.ts';
-import { ModelInvariantError } from '../../../sim/index.ts';
+import { KernelOops, ModelInvariantError } from '../../../sim/index.ts';
 import type { MemoryCore } from '../../model/kernel.ts';
 import { __va, kernelLayout } from '../../arch/x86/include/asm/pgtable_64_types.ts';
 import { SHADOW_FREE, contextLines, currentThread, dump_page } from '../../include/linux/mm_types.ts';
 
 /** True if the access is valid; false after reporting a use-after-free. */
 export function kasan_check(k: MemoryCore, pa: Pa, size: number, write: boolean, where: string): boolean {
-  if (!Number.isInteger(pa) || !Number.isInteger(size) || pa < 0 || size < 1 || pa + size > k.pages.frames * 4096) {
-    throw new ModelInvariantError(`kasan_check: access [${pa}, +${size}) outside memory`);
+  if (!Number.isInteger(pa) || !Number.isInteger(size) || size < 1) throw new ModelInvariantError(`kasan_check: access [${pa}, +${size})`);
+  if (pa < 0 || pa + size > k.pages.frames * 4096) {
+    // The kernel followed an entry to memory that is not there (a poisoned or reused page read as a
+    // page table): the CPU faults and the kernel oopses (arch/x86/mm/fault.c page_fault_oops()).
+    const addr = pa < 0 ? `pa ${pa}` : __va(kernelLayout(k.config.pagingLevels), pa).toString(16);
+    throw new KernelOops(`BUG: unable to handle page fault for address: ${addr}`, [
+      `#PF: supervisor ${write ? 'write' : 'read'} access in kernel mode`,
+      '#PF: error_code(0x0000) - not-present page',
+      `in ${where}: the entry it followed points outside memory (a freed or corrupted page table read as one?)`,
+    ]);
   }
   const first = Math.floor(pa / 4096);
   const last = Math.floor((pa + size - 1) / 4096);
