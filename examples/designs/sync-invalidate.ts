@@ -5,10 +5,7 @@
  *
  *   npx kptsim run --design ./examples/designs/sync-invalidate.ts --scenario vfree-huge-vmap
  */
-import { TLB_FLUSH_ALL } from '../../src/hw/address.ts';
-import type { Design } from '../../src/designs/design.ts';
-import { iommu_sva_invalidate_kva_range } from '../../src/kernel/drivers/iommu/iommu-sva.ts';
-import { generic_pmd_free, generic_pte_free_kernel } from '../../src/kernel/include/asm-generic/pgalloc.ts';
+import { TLB_FLUSH_ALL, generic_pmd_free, generic_pte_free_kernel, iommu_sva_invalidate_kva_range, type Design } from 'kptsim';
 
 const design: Design = {
   name: 'sync-invalidate',

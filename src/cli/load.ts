@@ -4,6 +4,7 @@
  * (src/job/inputs.ts). Every failure names the flag, the file and the field (exit 2).
  */
 import { readFileSync, statSync } from 'node:fs';
+import { register } from 'node:module';
 import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BUILTIN_DESIGNS, BUILTIN_SCENARIOS, builtinDesign, builtinScenario, costsFromFile, designFromModule, scenarioFromFile, type CostModel, type Design, type Scenario } from '../job/inputs.ts';
@@ -63,6 +64,18 @@ export function recordedSpec(spec: string): string {
   return looksLikePath(spec) || /\.(ya?ml|json)$/.test(spec) ? resolve(spec) : spec;
 }
 
+/** The package's public entry, which `import … from 'kptsim'` names in a design module. */
+const PUBLIC_ENTRY = new URL('../index.ts', import.meta.url).href;
+
+let loaderRegistered = false;
+
+/** Registers design-loader.mjs's module hooks once per thread, before the first design module is imported. */
+function registerDesignLoader(): void {
+  if (loaderRegistered) return;
+  loaderRegistered = true;
+  register(new URL('./design-loader.mjs', import.meta.url), { data: { entry: PUBLIC_ENTRY } });
+}
+
 export async function loadDesign(spec: string): Promise<Design> {
   if (!looksLikePath(spec)) {
     const d = builtinDesign(spec);
@@ -70,6 +83,7 @@ export async function loadDesign(spec: string): Promise<Design> {
     return d;
   }
   readInputFile('--design', spec);
+  registerDesignLoader();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(resolve(spec)).href)) as Record<string, unknown>;

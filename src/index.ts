@@ -1,0 +1,61 @@
+/**
+ * kptsim's public Design API: everything a design module needs, as `import { … } from 'kptsim'`
+ * (package.json `exports`). A design file anywhere on disk imports only from here, so the project
+ * may move its internals without breaking any design; docs/design-api.md explains each part.
+ */
+
+// The contract and the kernel it overrides.
+export type { Design } from './designs/design.ts';
+export type { HookName, KernelHooks } from './kernel/model/hooks.ts';
+export type { Kernel } from './kernel/model/kernel.ts';
+export type { MmStruct } from './kernel/kernel/fork.ts';
+export type { Page, Ptdesc } from './kernel/include/linux/mm_types.ts';
+export type { EntryPtr } from './kernel/arch/x86/include/asm/pgtable.ts';
+
+// Steps: every hook is a generator that yields one per shared access, so the scheduler sees it.
+export { step, type AccessKind, type Blocker, type Sim, type Step } from './sim/index.ts';
+export { PAGE_SIZE, PMD_SIZE, PUD_SIZE, TLB_FLUSH_ALL, ULONG_MAX, type Pa, type Va } from './hw/address.ts';
+
+// The generic (v6.18) hooks, to call from an override.
+export { GENERIC_HOOKS } from './kernel/model/generic-hooks.ts';
+export {
+  generic_p4d_alloc_one,
+  generic_pmd_alloc_one,
+  generic_pmd_free,
+  generic_pte_alloc_one_kernel,
+  generic_pte_free_kernel,
+  generic_pud_alloc_one,
+  generic_pud_free,
+} from './kernel/include/asm-generic/pgalloc.ts';
+export { generic_flush_tlb_all, generic_flush_tlb_kernel_range } from './kernel/arch/x86/mm/tlb.ts';
+
+// Page tables and their freeing.
+export {
+  __pagetable_free,
+  page_ptdesc,
+  pagetable_dtor_free,
+  pagetable_free,
+  ptdesc_clear_kernel,
+  ptdesc_page,
+  ptdesc_set_kernel,
+  ptdesc_test_kernel,
+} from './kernel/include/linux/mm.ts';
+export { __free_page, __free_pages, alloc_pages } from './kernel/mm/page_alloc.ts';
+export { GFP_ATOMIC, GFP_KERNEL } from './kernel/include/linux/gfp.ts';
+export { pmd_clear, pmd_page, pmdp_get, pud_clear, pudp_get } from './kernel/arch/x86/include/asm/pgtable.ts';
+export { free_pagetable_with } from './kernel/arch/x86/mm/init_64.ts';
+export { free_pmd_page_with, free_pte_page_with } from './kernel/arch/x86/mm/pgtable.ts';
+
+// Lists, locks, work items, sleeping.
+export { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_for_each_safe, list_splice_tail, list_splice_tail_init, type ListHead } from './kernel/include/linux/list.ts';
+export { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from './kernel/kernel/locking/spinlock.ts';
+export { mutex_lock, mutex_unlock } from './kernel/kernel/locking/mutex.ts';
+export { INIT_WORK, flush_work, schedule_work } from './kernel/kernel/workqueue.ts';
+export { might_sleep } from './kernel/kernel/sched/core.ts';
+export { preempt_disable, preempt_enable } from './kernel/include/linux/preempt.ts';
+
+// The IOMMU side.
+export { iommu_sva_invalidate_kva_range, mmu_notifier_arch_invalidate_secondary_tlbs } from './kernel/drivers/iommu/iommu-sva.ts';
+
+// The deferred-free machinery the seed email and v6.19 share, to build a variant on.
+export { deferredFreeList, type DeferredFreeList, type DeferredFreeOptions } from './designs/deferred-list.ts';
