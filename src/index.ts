@@ -4,8 +4,9 @@
  * may move its internals without breaking any design; docs/design-api.md explains each part.
  */
 
-// The contract and the kernel it overrides.
+// The contract and the kernel it overrides; the built-in designs, to build a variant on.
 export type { Design } from './designs/design.ts';
+export { BUILTIN_DESIGNS, builtinDesign } from './designs/index.ts';
 export type { HookName, KernelHooks } from './kernel/model/hooks.ts';
 export type { Kernel } from './kernel/model/kernel.ts';
 export type { MmStruct } from './kernel/kernel/fork.ts';
@@ -33,6 +34,7 @@ export { generic_flush_tlb_all, generic_flush_tlb_kernel_range } from './kernel/
 export {
   __pagetable_free,
   page_ptdesc,
+  pagetable_dtor,
   pagetable_dtor_free,
   pagetable_free,
   ptdesc_clear_kernel,

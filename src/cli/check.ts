@@ -9,7 +9,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceBudget, sliceOf, type ExplorationProgress, type StrategyName } from '../job/inputs.ts';
+import { STRATEGY_NAMES, STRATEGY_SUMMARIES, isStrategyName, sliceBudget, sliceOf, type ExplorationProgress, type StrategyName, diffFindings, findingRef, type BaselineDiff } from '../job/inputs.ts';
 import { checkAsync, mergeChecks } from '../job/check.ts';
 import type { CheckResult } from '../job/check-result.ts';
 import { replayLabel } from '../job/label.ts';
@@ -17,10 +17,10 @@ import { programOf } from '../job/program.ts';
 import { checkInputHash, checkpointWriter, inputHash, readCheckpoint, sigintStopper, type CheckpointInputs } from './checkpoint.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { isDesignPath, loadDesign, loadScenario, recordedSpec } from './load.ts';
-import { renderCheck } from '../report/check-text.ts';
+import { renderBaseline, renderCheck } from '../report/check-text.ts';
 import { progressText, type ProgressBounds } from '../report/progress-text.ts';
 import { nonNegativeInt, positiveDurationOf, positiveInt, workerCount } from './parse.ts';
-import { EXECUTION_TIMEOUT, WorkerStop, runContained } from './runner.ts';
+import { EXECUTION_TIMEOUT, WorkerStop, runContained, runJobs } from './runner.ts';
 
 interface CheckFlags {
   workers: number;
@@ -40,6 +40,7 @@ interface CheckFlags {
   checkpointEvery?: number;
   resume?: string;
   selfCheck?: boolean;
+  baseline?: string;
 }
 
 /**
@@ -97,6 +98,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
     .option(...EXECUTION_TIMEOUT)
     .option('--shard <I/N>', 'run shard I of N of a random or pct exploration (merge the JSON results with kptsim merge)', parseShard)
     .option('--json', 'print the result as one JSON object')
+    .option('--baseline <name|path>', 'also check this design with the same options and report what --design adds and removes relative to it (findings by kind and site)')
     .option('--checkpoint <file>', 'save progress to this file now and then (atomically) and when the run stops; continue with --resume')
     .option('--checkpoint-every <n>', 'with --checkpoint: save after every n executions (default: every 5 s)', positiveInt('--checkpoint-every'))
     .option('--self-check', "check the model's own invariants before every step (page tables, free lists, IOMMU caches); slow; a failure is a kptsim bug")
@@ -116,6 +118,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
         throw new UsageError(`--checkpoint/--resume run the exploration in this thread: not with --workers ${flags.workers}${isDesignPath(flags.design) ? ' or a design module (it runs in a watched worker)' : ''}`);
       }
       if (flags.checkpointEvery !== undefined && checkpointPath === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
+      if (flags.baseline !== undefined && checkpointPath !== undefined) throw new UsageError('--baseline runs two explorations: not with --checkpoint or --resume');
       const scenario = loadScenario(flags.scenario);
       const sampling = flags.strategy === 'random' || flags.strategy === 'pct';
       if (!sampling && flags.shard !== undefined && flags.shard.count > 1) {
@@ -189,7 +192,19 @@ export function checkCommand(program: Command, ctx: CliContext): void {
       }
       // The workers' slices are the shards of this shard (src/job/check-result.ts, checkShardSchema).
       const result = mergeChecks(parts, { into: shard });
-      ctx.out(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCheck(result, checkpointPath));
+      // --baseline: the same exploration of the baseline design, then what --design adds and removes.
+      let baseline: BaselineDiff | undefined;
+      if (flags.baseline !== undefined) {
+        const spec = recordedSpec(flags.baseline);
+        const job = { kind: 'check' as const, design: spec, scenario: flags.scenario, options, slice: sliceOf(shard, 0, 1), label: replayLabel(spec, recordedSpec(flags.scenario), flags.maxSteps) };
+        const [base] = await runJobs([job], { workers: 1, timeoutMs: flags.executionTimeout });
+        baseline = diffFindings(base.design, base.verdict.summary, result.violations.map(findingRef), base.violations.map(findingRef));
+      }
+      ctx.out(
+        flags.json
+          ? JSON.stringify(baseline === undefined ? result : { ...result, baseline }, null, 2) + '\n'
+          : renderCheck(result, checkpointPath) + (baseline === undefined ? '' : renderBaseline(baseline)),
+      );
       // Interrupted with nothing found is not "nothing found": 130, as a shell reports a Ctrl-C.
       ctx.exitCode = result.violations.length > 0 ? 1 : result.stoppedBy === 'interrupted' ? 130 : 0;
     });

@@ -1,4 +1,5 @@
 /** `kptsim check` as text: the verdict, then each finding with its tokens, schedule, report and hint. */
+import type { BaselineDiff } from '../job/baseline.ts';
 import type { CheckResult, Witness } from '../job/check-result.ts';
 import { reportLines } from './text.ts';
 
@@ -28,4 +29,14 @@ export function renderCheck(r: CheckResult, checkpoint?: string): string {
   }
   if (r.elapsedMs !== undefined) lines.push('', `${(r.elapsedMs / 1000).toFixed(1)} s (wall-clock timing, not a result)`);
   return lines.join('\n') + '\n';
+}
+
+/** What --design adds and removes relative to --baseline, finding by finding (kind and site). */
+export function renderBaseline(d: BaselineDiff): string {
+  const line = (f: BaselineDiff['added'][number]) => `    ${f.kind}: ${f.site ?? f.message}`;
+  const lines = ['', `against the baseline ${d.design} (${d.summary}), the same exploration:`];
+  lines.push(`  added (this design only): ${d.added.length === 0 ? 'none' : ''}`, ...d.added.map(line));
+  lines.push(`  removed (the baseline only): ${d.removed.length === 0 ? 'none' : ''}`, ...d.removed.map(line));
+  lines.push(`  kept (both): ${d.kept.length === 0 ? 'none' : ''}`, ...d.kept.map(line));
+  return lines.map((l) => l.trimEnd()).join('\n') + '\n';
 }
