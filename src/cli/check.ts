@@ -21,6 +21,7 @@ import { renderBaseline, renderCheck } from '../report/check-text.ts';
 import { progressText, type ProgressBounds } from '../report/progress-text.ts';
 import { nonNegativeInt, positiveDurationOf, positiveInt, workerCount } from './parse.ts';
 import { EXECUTION_TIMEOUT, WorkerStop, runContained, runJobs } from './runner.ts';
+import { parseShard } from './shard.ts';
 
 interface CheckFlags {
   workers: number;
@@ -65,14 +66,6 @@ const CHECKPOINTED_FLAGS = Object.values(CHECKPOINTED);
 /** --time: a duration that lets at least one execution start (0 would run nothing and claim nothing found). */
 export const parseDuration = positiveDurationOf('--time');
 
-function parseShard(value: string): { index: number; count: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(value);
-  const index = Number(m?.[1]);
-  const count = Number(m?.[2]);
-  if (m === null || count < 1 || index >= count) throw new InvalidArgumentError(`--shard expects I/N with 0 <= I < N, got '${value}'`);
-  return { index, count };
-}
-
 function parseStrategy(value: string): StrategyName {
   if (!isStrategyName(value)) throw new InvalidArgumentError(`--strategy expects one of ${STRATEGY_NAMES.join(', ')}, got '${value}'`);
   return value;
@@ -96,7 +89,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
     .option('--max-steps <n>', 'executions longer than this are cut (and the run is not complete)', positiveInt('--max-steps'), 200_000)
     .option('--workers <n>', 'worker threads on this machine (random and pct are split; dfs and dpor run in one)', workerCount('--workers'), 1)
     .option(...EXECUTION_TIMEOUT)
-    .option('--shard <I/N>', 'run shard I of N of a random or pct exploration (merge the JSON results with kptsim merge)', parseShard)
+    .option('--shard <I/N|auto>', 'run shard I of N of a random or pct exploration (merge the JSON results with kptsim merge); auto: from a batch engine\'s environment (Kubernetes Indexed Jobs, Slurm job arrays, KPTSIM_SHARD_INDEX/COUNT: docs/sharding.md)', (v: string) => parseShard(v))
     .option('--json', 'print the result as one JSON object')
     .option('--baseline <name|path>', 'also check this design with the same options and report what --design adds and removes relative to it (findings by kind and site)')
     .option('--checkpoint <file>', 'save progress to this file now and then (atomically) and when the run stops; continue with --resume')
