@@ -37,7 +37,6 @@ import {
   type EntryPtr,
 } from '../arch/x86/include/asm/pgtable.ts';
 import type { Page } from '../include/linux/mm_types.ts';
-import { preempt_disable, preempt_enable } from '../include/linux/preempt.ts';
 import { flush_tlb_kernel_range } from '../arch/x86/mm/tlb.ts';
 import { pmd_free_pte_page, pud_free_pmd_page } from '../arch/x86/mm/pgtable.ts';
 
@@ -253,8 +252,11 @@ export function* vfree(k: Kernel, addr: Va): Sim {
 
 /**
  * __purge_vmap_area_lazy(): flush the kernel TLB over all lazily freed areas, then release them.
- * Runs the flush with preemption disabled, which is the context of Yi Lai's v1 splat
- * (<0c6f6b3e-d68d-4deb-963e-6074944afff7@linux.intel.com>: __purge_vmap_area_lazy ← vm_unmap_aliases ← set_memory_nx ← free_initmem).
+ * Linux holds the vmap_purge_lock mutex here, so the caller may sleep; only the flush itself runs
+ * with preemption disabled, inside flush_tlb_kernel_range() (its per-CPU flush_tlb_info) — which is
+ * where Yi Lai's v1 splat fired (<0c6f6b3e-d68d-4deb-963e-6074944afff7@linux.intel.com>:
+ * __purge_vmap_area_lazy ← vm_unmap_aliases ← set_memory_nx ← free_initmem), v1 having hooked the
+ * IOMMU into that section.
  */
 export function* purge_vmap_area_lazy(k: Kernel): Sim {
   yield step('__purge_vmap_area_lazy', 'write', k.vmalloc.obj);
@@ -265,9 +267,7 @@ export function* purge_vmap_area_lazy(k: Kernel): Sim {
   for (const a of lazy) a.state = 'purging';
   const start = lazy.reduce((m, a) => (a.start < m ? a.start : m), lazy[0].start);
   const end = lazy.reduce((m, a) => (a.end > m ? a.end : m), lazy[0].end);
-  preempt_disable(k);
   yield* flush_tlb_kernel_range(k, start, end);
-  preempt_enable(k);
   for (const a of lazy) k.vmalloc.areas.splice(k.vmalloc.areas.indexOf(a), 1);
 }
 
