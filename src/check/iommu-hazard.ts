@@ -57,7 +57,7 @@ import { formatDesc, piotlbRange, type IommuObserver, type InvDesc, type PasidEn
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { NO_OBJECT, type Step, type Thread } from '../sim/index.ts';
 import { contextLines, currentThread } from '../kernel/include/linux/mm_types.ts';
-import { atStep, tableName, type PgtableLifeListener, type PgtableShadow } from './pgtable-shadow.ts';
+import { atStep, freePath, tableName, type PgtableLifeListener, type PgtableShadow } from './pgtable-shadow.ts';
 
 export type CoverStatus = 'covered' | 'late' | 'uncovered';
 
@@ -113,8 +113,6 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
   private readonly known: number[] = [];
   /** By object: the completions a thread that wrote or released it knew of then. */
   private readonly objectKnown = new Map<number, number>();
-  /** Hazards reported so far. */
-  count = 0;
 
   /** Attach right after boot, before any thread runs, as a listener of `shadow` (the one tracker of table lives). */
   constructor(
@@ -256,12 +254,11 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
   }
 
   private report(t: TableFree): void {
-    this.count++;
     const k = this.k;
     const levels = this.top;
     const name = tableName(t.level - 1, levels);
     const thread = currentThread(k.exec);
-    const path = thread === null ? '' : thread.frames.length > 0 ? thread.frames.join(' > ') : (thread.recent.at(-1) ?? '');
+    const path = thread === null ? 'boot' : freePath(thread);
     const linked = t.unlinkStep < 0;
     const range = t.va === null ? 'an unknown VA range' : `[${hex(t.va)}, ${hex(BigInt.asUintN(64, t.va + levelSize(t.level)))})`;
     const missing = t.needs.filter((n) => n.cover < 0).map((n) => n.bond);
@@ -271,7 +268,7 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
       linked
         ? `Freed while still linked: the ${name === 'PGD' ? 'root' : 'parent'} entry naming it was cleared only after the free`
         : `Unlinked at step ${t.unlinkStep}`,
-      `Freed at step ${t.freeStep} by ${thread?.name ?? 'swapper/0'} on cpu${thread?.ctx.cpu ?? 0} in ${path || 'no hooked function'}`,
+      `Freed at step ${t.freeStep} by ${thread?.name ?? 'swapper/0'} on cpu${thread?.ctx.cpu ?? 0} in ${path}`,
       ...missing.map((b) => `Reachable by PASID ${hex(b.pasid)} (did ${b.did}${this.deviceNames(b.pasid)}), bound ${atStep(b.from)}${b.to >= 0 ? `, unbound at step ${b.to}` : ''}`),
       linked
         ? 'No invalidation covers a table freed while linked: a walk can still reach it through memory'

@@ -54,8 +54,8 @@ export interface FreeRecord {
   readonly frames: readonly string[];
 }
 
-/** Where a frame was freed, as a path of hooked functions (or the freeing step when there is none). */
-export function freePath(r: FreeRecord): string {
+/** Where a frame is freed, as a path of hooked functions (or the freeing step when there is none), from its free record or the freeing thread. */
+export function freePath(r: Pick<FreeRecord, 'frames' | 'recent'>): string {
   return r.frames.length > 0 ? r.frames.join(' > ') : (r.recent.at(-1) ?? 'boot');
 }
 

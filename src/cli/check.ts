@@ -128,7 +128,8 @@ export function checkCommand(program: Command, ctx: CliContext): void {
         maxSteps: flags.maxSteps,
         selfCheck: flags.selfCheck,
       };
-      const label = replayLabel(recordedSpec(flags.design), recordedSpec(flags.scenario), flags.maxSteps);
+      const labelOf = (design: string) => replayLabel(recordedSpec(design), recordedSpec(flags.scenario), flags.maxSteps);
+      const label = labelOf(flags.design);
       const shard = flags.shard ?? { index: 0, count: 1 };
       const workers = sampling ? flags.workers : 1;
       let parts: CheckResult[];
@@ -188,8 +189,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
       // --baseline: the same exploration of the baseline design, then what --design adds and removes.
       let baseline: BaselineDiff | undefined;
       if (flags.baseline !== undefined) {
-        const spec = recordedSpec(flags.baseline);
-        const job = { kind: 'check' as const, design: spec, scenario: flags.scenario, options, slice: sliceOf(shard, 0, 1), label: replayLabel(spec, recordedSpec(flags.scenario), flags.maxSteps) };
+        const job = { kind: 'check' as const, design: recordedSpec(flags.baseline), scenario: flags.scenario, options, slice: sliceOf(shard, 0, 1), label: labelOf(flags.baseline) };
         const [base] = await runJobs([job], { workers: 1, timeoutMs: flags.executionTimeout });
         baseline = diffFindings(base.design, base.verdict.summary, result.violations.map(findingRef), base.violations.map(findingRef));
       }

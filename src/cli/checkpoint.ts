@@ -29,7 +29,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { STRATEGY_NAMES, describeIssue, explorerSnapshotSchema, type ExploreCheckpoint, type ExplorerSnapshot, type StrategyName } from '../job/inputs.ts';
 import { UsageError } from './context.ts';
-import { isDesignPath } from './load.ts';
+import { isFileSpec } from './load.ts';
 import { isStdout, writeFileAtomic } from './output.ts';
 
 export const CHECKPOINT_FORMAT = 'kptsim-checkpoint';
@@ -104,7 +104,7 @@ export function inputHash(identity: string, inputs: Pick<CheckpointInputs, 'desi
   h.update(identity);
   for (const spec of [inputs.design, inputs.scenario]) {
     h.update('\u0000');
-    if (isDesignPath(spec) || /\.(ya?ml|json)$/.test(spec)) h.update(readFileSync(resolve(spec)));
+    if (isFileSpec(spec)) h.update(readFileSync(resolve(spec)));
   }
   return h.digest('hex');
 }

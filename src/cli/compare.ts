@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { renderCompare } from '../report/compare-text.ts';
 import { compareHtml } from '../report/html.ts';
 import { UsageError, type CliContext } from './context.ts';
-import { stdoutOutput, writeOutputs, type Output } from './output.ts';
+import { refuseTwoOnStdout, writeOutputs, type Output } from './output.ts';
 import { commaList } from './parse.ts';
 import { EXECUTION_TIMEOUT, runJobs } from './runner.ts';
 
@@ -25,14 +25,12 @@ export function compareCommand(program: Command, ctx: CliContext): void {
     .action(async (flags: { designs: string; scenario: string; costs?: string; json?: boolean; html?: string; executionTimeout: number }) => {
       const designs = commaList(flags.designs);
       if (designs.length === 0) throw new UsageError('--designs: expected at least one design name');
-      const toStdout = stdoutOutput({ '--html': flags.html });
-      if (toStdout !== undefined && flags.json) throw new UsageError(`--json and ${toStdout} -: only one can go to standard output`);
+      refuseTwoOnStdout({ '--html': flags.html }, flags.json);
       const [result] = await runJobs([{ kind: 'compare' as const, designs, scenario: flags.scenario, costs: flags.costs }], { workers: 1, timeoutMs: flags.executionTimeout });
       // Render everything, then write: a failure leaves no file behind; stdout carries one thing.
       const outputs: Output[] = [];
       if (flags.html !== undefined) outputs.push({ path: flags.html, text: compareHtml(result), flag: '--html' });
-      if (toStdout === undefined) outputs.push({ path: '-', text: flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCompare(result), flag: 'standard output' });
-      writeOutputs(outputs, ctx.out);
+      writeOutputs(outputs, ctx.out, () => (flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCompare(result)));
       ctx.exitCode = result.rows.some((r) => r.violations.length > 0) ? 1 : 0;
     });
 }

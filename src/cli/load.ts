@@ -55,13 +55,18 @@ function loadFailure(err: unknown): string {
 /** Whether `--design` names a user's module (run contained: see runner.ts) rather than a built-in. */
 export const isDesignPath = looksLikePath;
 
+/** Whether a --design or --scenario value names a file (a module, a .yaml/.json scenario) rather than a built-in. */
+export function isFileSpec(spec: string): boolean {
+  return looksLikePath(spec) || /\.(ya?ml|json)$/.test(spec);
+}
+
 /**
  * A design or scenario as a job and its replay tokens record it: a file by its absolute path, so a
  * token replays from any directory (its identity hash still refuses a changed file); a built-in by
  * its name.
  */
 export function recordedSpec(spec: string): string {
-  return looksLikePath(spec) || /\.(ya?ml|json)$/.test(spec) ? resolve(spec) : spec;
+  return isFileSpec(spec) ? resolve(spec) : spec;
 }
 
 /** The package's public entry, which `import … from 'kptsim'` names in a design module. */
@@ -94,7 +99,7 @@ export async function loadDesign(spec: string): Promise<Design> {
 }
 
 export function loadScenario(spec: string): Scenario {
-  if (!looksLikePath(spec) && !/\.(ya?ml|json)$/.test(spec)) {
+  if (!isFileSpec(spec)) {
     const s = builtinScenario(spec);
     if (s === undefined) throw new UsageError(`--scenario: unknown scenario '${spec}' (built in: ${BUILTIN_SCENARIOS.map((x) => x.name).join(', ')}; or a path to a .yaml/.json file)`);
     return s;

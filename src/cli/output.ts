@@ -44,15 +44,16 @@ export function isStdout(path: string): boolean {
 }
 
 /**
- * The flag among a command's outputs (flag → path, undefined when not asked for) that goes to
- * standard output, if any. Two cannot: two documents on one stream are neither (exit 2).
+ * Refuses, before anything runs, a command's outputs (flag → path, undefined when not asked for)
+ * that would put two documents on standard output: two of them given as -, or one and --json
+ * (`json`). Two documents on one stream are neither (exit 2).
  */
-export function stdoutOutput(paths: Readonly<Record<string, string | undefined>>): string | undefined {
+export function refuseTwoOnStdout(paths: Readonly<Record<string, string | undefined>>, json = false): void {
   const flags = Object.entries(paths)
     .filter(([, path]) => path !== undefined && isStdout(path))
     .map(([flag]) => flag);
   if (flags.length > 1) throw new UsageError(`${flags.join(' and ')}: only one can go to standard output`);
-  return flags[0];
+  if (flags.length === 1 && json) throw new UsageError(`--json and ${flags[0]} -: only one can go to standard output`);
 }
 
 type Destination = { kind: 'stdout' } | { kind: 'in-place' } | { kind: 'file'; target: string; exists: boolean };
@@ -92,9 +93,12 @@ function destination(path: string): Destination {
 
 /**
  * Writes a command's outputs (see the header): all of them, or, on a failure, none that this call
- * created. `stdout` receives an output whose path is `-`.
+ * created. `stdout` receives an output whose path is `-`; when none is, and the command has a
+ * `report` (its text or JSON), the report goes there — one of the outputs, so a failure to print it
+ * leaves no file behind either. The report is rendered only when it is printed.
  */
-export function writeOutputs(outputs: readonly Output[], stdout: (text: string) => void = (text) => void process.stdout.write(text)): void {
+export function writeOutputs(files: readonly Output[], stdout: (text: string) => void = (text) => void process.stdout.write(text), report?: () => string): void {
+  const outputs = report === undefined || files.some((o) => isStdout(o.path)) ? files : [...files, { path: '-', text: report(), flag: 'standard output' }];
   const toStdout = outputs.filter((o) => isStdout(o.path)).map((o) => o.flag);
   if (toStdout.length > 1) throw new UsageError(`${toStdout.join(' and ')}: only one can go to standard output`);
   const temporaries = new Set<string>();

@@ -12,7 +12,7 @@ import { renderReplay } from '../report/compare-text.ts';
 import { replayHtml } from '../report/html.ts';
 import { perfettoJson } from '../report/perfetto.ts';
 import { UsageError, type CliContext } from './context.ts';
-import { stdoutOutput, writeOutputs, type Output } from './output.ts';
+import { refuseTwoOnStdout, writeOutputs, type Output } from './output.ts';
 import { EXECUTION_TIMEOUT, runJobs } from './runner.ts';
 
 /** The tokens a TOKEN|FILE argument stands for. */
@@ -42,8 +42,7 @@ export function replayCommand(program: Command, ctx: CliContext): void {
     .option('--perfetto <file>', 'also write the replay in simulated time as a Chrome/Perfetto trace (open it at ui.perfetto.dev)')
     .option(...EXECUTION_TIMEOUT)
     .action(async (arg: string, flags: { json?: boolean; html?: string; perfetto?: string; executionTimeout: number }) => {
-      const toStdout = stdoutOutput({ '--html': flags.html, '--perfetto': flags.perfetto });
-      if (toStdout !== undefined && flags.json) throw new UsageError(`--json and ${toStdout} -: only one can go to standard output`);
+      refuseTwoOnStdout({ '--html': flags.html, '--perfetto': flags.perfetto }, flags.json);
       const jobs = tokensOf(arg).map((token) => ({ kind: 'replay' as const, token, timeline: flags.perfetto !== undefined }));
       const replayed = await runJobs(jobs, { workers: 1, timeoutMs: flags.executionTimeout });
       const results: ReplayResult[] = replayed.map(({ timeline: _, ...result }) => result);
@@ -55,11 +54,7 @@ export function replayCommand(program: Command, ctx: CliContext): void {
         outputs.push({ path: flags.perfetto, text: perfettoJson(sources), flag: '--perfetto' });
       }
       if (flags.html !== undefined) outputs.push({ path: flags.html, text: replayHtml(results), flag: '--html' });
-      if (toStdout === undefined) {
-        const report = flags.json ? JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n' : results.map(renderReplay).join('\n');
-        outputs.push({ path: '-', text: report, flag: 'standard output' });
-      }
-      writeOutputs(outputs, ctx.out);
+      writeOutputs(outputs, ctx.out, () => (flags.json ? JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n' : results.map(renderReplay).join('\n')));
       ctx.exitCode = results.some((r) => r.violations.length > 0) ? 1 : 0;
     });
 }

@@ -11,8 +11,8 @@ import { Option, type Command } from 'commander';
 import { perfettoJson } from '../report/perfetto.ts';
 import { runHtml } from '../report/html.ts';
 import { jsonBigint, renderRun, renderRunSummary } from '../report/run-text.ts';
-import { UsageError, type CliContext } from './context.ts';
-import { stdoutOutput, writeOutputs, type Output } from './output.ts';
+import type { CliContext } from './context.ts';
+import { refuseTwoOnStdout, writeOutputs, type Output } from './output.ts';
 import { nonNegativeInt, positiveInt } from './parse.ts';
 import { EXECUTION_TIMEOUT, runJobs } from './runner.ts';
 
@@ -49,8 +49,7 @@ export function runCommand(program: Command, ctx: CliContext): void {
     .option(...EXECUTION_TIMEOUT)
     .action(async (flags: RunFlags) => {
       // Standard output carries one thing: an output file given as -, or the report.
-      const toStdout = stdoutOutput({ '--html': flags.html, '--perfetto': flags.perfetto });
-      if (toStdout !== undefined && flags.json) throw new UsageError(`--json and ${toStdout} -: only one can go to standard output`);
+      refuseTwoOnStdout({ '--html': flags.html, '--perfetto': flags.perfetto }, flags.json);
       const job = {
         kind: 'run' as const,
         design: flags.design,
@@ -68,13 +67,9 @@ export function runCommand(program: Command, ctx: CliContext): void {
         outputs.push({ path: flags.perfetto, text: perfettoJson({ command: 'kptsim run', design: result.design, scenario: result.scenario, seed: result.seed, timeline }), flag: '--perfetto' });
       }
       if (flags.html !== undefined) outputs.push({ path: flags.html, text: runHtml(result), flag: '--html' });
-      if (toStdout === undefined) {
-        // The report is one of the outputs: printed before the files are renamed into place, and a
-        // failure to print it leaves no file behind either.
-        const report = flags.json ? JSON.stringify(result, jsonBigint, 2) + '\n' : flags.quiet ? renderRunSummary(result) : renderRun(result, { trace: flags.trace });
-        outputs.push({ path: '-', text: report, flag: 'standard output' });
-      }
-      writeOutputs(outputs, ctx.out);
+      writeOutputs(outputs, ctx.out, () =>
+        flags.json ? JSON.stringify(result, jsonBigint, 2) + '\n' : flags.quiet ? renderRunSummary(result) : renderRun(result, { trace: flags.trace }),
+      );
       ctx.exitCode = result.violations.length > 0 ? 1 : 0;
     });
 }

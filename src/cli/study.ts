@@ -10,12 +10,12 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { BUILTIN_DESIGNS } from '../job/inputs.ts';
 import { assembleStudy, type StudyCell, type StudyOptions } from '../job/study.ts';
-import { UsageError, type CliContext } from './context.ts';
+import type { CliContext } from './context.ts';
 import { studyHtml } from '../report/html.ts';
 import { isDesignPath, loadDesign, loadScenario, recordedSpec } from './load.ts';
 import { EXECUTION_TIMEOUT, runJobs } from './runner.ts';
 import { renderStudy, verdictOf } from '../report/study-text.ts';
-import { stdoutOutput, writeOutputs, type Output } from './output.ts';
+import { refuseTwoOnStdout, writeOutputs, type Output } from './output.ts';
 import { commaList, nonNegativeInt, positiveInt, workerCount } from './parse.ts';
 
 /** The scenarios the study runs by default: each kernel path where the designs differ. */
@@ -50,8 +50,7 @@ export function studyCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print the study as one JSON object')
     .option(...EXECUTION_TIMEOUT)
     .action(async (flags: StudyFlags) => {
-      const toStdout = stdoutOutput({ '--html': flags.html === false ? undefined : flags.html });
-      if (toStdout !== undefined && flags.json) throw new UsageError(`--json and ${toStdout} -: only one can go to standard output`);
+      refuseTwoOnStdout({ '--html': flags.html === false ? undefined : flags.html }, flags.json);
       const designNames = list(flags.designs, BUILTIN_DESIGNS.map((d) => d.name));
       const scenarioNames = list(flags.scenarios, STUDY_SCENARIOS);
       // Check the names and files here first: bad input is exit 2 before any work starts. A design
@@ -71,8 +70,7 @@ export function studyCommand(program: Command, ctx: CliContext): void {
       // Render everything, then write: a failure leaves no file behind; stdout carries one thing.
       const outputs: Output[] = [];
       if (flags.html !== false) outputs.push({ path: flags.html, text: studyHtml(study), flag: '--html' });
-      if (toStdout === undefined) outputs.push({ path: '-', text: flags.json ? JSON.stringify(study, null, 2) + '\n' : renderStudy(study, flags.html, performance.now() - started), flag: 'standard output' });
-      writeOutputs(outputs, ctx.out);
+      writeOutputs(outputs, ctx.out, () => (flags.json ? JSON.stringify(study, null, 2) + '\n' : renderStudy(study, flags.html, performance.now() - started)));
       ctx.exitCode = 0;
     });
 }

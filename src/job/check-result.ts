@@ -120,7 +120,6 @@ export const checkResultSchema = z.object({
 
 export type CheckSpace = z.infer<typeof checkSpaceSchema>;
 export type Verdict = z.infer<typeof verdictSchema>;
-export type VerdictKind = Verdict['kind'];
 export type Witness = z.infer<typeof witnessSchema>;
 export type CheckViolation = z.infer<typeof checkViolationSchema>;
 export type CheckRun = z.infer<typeof checkRunSchema>;
