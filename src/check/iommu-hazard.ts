@@ -161,7 +161,8 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
 
   /** A step is about to run (Execution.stepListeners): knowledge of completions flows through its object. */
   step(thread: Thread, s: Step): void {
-    if (s.obj === NO_OBJECT || s.access === 'local') return;
+    // Until a first invalidation wait completes there is no knowledge to pass on.
+    if (this.known.length === 0 || s.obj === NO_OBJECT || s.access === 'local') return;
     const mine = this.known[thread.id] ?? 0;
     const theirs = this.objectKnown.get(s.obj) ?? 0;
     if (mine === theirs) return;
