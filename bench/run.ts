@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--out FILE] [--only 1,2,...]`: the six measurements of issue 6,
+ * `npm run bench [-- --quick] [--out FILE] [--only 1,2,...]`: the six measurements of issue 6 (and two since),
  * printed as one table and written to bench/results.json (atomically: a temporary file, then a
  * rename). Every figure is the median of several runs, and every target is a ratio measured within
  * one run, because the machines this runs on are shared and noisy; absolute rates are printed
@@ -12,6 +12,7 @@
  *   5. memory            peak RSS over a long exhaustive run (flat)
  *   6. peer              SPIN on a Promela model of the same mechanism: time to the same bug
  *   7. profile           self time by layer, building vs running the world (what limits 1.)
+ *   8. HTML open         Chromium opening the run report with the most repeated findings (<= 1 s)
  *
  * --quick runs every measurement at toy sizes (seconds): a smoke test, not figures; its results go
  * to the temporary directory unless --out says otherwise.
@@ -25,6 +26,7 @@ import { builtinDesign, type Design } from '../src/designs/index.ts';
 import { builtinScenario, scenarioFromText, type Scenario } from '../src/scenario/scenario.ts';
 import { measureRates, measureReduction } from './exploration.ts';
 import { measureFirstViolations } from './first-violation.ts';
+import { measureHtmlOpen } from './html-open.ts';
 import { machine, type Machine } from './machine.ts';
 import { measureMemory } from './memory.ts';
 import { measurePeer } from './peer.ts';
@@ -61,6 +63,7 @@ interface Sizes {
   memoryRuns: number;
   peerCapMs: number;
   profileExecutions: number;
+  htmlOpens: number;
 }
 
 const FULL: Sizes = {
@@ -74,6 +77,7 @@ const FULL: Sizes = {
   memoryRuns: 2,
   peerCapMs: 5_000,
   profileExecutions: 300,
+  htmlOpens: 7,
 };
 
 const QUICK: Sizes = {
@@ -87,6 +91,7 @@ const QUICK: Sizes = {
   memoryRuns: 1,
   peerCapMs: 300,
   profileExecutions: 3,
+  htmlOpens: 1,
 };
 
 function design(name: string): Design {
@@ -118,7 +123,7 @@ const FIRST_VIOLATION_CASES: readonly [string, string][] = [
 
 export interface BenchOptions {
   readonly quick: boolean;
-  /** Measurement numbers to run (1-7); all when absent. */
+  /** Measurement numbers to run (1-8); all when absent. */
   readonly only?: readonly number[];
   /** Called with each group's name as it starts (progress on stderr). */
   readonly onGroup?: (group: string) => void;
@@ -173,6 +178,12 @@ export async function runBench(options: BenchOptions): Promise<Omit<BenchResults
     say('7. profile');
     figures.push(...(await measureProfile({ design: design('upstream'), scenario: main, executions: z.profileExecutions })));
   }
+  if (wanted(8)) {
+    say('8. HTML report open time');
+    const open = await measureHtmlOpen({ design: design('seed'), scenario: scenario('mixed-reuse'), opens: z.htmlOpens });
+    figures.push(...open.figures);
+    if (open.skipped !== undefined) skipped.push({ group: '8. HTML report open time', reason: open.skipped });
+  }
   return { version: 1, quick: options.quick, date: new Date().toISOString(), machine: host, loadAfter: machine().load, runs: z.runs, elapsedMs: now() - started, figures, skipped };
 }
 
@@ -191,7 +202,7 @@ function parseArgs(argv: readonly string[]): { quick: boolean; out: string; only
     else if (a === '--out' && i + 1 < argv.length) out = argv[++i];
     else if (a === '--only' && i + 1 < argv.length) {
       only = argv[++i].split(',').map(Number);
-      if (only.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) throw new Error(`--only expects measurement numbers 1 to 7, got '${argv[i]}'`);
+      if (only.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) throw new Error(`--only expects measurement numbers 1 to 8, got '${argv[i]}'`);
     } else throw new Error(`bench: unknown argument '${a}' (expected --quick, --out FILE, --only 1,2,...)`);
   }
   // A quick run's toy figures never replace the real ones in bench/results.json.

@@ -45,7 +45,9 @@ export {
 export { __free_page, __free_pages, alloc_pages } from './kernel/mm/page_alloc.ts';
 export { GFP_ATOMIC, GFP_KERNEL } from './kernel/include/linux/gfp.ts';
 export { pmd_clear, pmd_page, pmdp_get, pud_clear, pudp_get } from './kernel/arch/x86/include/asm/pgtable.ts';
-export { free_pagetable_with } from './kernel/arch/x86/mm/init_64.ts';
+export { free_empty_table, free_pagetable_with, generic_alloc_low_pages, generic_free_pmd_table, generic_free_pte_table, generic_free_pud_table, type FreeTableOrder } from './kernel/arch/x86/mm/init_64.ts';
+export { generic_vmemmap_alloc_block } from './kernel/mm/memory_hotplug.ts';
+export { generic_cpa_alloc_pgtable } from './kernel/arch/x86/mm/pat/set_memory.ts';
 export { free_pmd_page_with, free_pte_page_with } from './kernel/arch/x86/mm/pgtable.ts';
 
 // Lists, locks, work items, sleeping.
@@ -56,8 +58,14 @@ export { INIT_WORK, flush_work, schedule_work } from './kernel/kernel/workqueue.
 export { might_sleep } from './kernel/kernel/sched/core.ts';
 export { preempt_disable, preempt_enable } from './kernel/include/linux/preempt.ts';
 
+// Side records: kmalloc'ed objects with a typed payload, read and written in steps.
+export { kfree, kmalloc, kmemleak_not_leak, kzalloc, slab_read, slab_write, type SlabObject } from './kernel/mm/slab.ts';
+
 // The IOMMU side.
 export { iommu_sva_invalidate_kva_range, mmu_notifier_arch_invalidate_secondary_tlbs } from './kernel/drivers/iommu/iommu-sva.ts';
 
-// The deferred-free machinery the seed email and v6.19 share, to build a variant on.
-export { deferredFreeList, type DeferredFreeList, type DeferredFreeOptions } from './designs/deferred-list.ts';
+// The deferred-free machinery the seed email and v6.19 share, as parts: a variant replaces one.
+export { KERNEL_PGTABLE_WORK, deferredFree, type DeferredFree, type DeferredFreeParts, type EnqueueMark, type WorkerStep } from './designs/parts/deferred-free.ts';
+export { deferredDesign, variant, type DeferredDesignSpec, type VariantChanges } from './designs/parts/deferred-design.ts';
+export { upstreamSpec } from './designs/upstream.ts';
+export { seedSpec } from './designs/seed.ts';

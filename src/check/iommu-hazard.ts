@@ -55,9 +55,9 @@
 import { PAGE_SIZE, canonical, hex, levelShift, levelSize, vpnOf, type Level, type Pa, type PagingLevels, type Va } from '../hw/address.ts';
 import { formatDesc, piotlbRange, type IommuObserver, type InvDesc, type PasidEntry } from '../hw/index.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
-import { NO_OBJECT, type Step, type Thread } from '../sim/index.ts';
+import { NO_OBJECT, trackLines, type Step, type Thread, type Track } from '../sim/index.ts';
 import { contextLines, currentThread } from '../kernel/include/linux/mm_types.ts';
-import { atStep, freePath, tableName, type PgtableLifeListener, type PgtableShadow } from './pgtable-shadow.ts';
+import { atStep, freePathOf, tableName, type PgtableLifeListener, type PgtableShadow } from './pgtable-shadow.ts';
 
 export type CoverStatus = 'covered' | 'late' | 'uncovered';
 
@@ -90,6 +90,8 @@ export interface TableFree {
   readonly linkStep: number;
   /** The step its last link was cleared at; -1 when it was freed still linked. */
   readonly unlinkStep: number;
+  /** Who cleared that link, and the stack then, when the execution records stacks. */
+  readonly unlinkedBy: Track | null;
   /** The frame of the top-level table it hangs under (for user tables: whose PASIDs reach it). */
   readonly root: number;
   /** The step of its free (-1 until freed). */
@@ -183,7 +185,8 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
 
   private tableFree(pfn: number, level: Level, entryPa: Pa, unlinkStep: number): TableFree {
     const { va, root } = this.entryVa(entryPa, level);
-    return { pfn, level, va, linkStep: this.shadow.lifeStart[pfn], unlinkStep, root, freeStep: -1, needs: [], status: 'uncovered' };
+    const unlinkedBy = unlinkStep < 0 ? null : this.k.exec.track();
+    return { pfn, level, va, linkStep: this.shadow.lifeStart[pfn], unlinkStep, unlinkedBy, root, freeStep: -1, needs: [], status: 'uncovered' };
   }
 
   /** The VA the entry at `entryPa` (in a table of `level`) maps and its root table, through the latest links. */
@@ -259,7 +262,7 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
     const levels = this.top;
     const name = tableName(t.level - 1, levels);
     const thread = currentThread(k.exec);
-    const path = thread === null ? 'boot' : freePath(thread);
+    const path = freePathOf(thread);
     const linked = t.unlinkStep < 0;
     const range = t.va === null ? 'an unknown VA range' : `[${hex(t.va)}, ${hex(BigInt.asUintN(64, t.va + levelSize(t.level)))})`;
     const missing = t.needs.filter((n) => n.cover < 0).map((n) => n.bond);
@@ -280,11 +283,23 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
       ...(between.length > 8 ? [`  ... and ${between.length - 8} more`] : []),
       'The IOMMU may still hold paging-structure entries naming this table and walk it after its reuse (VT-d caches them speculatively)',
       ...contextLines(k.exec),
+      ...this.stackLines(t),
     ];
     k.exec.report('iommu-uncovered-free', `BUG: IOMMU-reachable ${name} table freed before a completed IOMMU invalidation (pfn ${hex(t.pfn)})`, lines, {
       site: `${name} table freed in ${path}`,
       pfn: t.pfn,
     });
+  }
+
+  /** The table's allocation and unlink stacks, when the execution records stacks (its free is the Call Trace). */
+  private stackLines(t: TableFree): string[] {
+    const depot = this.k.exec.stacks;
+    if (depot === null) return [];
+    const alloc = depot.allocation(t.pfn);
+    return [
+      ...(alloc === undefined ? ['Allocated before any task ran (boot): no allocation stack'] : trackLines('Allocated', alloc)),
+      ...(t.unlinkedBy === null ? [] : trackLines('Unlinked', t.unlinkedBy)),
+    ];
   }
 
   private whyNot(inv: ProcessedInvalidation, t: TableFree, missing: readonly Bond[]): string {

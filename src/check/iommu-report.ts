@@ -1,13 +1,14 @@
 /**
  * The splat both IOMMU oracles print, laid out like a KASAN report (mm/kasan/report.c, v6.19:
- * title, the access, the context, "The buggy address belongs to the physical page:" and the page
- * dump), with the IOMMU's walk in place of the CPU's stack and the freeing thread's recent steps
- * in place of KASAN's free stack (docs/architecture.md, Two kinds of failure).
+ * title, the access, the context with the device's stack — the IOMMU's walk —, the frame's
+ * "Allocated by" and "Freed by" stacks when the execution records them, "The buggy address belongs
+ * to the physical page:" and the page dump; docs/reports.md).
  */
 import { hex, type Level, type Pa, type Va } from '../hw/address.ts';
 import { ENTRY_NAMES } from '../hw/index.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { contextLines, dump_page } from '../kernel/include/linux/mm_types.ts';
+import { describe_object_stacks } from '../kernel/mm/kasan/generic.ts';
 import type { ViolationKind } from '../sim/index.ts';
 import { VIA_CACHE, VIA_MEMORY, type IommuWalkTracker } from './iommu-walk.ts';
 import { STALE_NONE, atStep, freePath, tableName, type PgtableShadow, type Staleness } from './pgtable-shadow.ts';
@@ -54,6 +55,7 @@ export function reportIommuAccess(k: Kernel, shadow: PgtableShadow, walk: IommuW
     `${r.access} at pa ${hex(r.pa)} (pfn ${hex(r.pfn)}) ${r.role} for va ${hex(r.va)}${r.effect} ${through}`,
     ...shadow.describeFrame(r.pfn),
     ...contextLines(k.exec),
+    ...describe_object_stacks(k, r.pfn),
     'The buggy address belongs to the physical page:',
     ...dump_page(k.pages, r.pfn, IOMMU_DUMP_REASON),
   ], { site, pfn: r.pfn });

@@ -3,13 +3,16 @@
  * kmemleak report. That covers a page freed only in part (a non-compound block through
  * compound_order(), docs/kernel/pitfalls.md §8) and a deferred-free list that is never drained (its pages stay
  * allocated, referenced by nothing but the list). Reported per contiguous run, with the thread that
- * allocated it.
+ * allocated it. A kmalloc()ed object still allocated at quiescence is reported too, unless
+ * kmemleak_not_leak() was called on it: the model cannot scan a typed payload for pointers, and a
+ * design's side records are done with once everything has quiesced (src/kernel/mm/slab.ts).
  */
 import { PAGE_SIZE } from '../hw/address.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import type { KernelObserver } from '../kernel/model/observer.ts';
 import { PageReserved, SHADOW_ALLOCATED, currentThread, dump_page, type Page } from '../kernel/include/linux/mm_types.ts';
 import { reachableFrames } from './reachable.ts';
+import { slab_live_objects } from '../kernel/mm/slab.ts';
 
 export class LeakOracle implements KernelObserver {
   /** Who allocated each frame: an index into `owners`, and the step. */
@@ -51,6 +54,12 @@ export class LeakOracle implements KernelObserver {
         ...dump_page(k.pages, pfn, 'kmemleak: unreferenced'),
       ]);
       pfn = end;
+    }
+    for (const o of slab_live_objects(k)) {
+      this.count++;
+      k.exec.report('leak', `unreferenced object ${o.name}: comm "${o.allocComm}"`, [
+        `kmemleak: ${o.name} kmalloc()ed at step ${o.allocStep} and never kfree()d by quiescence (the model cannot see what points to an object: one meant to live on is declared with kmemleak_not_leak())`,
+      ]);
     }
   }
 }

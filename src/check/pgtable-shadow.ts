@@ -10,7 +10,7 @@
  *  - does NOT end when its parent entry is cleared: an unlinked table may sit allocated until it is
  *    freed — the deferred-free window of the fix (docs/kernel/deferred-free.md, The deferred free) is exactly that state;
  *  - ends when its frame goes back to the page allocator (pagesFreed): `lastFreeStep` is set, the
- *    freeing thread and its recent steps are kept for the report, and the frame is no table any more.
+ *    freeing thread and where it was are kept for the report, and the frame is no table any more.
  *
  * Roots. init_mm's tables exist before any event: at attach time the tree under init_mm's PGD is
  * scanned in memory (the boot tables: linkStep 0). A process PGD has no parent entry; it becomes a
@@ -33,6 +33,7 @@ import { entry_links_table, entry_pa } from '../hw/index.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import type { KernelObserver } from '../kernel/model/observer.ts';
 import { SHADOW_FREE, currentThread, type Page } from '../kernel/include/linux/mm_types.ts';
+import type { Thread } from '../sim/index.ts';
 
 /** Why an access to a frame as a page table is a use of freed memory. */
 export const STALE_NONE = 0;
@@ -42,21 +43,29 @@ export const STALE_FREE = 1;
 export const STALE_REUSED = 2;
 export type Staleness = typeof STALE_NONE | typeof STALE_FREE | typeof STALE_REUSED;
 
-/** Who freed a frame, as the report names them: the thread, its CPU and its recent steps then. */
+/**
+ * Who freed a frame, as the report names them: the thread, its CPU and where it was. The full stack
+ * is the stack depot's, when the execution records stacks (src/sim/stack.ts).
+ */
 export interface FreeRecord {
   readonly step: number;
   readonly order: number;
   readonly thread: string;
   readonly cpu: number;
-  /** The thread's recent step labels at the free, oldest first (Thread.recent). */
-  readonly recent: readonly string[];
+  /** The label of the step that freed it. */
+  readonly label: string;
   /** The hooked functions the thread was inside at the free, outermost first (Thread.frames). */
   readonly frames: readonly string[];
 }
 
-/** Where a frame is freed, as a path of hooked functions (or the freeing step when there is none), from its free record or the freeing thread. */
-export function freePath(r: Pick<FreeRecord, 'frames' | 'recent'>): string {
-  return r.frames.length > 0 ? r.frames.join(' > ') : (r.recent.at(-1) ?? 'boot');
+/** Where a frame is freed, as a path of hooked functions (or the freeing step when there is none): a finding's site. */
+export function freePath(r: Pick<FreeRecord, 'frames' | 'label'>): string {
+  return r.frames.length > 0 ? r.frames.join(' > ') : r.label;
+}
+
+/** freePath() of the running thread (null: boot). */
+export function freePathOf(t: Thread | null): string {
+  return t === null ? 'boot' : freePath({ frames: t.frames, label: t.pending?.label ?? 'boot' });
 }
 
 /** A step number as a report says it: step 0 is boot (the attach-time scan). */
@@ -239,7 +248,7 @@ export class PgtableShadow implements KernelObserver {
       order,
       thread: t?.name ?? 'swapper/0',
       cpu: t?.ctx.cpu ?? 0,
-      recent: t === null ? [] : t.recent,
+      label: t?.pending?.label ?? 'boot',
       frames: t === null ? [] : t.frames.slice(),
     };
     for (let p = page; p < page + (1 << order); p++) {
@@ -276,8 +285,7 @@ export class PgtableShadow implements KernelObserver {
     if (freed === undefined) {
       lines.push('The frame has not been allocated since boot');
     } else {
-      const calls = freed.recent.slice().reverse().join(' <- ');
-      lines.push(`The frame was freed at step ${freed.step} by ${freed.thread} on cpu${freed.cpu} in ${freePath(freed)} (order ${freed.order}; last steps: ${calls})`);
+      lines.push(`The frame was freed at step ${freed.step} by ${freed.thread} on cpu${freed.cpu} in ${freePath(freed)} (order ${freed.order})`);
     }
     if (this.k.pages.shadow[pfn] === SHADOW_FREE) {
       lines.push('It is free now (in the page allocator, poisoned)');

@@ -1,14 +1,15 @@
 /**
  * The study, `kptsim` with no command (`npm start`): every design on each study scenario, a PCT
  * verdict and a timed run per pair (src/job/study.ts), printed as one table per scenario and
- * written to report.html. The pairs run on the contained runner's workers (runner.ts), watched like
- * every design given by path; the record does not depend on how many, since each cell depends on its
- * pair and the options alone.
+ * written to report.html; with --baseline B, each cell also says what its design adds and removes
+ * against B's cell on the same scenario. The pairs run on the contained runner's workers
+ * (runner.ts), watched like every design given by path; the record does not depend on how many,
+ * since each cell depends on its pair and the options alone.
  */
 import { cpus } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { BUILTIN_DESIGNS } from '../job/inputs.ts';
+import { BUILTIN_DESIGNS, designsWithBaseline } from '../job/inputs.ts';
 import { assembleStudy, type StudyCell, type StudyOptions } from '../job/study.ts';
 import type { CliContext } from './context.ts';
 import { studyHtml } from '../report/html.ts';
@@ -23,6 +24,7 @@ export const STUDY_SCENARIOS = ['vfree-huge-vmap', 'pud-huge-vmap', 'pte-populat
 
 interface StudyFlags {
   designs?: string;
+  baseline?: string;
   scenarios?: string;
   budget: number;
   stepBudget: number;
@@ -41,6 +43,7 @@ export function studyCommand(program: Command, ctx: CliContext): void {
     .description('the study (the default command): every design on each study scenario, checked and measured, as a table and report.html')
     .option('--designs <a,b,...>', 'designs (names or paths; default: every built-in design)')
     .option('--scenarios <a,b,...>', `scenarios (names or paths; default: ${STUDY_SCENARIOS.join(', ')})`)
+    .option('--baseline <name|path>', 'also report, per scenario, what each other design adds and removes relative to this one (findings by kind and site); added to --designs first unless named')
     .option('--budget <n>', 'at most this many PCT executions per design and scenario', positiveInt('--budget'), 40)
     .option('--step-budget <n>', 'simulated steps the checker may spend per pair (long workloads get fewer executions)', positiveInt('--step-budget'), 800_000)
     .option('--seed <n>', 'seed of the PCT explorations', nonNegativeInt('--seed'), 0)
@@ -51,7 +54,7 @@ export function studyCommand(program: Command, ctx: CliContext): void {
     .option(...EXECUTION_TIMEOUT)
     .action(async (flags: StudyFlags) => {
       refuseTwoOnStdout({ '--html': flags.html === false ? undefined : flags.html }, flags.json);
-      const designNames = list(flags.designs, BUILTIN_DESIGNS.map((d) => d.name));
+      const designNames = designsWithBaseline(list(flags.designs, BUILTIN_DESIGNS.map((d) => d.name)), flags.baseline);
       const scenarioNames = list(flags.scenarios, STUDY_SCENARIOS);
       // Check the names and files here first: bad input is exit 2 before any work starts. A design
       // module is first loaded by the contained runner's workers, where a module that never finishes
@@ -66,7 +69,8 @@ export function studyCommand(program: Command, ctx: CliContext): void {
       progress.stop();
       const designs = [];
       for (const name of designNames) designs.push(await loadDesign(name));
-      const study = assembleStudy(designs, scenarios.map((s) => ({ name: s.name, summary: s.summary })), options, cells);
+      const baseline = flags.baseline === undefined ? undefined : designNames.indexOf(flags.baseline);
+      const study = assembleStudy(designs, scenarios.map((s) => ({ name: s.name, summary: s.summary })), options, cells, baseline);
       // Render everything, then write: a failure leaves no file behind; stdout carries one thing.
       const outputs: Output[] = [];
       if (flags.html !== false) outputs.push({ path: flags.html, text: studyHtml(study), flag: '--html' });

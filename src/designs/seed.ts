@@ -12,7 +12,8 @@
  *   list and calling schedule_work() unconditionally;
  * - the work function: splice the list onto a local list under the lock, invalidate with
  *   `iommu_sva_invalidate_kva_range(0, TLB_FLUSH_ALL)` (the Intel driver's flush-all shortcut), then
- *   for each entry list_del() and pagetable_dtor_free() if the flag is set, else __free_page().
+ *   for each entry list_del() and pagetable_dtor_free() if the flag is set, else __free_page() — the
+ *   shared machinery (parts/deferred-free.ts) with that range and that free.
  *
  * Choices the email leaves open, taken as its author most plausibly meant (from the message it
  * answers, Dave Hansen's three cases):
@@ -28,47 +29,42 @@
  *   __free_page() of each tail page finds a refcount of 0 — kptsim reports what that does.
  * - Reserved (boot) pages keep their synchronous free_reserved_page(), as every draft did.
  */
+import { TLB_FLUSH_ALL } from '../hw/address.ts';
 import { __free_page } from '../kernel/mm/page_alloc.ts';
 import { generic_pmd_free, generic_pte_free_kernel, generic_pud_free } from '../kernel/include/asm-generic/pgalloc.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
-import { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_splice_tail, type ListHead } from '../kernel/include/linux/list.ts';
+import { INIT_LIST_HEAD, list_add_tail, list_del } from '../kernel/include/linux/list.ts';
 import type { MmStruct } from '../kernel/kernel/fork.ts';
 import { flagsWordOr, flagsWordTest, type Page, type Ptdesc } from '../kernel/include/linux/mm_types.ts';
 import { page_ptdesc, pagetable_dtor_free, ptdesc_page } from '../kernel/include/linux/mm.ts';
 import { free_pagetable_with } from '../kernel/arch/x86/mm/init_64.ts';
 import { step, type Sim } from '../sim/index.ts';
-import { deferredFreeList } from './deferred-list.ts';
-import type { Design } from './design.ts';
+import { KERNEL_PGTABLE_WORK } from './parts/deferred-free.ts';
+import { deferredDesign, type DeferredDesignSpec } from './parts/deferred-design.ts';
 
-export const seed: Design = {
+/** #define ASYNC_PGTABLE_FREE_DTOR BIT(NR_PAGEFLAGS) */
+const ASYNC_PGTABLE_FREE_DTOR = (k: Kernel) => k.config.pageFlags.NR_PAGEFLAGS;
+
+export const seedSpec: DeferredDesignSpec = {
   name: 'seed',
   summary: 'one deferred list, a BIT(NR_PAGEFLAGS) "needs dtor" flag, three enqueue helpers, flush-all then free in a work item',
   source: 'Lu Baolu, 27 Aug 2025, <c69950ee-660b-4f51-9277-522470d0ce5d@linux.intel.com>',
   overrides: ['pte_free_kernel', 'pmd_free', 'pud_free', 'free_pagetable', 'cpa_free_pgtable'],
-  install(k) {
-    /** #define ASYNC_PGTABLE_FREE_DTOR BIT(NR_PAGEFLAGS) */
-    const ASYNC_PGTABLE_FREE_DTOR = k.config.pageFlags.NR_PAGEFLAGS;
-    // The work function invalidates (0, TLB_FLUSH_ALL), then list_del()s each entry and frees it by
-    // the flag: pagetable_dtor_free() if set, else __free_page().
-    const deferred = deferredFreeList(k, {
-      invalidateFrom: () => 0n,
-      *free(kk, ptdesc: Ptdesc) {
-        list_del(kk.lists, ptdesc);
-        yield step('read ptdesc->__page_flags', 'read', ptdesc);
-        if (flagsWordTest(kk.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR)) yield* pagetable_dtor_free(kk, ptdesc);
-        else yield* __free_page(kk, ptdesc_page(ptdesc));
-      },
-    });
-
+  parts: {
+    ...KERNEL_PGTABLE_WORK,
+    range: () => [0n, TLB_FLUSH_ALL],
+    *free(k, ptdesc) {
+      list_del(k.lists, ptdesc);
+      yield step('read ptdesc->__page_flags', 'read', ptdesc);
+      if (flagsWordTest(k.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR(k))) yield* pagetable_dtor_free(k, ptdesc);
+      else yield* __free_page(k, ptdesc_page(ptdesc));
+    },
+  },
+  hooks(k, deferred) {
     const kernel_pgtable_async_free_dtor = (kk: Kernel, ptdesc: Ptdesc) =>
-      deferred.add(kk, 'ptdesc->__page_flags |= ASYNC_PGTABLE_FREE_DTOR; list_add', () => {
-        flagsWordOr(kk.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR);
-        list_add(kk.lists, ptdesc, deferred.list);
-      });
-    const kernel_pgtable_async_free_page_list = (kk: Kernel, pages: ListHead) =>
-      deferred.add(kk, 'list_splice_tail', () => list_splice_tail(kk.lists, pages, deferred.list));
-    const kernel_pgtable_async_free_page = (kk: Kernel, page: Page) =>
-      deferred.add(kk, 'list_add', () => list_add(kk.lists, page_ptdesc(page), deferred.list));
+      deferred.enqueue(kk, ptdesc, { label: 'ptdesc->__page_flags |= ASYNC_PGTABLE_FREE_DTOR', apply: () => flagsWordOr(kk.pages, ptdesc, ASYNC_PGTABLE_FREE_DTOR(kk)) });
+    const kernel_pgtable_async_free_page_list = deferred.enqueueList;
+    const kernel_pgtable_async_free_page = (kk: Kernel, page: Page) => deferred.enqueue(kk, page_ptdesc(page));
 
     /** Case 1 for init_mm's tables, the generic free for everyone else's. */
     const deferDtor =
@@ -95,3 +91,5 @@ export const seed: Design = {
     };
   },
 };
+
+export const seed = deferredDesign(seedSpec);

@@ -11,8 +11,9 @@
  *   else is __pagetable_free() = __free_pages(page, compound_order(page)) (01894295672335ff);
  * - pagetable_free_kernel() (5ba2f0a15564): plain spin_lock, list_add at the head, unconditional
  *   schedule_work(); the work splices the list under the lock, THEN calls
- *   iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL) (the Intel range path, AM 35), THEN
- *   __pagetable_free()s each entry without list_del; an empty batch still invalidates;
+ *   iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL) (the Intel range path, AM 35, IH 0),
+ *   THEN __pagetable_free()s each entry without list_del; an empty batch still invalidates — the
+ *   shared machinery (parts/deferred-free.ts) with that range and that free;
  * - the destructor runs synchronously in the caller (pagetable_dtor_free = dtor + pagetable_free);
  * - x86 (412d000346ea, bf9e4e30f353): pmd_free_pte_page()/pud_free_pmd_page() call
  *   pagetable_dtor_free() directly; free_pagetable() of a non-reserved page and the CPA collapse free
@@ -20,8 +21,8 @@
  *   (docs/kernel/pitfalls.md §8), and hot-remove still frees a table before clearing its parent
  *   (docs/kernel/pitfalls.md §11).
  */
+import { TLB_FLUSH_ALL, type Va } from '../hw/address.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
-import { list_add } from '../kernel/include/linux/list.ts';
 import type { MmStruct } from '../kernel/kernel/fork.ts';
 import type { Ptdesc } from '../kernel/include/linux/mm_types.ts';
 import { generic_p4d_alloc_one, generic_pmd_alloc_one, generic_pte_alloc_one_kernel, generic_pud_alloc_one } from '../kernel/include/asm-generic/pgalloc.ts';
@@ -29,11 +30,19 @@ import { __pagetable_free, page_ptdesc, pagetable_dtor_free, pagetable_free, ptd
 import { free_pagetable_with } from '../kernel/arch/x86/mm/init_64.ts';
 import { free_pmd_page_with, free_pte_page_with } from '../kernel/arch/x86/mm/pgtable.ts';
 import { step, type Sim } from '../sim/index.ts';
-import type { Va } from '../hw/address.ts';
-import { deferredFreeList } from './deferred-list.ts';
-import type { Design } from './design.ts';
+import { KERNEL_PGTABLE_WORK } from './parts/deferred-free.ts';
+import { deferredDesign, type DeferredDesignSpec } from './parts/deferred-design.ts';
 
-export const upstream: Design = {
+/** pmd/pud/p4d_alloc_one(): mark only init_mm's tables. */
+const markIfKernel =
+  (alloc: (k: Kernel, mm: MmStruct, addr: Va) => Sim<Ptdesc | null>) =>
+  function* (k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null> {
+    const pt = yield* alloc(k, mm, addr);
+    if (pt !== null && mm === k.init_mm) ptdesc_set_kernel(k.pages, pt);
+    return pt;
+  };
+
+export const upstreamSpec: DeferredDesignSpec = {
   name: 'upstream',
   summary: 'v6.19: kernel tables marked at allocation, pagetable_free() defers them to a work item that invalidates (PAGE_OFFSET, TLB_FLUSH_ALL) then frees',
   source: 'Linux v6.19, commits 27bfafac65d8..e37d5a2d60a3 ("Fix stale IOTLB entries for kernel address space", v7 <20251022082635.2462433-1-baolu.lu@linux.intel.com>)',
@@ -48,48 +57,35 @@ export const upstream: Design = {
     'free_pagetable',
     'cpa_free_pgtable',
   ],
-  install(k) {
-    // The work function invalidates (PAGE_OFFSET, TLB_FLUSH_ALL), then __pagetable_free()s each
-    // entry, without list_del() (v5).
-    const deferred = deferredFreeList(k, {
-      invalidateFrom: (kk) => kk.layout.PAGE_OFFSET,
-      free: (kk, pt: Ptdesc) => __pagetable_free(kk, pt),
-    });
-    /** pagetable_free_kernel(): list_add at the head under the lock, then schedule_work(). */
-    const pagetable_free_kernel = (kk: Kernel, pt: Ptdesc) => deferred.add(kk, 'list_add', () => list_add(kk.lists, pt, deferred.list));
-
-    /** pmd/pud/p4d_alloc_one(): mark only init_mm's tables. */
-    const markIfKernel =
-      (alloc: (kk: Kernel, mm: MmStruct, addr: Va) => Sim<Ptdesc | null>) =>
-      function* (kk: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null> {
-        const pt = yield* alloc(kk, mm, addr);
-        if (pt !== null && mm === kk.init_mm) ptdesc_set_kernel(kk.pages, pt);
-        return pt;
-      };
-
-    return {
-      *pte_alloc_one_kernel(kk, mm) {
-        const pt = yield* generic_pte_alloc_one_kernel(kk, mm);
-        if (pt !== null) ptdesc_set_kernel(kk.pages, pt);
-        return pt;
-      },
-      pmd_alloc_one: markIfKernel(generic_pmd_alloc_one),
-      pud_alloc_one: markIfKernel(generic_pud_alloc_one),
-      p4d_alloc_one: markIfKernel(generic_p4d_alloc_one),
-      *pagetable_free(kk, pt) {
-        yield step('ptdesc_test_kernel', 'read', pt);
-        if (ptdesc_test_kernel(kk.pages, pt)) {
-          ptdesc_clear_kernel(kk.pages, pt);
-          yield* pagetable_free_kernel(kk, pt);
-        } else {
-          yield* __pagetable_free(kk, pt);
-        }
-      },
-      pmd_free_pte_page: (kk, pmdp, addr) => free_pte_page_with(kk, pmdp, addr, (pt) => pagetable_dtor_free(kk, pt)),
-      pud_free_pmd_page: (kk, pudp, addr) => free_pmd_page_with(kk, pudp, addr, (pt) => pagetable_dtor_free(kk, pt)),
-      free_pagetable: (kk, page, order) => free_pagetable_with(kk, page, order, (p) => pagetable_free(kk, page_ptdesc(p))),
-      cpa_free_pgtable: (kk, pt) => pagetable_free(kk, pt),
-    };
+  parts: {
+    ...KERNEL_PGTABLE_WORK,
+    range: (k) => [k.layout.PAGE_OFFSET, TLB_FLUSH_ALL],
+    // Without list_del() (v5).
+    free: (k, pt) => __pagetable_free(k, pt),
   },
+  hooks: (_k, deferred) => ({
+    *pte_alloc_one_kernel(kk, mm) {
+      const pt = yield* generic_pte_alloc_one_kernel(kk, mm);
+      if (pt !== null) ptdesc_set_kernel(kk.pages, pt);
+      return pt;
+    },
+    pmd_alloc_one: markIfKernel(generic_pmd_alloc_one),
+    pud_alloc_one: markIfKernel(generic_pud_alloc_one),
+    p4d_alloc_one: markIfKernel(generic_p4d_alloc_one),
+    *pagetable_free(kk, pt) {
+      yield step('ptdesc_test_kernel', 'read', pt);
+      if (ptdesc_test_kernel(kk.pages, pt)) {
+        ptdesc_clear_kernel(kk.pages, pt);
+        yield* deferred.enqueue(kk, pt); // pagetable_free_kernel()
+      } else {
+        yield* __pagetable_free(kk, pt);
+      }
+    },
+    pmd_free_pte_page: (kk, pmdp, addr) => free_pte_page_with(kk, pmdp, addr, (pt) => pagetable_dtor_free(kk, pt)),
+    pud_free_pmd_page: (kk, pudp, addr) => free_pmd_page_with(kk, pudp, addr, (pt) => pagetable_dtor_free(kk, pt)),
+    free_pagetable: (kk, page, order) => free_pagetable_with(kk, page, order, (p) => pagetable_free(kk, page_ptdesc(p))),
+    cpa_free_pgtable: (kk, pt) => pagetable_free(kk, pt),
+  }),
 };
 
+export const upstream = deferredDesign(upstreamSpec);

@@ -5,11 +5,17 @@
  * (schedule.ts: thread switches placed by the progress of the thread they preempt, and
  * non-default data values). Delta debugging (Zeller and Hildebrandt, "Simplifying and Isolating
  * Failure-Inducing Input", TSE 2002: ddmin) removes departures while the violation persists and
- * the schedule gets no worse — fewer preemptions, or as many and no more steps. Each remaining
- * switch is then moved earlier in the progress of the thread it preempts while that shortens the
- * execution to the violation. The result is 1-minimal: removing any single departure loses the
- * violation or costs a preemption or steps — unless the run budget cut the search, which the
- * result reports. It is not a global minimum (ddmin only removes and moves departures; it never
+ * the schedule gets no worse — fewer preemptions, or as many and no more steps before the violation
+ * is reported — and stays within the original in both. Each remaining switch is then moved earlier
+ * in the progress of the thread it preempts while that brings the report earlier. The result is 1-minimal: removing any single
+ * departure loses the violation or costs a preemption or steps — unless the run budget cut the
+ * search, which the result reports.
+ *
+ * Both measures are taken the same way before and after — steps up to the violation's report, so
+ * an execution cut short by the exploration (abandoned by its strategy) and one run to its end are
+ * comparable — and neither grows: a schedule with fewer preemptions whose report comes later than
+ * the original's is not taken, and the result is the original schedule when nothing better was
+ * found, so shrunk <= original in steps and in preemptions. It is not a global minimum (ddmin only removes and moves departures; it never
  * adds one, so a shorter schedule that needs a switch the original did not make is not found).
  *
  * Why not fast-check's shrinker: it shrinks values produced by its arbitraries, towards smaller
@@ -21,7 +27,7 @@
  * Every candidate is a fresh deterministic execution (Program.build), and the shrunk schedule is
  * returned as the full choice list of its execution, so it replays (and tokenizes) exactly.
  */
-import type { Choice, ExecutionResult, ViolationKind } from '../sim/index.ts';
+import type { Choice, ExecutionResult, Violation, ViolationKind } from '../sim/index.ts';
 import type { Program } from './program.ts';
 import { replayChoices } from './replay.ts';
 import { countPreemptions, scheduleOf, ScheduleScheduler, switchKey, type DataPick, type Schedule, type Switch } from './schedule.ts';
@@ -32,7 +38,7 @@ export interface ShrinkOptions {
 }
 
 export interface ScheduleSize {
-  /** Steps the execution ran until it stopped (at the violation when checking). */
+  /** Steps up to the report of the violation (its step). */
   readonly steps: number;
   readonly choices: number;
   readonly preemptions: number;
@@ -53,9 +59,12 @@ export interface ShrinkResult {
   readonly budgetCut: boolean;
 }
 
-/** The usual predicate: the execution reports a violation of `kind`. */
-export function reportsKind(kind: ViolationKind): (result: ExecutionResult) => boolean {
-  return (result) => result.violations.some((v) => v.kind === kind);
+/** What shrinking keeps: the violation an execution shows, if it shows it (its step is the steps measure). */
+export type Finding = (result: ExecutionResult) => Violation | undefined;
+
+/** The usual finding: the first violation of `kind`. */
+export function reportsKind(kind: ViolationKind): Finding {
+  return (result) => result.violations.find((v) => v.kind === kind);
 }
 
 type Departure = { readonly switch: Switch } | { readonly data: DataPick };
@@ -63,6 +72,9 @@ type Departure = { readonly switch: Switch } | { readonly data: DataPick };
 interface Candidate {
   readonly departures: readonly Departure[];
   readonly result: ExecutionResult;
+  readonly preemptions: number;
+  /** The step the finding was reported at. */
+  readonly steps: number;
 }
 
 const DEFAULT_MAX_RUNS = 500;
@@ -70,12 +82,12 @@ const DEFAULT_MAX_RUNS = 500;
 export function shrink(
   program: Program,
   choices: readonly Choice[],
-  reproduces: (result: ExecutionResult) => boolean,
+  finding: Finding,
   options: ShrinkOptions = {},
 ): ShrinkResult {
   const maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
-  const original = replayChoices(program, choices).result;
-  if (!reproduces(original)) throw new Error('shrink: the schedule to shrink does not reproduce the violation');
+  const original = candidate([], replayChoices(program, choices).result, finding);
+  if (original === null) throw new Error('shrink: the schedule to shrink does not reproduce the violation');
   let runs = 0;
   let budgetCut = false;
   const attempt = (departures: readonly Departure[]): Candidate | null => {
@@ -86,22 +98,19 @@ export function shrink(
     runs++;
     const scheduler = new ScheduleScheduler(toSchedule(departures));
     scheduler.beginExecution(0);
-    const result = program.build(scheduler).run();
-    return reproduces(result) ? { departures, result } : null;
+    return candidate(departures, program.build(scheduler).run(), finding);
   };
 
   const start = scheduleOf(choices);
   const first = attempt([...start.switches.map((s) => ({ switch: s })), ...start.data.map((d) => ({ data: d }))]);
   if (first === null) throw new Error('shrink: the schedule rewritten as departures from the default does not reproduce (the program is not deterministic)');
-  let best = first;
+  // The original, unless its rewrite (which runs on where the original was cut) is no worse.
+  let best = withinOriginal(first, original) ? first : { ...original, departures: first.departures };
   // Fewer preemptions first, then fewer steps: a candidate is kept when it is no worse by that
-  // order (and it has fewer departures, since every candidate removes or moves some).
-  const noWorse = (c: Candidate | null): c is Candidate => {
-    if (c === null) return false;
-    const p = countPreemptions(c.result.choices);
-    const q = countPreemptions(best.result.choices);
-    return p < q || (p === q && c.result.steps <= best.result.steps);
-  };
+  // order (and it has fewer departures, since every candidate removes or moves some), and no worse
+  // than the original in either measure, so that neither is reported to grow.
+  const noWorse = (c: Candidate | null): c is Candidate =>
+    c !== null && withinOriginal(c, original) && (c.preemptions < best.preemptions || (c.preemptions === best.preemptions && c.steps <= best.steps));
 
   // ddmin over the departures: try each chunk alone, then each complement, refining the chunks.
   let granularity = 2;
@@ -146,7 +155,7 @@ export function shrink(
       if (steps < 0 || best.departures.some((u) => 'switch' in u && switchKey(u.switch.after, u.switch.steps) === key)) continue;
       const moved = best.departures.map((u, i) => (i === k ? { switch: { ...current, steps } } : u));
       const c = attempt(moved);
-      if (noWorse(c) && c.result.steps < best.result.steps) best = c;
+      if (noWorse(c) && c.steps < best.steps) best = c;
     }
   }
 
@@ -156,10 +165,19 @@ export function shrink(
     schedule: scheduleOf(final.choices),
     result: final,
     original: sizeOf(original, start),
-    shrunk: sizeOf(final, scheduleOf(final.choices)),
+    shrunk: sizeOf(best, scheduleOf(final.choices)),
     runs,
     budgetCut,
   };
+}
+
+function candidate(departures: readonly Departure[], result: ExecutionResult, finding: Finding): Candidate | null {
+  const v = finding(result);
+  return v === undefined ? null : { departures, result, preemptions: countPreemptions(result.choices), steps: v.step };
+}
+
+function withinOriginal(c: Candidate, original: Candidate): boolean {
+  return c.preemptions <= original.preemptions && c.steps <= original.steps;
 }
 
 function toSchedule(departures: readonly Departure[]): Schedule {
@@ -172,11 +190,11 @@ function toSchedule(departures: readonly Departure[]): Schedule {
   return { switches, data };
 }
 
-function sizeOf(result: ExecutionResult, schedule: Schedule): ScheduleSize {
+function sizeOf(c: Candidate, schedule: Schedule): ScheduleSize {
   return {
-    steps: result.steps,
-    choices: result.choices.length,
-    preemptions: countPreemptions(result.choices),
+    steps: c.steps,
+    choices: c.result.choices.length,
+    preemptions: c.preemptions,
     departures: schedule.switches.length + schedule.data.length,
   };
 }

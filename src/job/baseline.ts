@@ -47,3 +47,32 @@ export function diffFindings(baselineName: string, baselineSummary: string, desi
     kept: once(design.filter((f) => theirs.has(matchKey(f)))),
   };
 }
+
+/** The designs to run for a comparison against `baseline`: the baseline first unless `designs` names it. */
+export function designsWithBaseline(designs: readonly string[], baseline: string | undefined): readonly string[] {
+  return baseline === undefined || designs.includes(baseline) ? designs : [baseline, ...designs];
+}
+
+/** A timed run's findings in a verdict's words, for a diff's baseline summary (a timed run proves nothing). */
+export function timedSummary(findings: readonly { readonly kind: string }[]): string {
+  return findings.length === 0 ? 'no violation in the timed run' : `bug: ${[...new Set(findings.map((f) => f.kind))].join(', ')}`;
+}
+
+/** A row of a comparison (a compare row, a study cell) and, unless it is the baseline's own, its diff against the baseline's. */
+export type WithBaseline<T> = T & { readonly baseline?: BaselineDiff };
+
+/**
+ * Each row but the baseline's (`base`, its index) with what it adds, removes and keeps against the
+ * baseline's row: `findings` names a row's findings, `summary` the baseline's verdict.
+ */
+export function againstBaseline<T extends { readonly design: string }>(
+  rows: readonly T[],
+  base: number,
+  findings: (row: T) => readonly FindingRef[],
+  summary: (row: T) => string,
+): WithBaseline<T>[] {
+  const baseline = rows[base];
+  if (baseline === undefined) throw new RangeError(`baseline: no row ${base} of ${rows.length}`);
+  const theirs = findings(baseline);
+  return rows.map((row, i) => (i === base ? row : { ...row, baseline: diffFindings(baseline.design, summary(baseline), findings(row), theirs) }));
+}

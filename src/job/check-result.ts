@@ -51,7 +51,7 @@ export const checkViolationSchema = z.object({
   thread: z.string(),
   /** `kptsim replay <replay>` reproduces the (shrunk) execution and this report. */
   replay: z.string(),
-  /** Steps of the replayed (shrunk) execution, and of the execution that first found it. */
+  /** Steps up to the step the finding was reported at, after shrinking and in the execution that first found it (steps ≤ originalSteps). */
   steps: count,
   originalSteps: count,
   preemptions: count,

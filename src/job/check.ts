@@ -17,6 +17,7 @@ import {
   sliceBudget,
   encodeToken,
   explore,
+  replayChoices,
   exploreAsync,
   renderSchedule,
   shrink,
@@ -27,12 +28,13 @@ import {
   type ExploreCheckpoint,
   type ExploreOptions,
   type ExplorerSnapshot,
+  type Finding,
   type Program,
   type Slice,
   type StrategyName,
 } from '../explore/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import { findingKey, type ExecutionResult } from '../sim/index.ts';
+import { findingKey, type Choice, type Violation } from '../sim/index.ts';
 import { programOf } from './program.ts';
 import { checkResultSchema, type CheckResult, type CheckRun, type CheckShard, type CheckSpace, type CheckViolation } from './check-result.ts';
 import { checkVerdict } from './verdict.ts';
@@ -128,7 +130,9 @@ function prepareCheck(design: Design, scenario: Scenario, options: CheckOptions)
 
 /**
  * Shrinks each violation found and builds the record. An interrupted run is not shrunk (the user
- * asked to stop): its tokens replay the executions as found.
+ * asked to stop): its tokens replay the executions as found. The printed report is that of one
+ * more replay of the token's execution, recording kernel stacks (src/sim/stack.ts): exploring and
+ * shrinking never pay for them.
  */
 function finishCheck(run: PreparedCheck, result: ExplorationResult, label: string): CheckResult {
   const { design, scenario, options, program, strategy, space, slice } = run;
@@ -137,13 +141,11 @@ function finishCheck(run: PreparedCheck, result: ExplorationResult, label: strin
   const witnessRuns = result.stoppedBy === 'interrupted' ? 0 : (options.witnessRuns ?? 50);
   const violations = result.violations.map((found): CheckViolation => {
     const hung = guard?.recorded(found.violation);
-    const shrunk =
-      hung === undefined && shrinkRuns > 0
-        ? shrink(program, found.choices, reproduces(findingKey(found.violation), guard), { maxRuns: shrinkRuns })
-        : null;
+    const finding = reproduces(findingKey(found.violation), guard);
+    const shrunk = hung === undefined && shrinkRuns > 0 ? shrink(program, found.choices, finding, { maxRuns: shrinkRuns }) : null;
     const choices = shrunk?.choices ?? hung?.choices ?? found.choices;
-    const key = findingKey(found.violation);
-    const report = shrunk?.result.violations.find((v) => findingKey(v) === key) ?? found.violation;
+    // A hung execution is not run again: its replay would hang where the guard cut it.
+    const report = (hung === undefined ? withStacks(program, choices, finding) : undefined) ?? found.violation;
     return {
       kind: found.kind,
       message: report.title,
@@ -153,8 +155,8 @@ function finishCheck(run: PreparedCheck, result: ExplorationResult, label: strin
       details: report.details,
       thread: report.thread,
       replay: encodeToken(program.identity, choices, hung?.label(label) ?? label),
-      steps: shrunk?.shrunk.steps ?? found.steps,
-      originalSteps: found.steps,
+      steps: shrunk?.shrunk.steps ?? found.violation.step,
+      originalSteps: shrunk?.original.steps ?? found.violation.step,
       preemptions: countPreemptions(choices),
       originalPreemptions: countPreemptions(found.choices),
       occurrences: found.occurrences,
@@ -215,10 +217,23 @@ function shardOf(run: PreparedCheck): CheckShard {
  * cut it where a hook hung (a token for that execution would hang on replay, and its report is
  * another finding).
  */
-function reproduces(key: string, guard: ExecutionGuard | undefined): (result: ExecutionResult) => boolean {
-  const shows = (result: ExecutionResult) => result.violations.some((v) => findingKey(v) === key);
+function reproduces(key: string, guard: ExecutionGuard | undefined): Finding {
+  const shows: Finding = (result) => result.violations.find((v) => findingKey(v) === key);
   if (guard === undefined) return shows;
-  return (result) => shows(result) && !result.violations.some((v) => guard.recorded(v) !== undefined);
+  return (result) => (result.violations.some((v) => guard.recorded(v) !== undefined) ? undefined : shows(result));
+}
+
+/** The finding's report in one replay of `choices` that records kernel stacks. */
+function withStacks(program: Program, choices: readonly Choice[], finding: Finding): Violation | undefined {
+  const stacked: Program = {
+    identity: program.identity,
+    build(scheduler) {
+      const exec = program.build(scheduler);
+      exec.recordStacks();
+      return exec;
+    },
+  };
+  return finding(replayChoices(stacked, choices).result);
 }
 
 /**

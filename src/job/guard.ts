@@ -13,7 +13,7 @@
  * how long it ran: the limit is a flag value, the elapsed time is not in the result.
  */
 import type { ExecutionGuard, GuardRecord } from '../explore/index.ts';
-import { callTrace, type ChoicePoint, type Execution, type Scheduler, type Violation } from '../sim/index.ts';
+import { lastSteps, type ChoicePoint, type Execution, type Scheduler, type Violation } from '../sim/index.ts';
 import { withHang } from './label.ts';
 
 /** Where a hook never returned: the n-th execution built by the job (pilot and shrinking count), at its c-th choice. */
@@ -102,7 +102,8 @@ export class WatchdogGuard implements ExecutionGuard {
           ? `design hook did not return within ${this.limit} (--execution-timeout) at step ${step} (label ${label})`
           : `design hook called process.exit(${exitCode}) at step ${step} (label ${label}): a design is a plugin of the kernel model, never of kptsim`,
         'the execution ends there: the worker running it was stopped and the work re-run up to that step (check goes on with the next execution); replay stops at the same step',
-        `Call Trace: ${label}${thread === undefined || thread.recent.length === 0 ? '' : ` <- ${callTrace(thread)}`}`,
+        // The hook never returned, so no stack of it can be taken: what the thread did before it.
+        `Last steps: ${thread === undefined || thread.recent.length === 0 ? '' : `${lastSteps(thread)}, then `}${label} (never returned)`,
       ],
       thread: name,
       step,

@@ -16,7 +16,7 @@ import { JobInputError } from './jobs.ts';
 export { BUILTIN_DESIGNS, builtinDesign, DesignContractError, type Design } from '../designs/index.ts';
 export { BUILTIN_SCENARIOS, builtinScenario, type Scenario } from '../scenario/scenario.ts';
 export { DEFAULT_CONFIG } from '../kernel/model/config.ts';
-export { diffFindings, findingRef, type BaselineDiff, type FindingRef } from './baseline.ts';
+export { designsWithBaseline, diffFindings, findingRef, type BaselineDiff, type FindingRef } from './baseline.ts';
 export { runLeakDemo, type LeakDemoResult } from '../scenario/leak-demo.ts';
 export {
   RandomScheduler,

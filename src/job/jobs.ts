@@ -8,8 +8,9 @@
 import type { Design } from '../designs/index.ts';
 import { ReplayDivergence, TokenError, tokenLabel, type Slice } from '../explore/index.ts';
 import type { CostModel } from '../measure/cost-model.ts';
-import { compare, timedRun, type CompareResult, type TimedRunResult } from '../measure/timed-run.ts';
+import { compare, runRecord, timedRun, type CompareResult, type TimedRunRecord } from '../measure/timed-run.ts';
 import type { Scenario } from '../scenario/scenario.ts';
+import { againstBaseline, findingRef, timedSummary, type WithBaseline } from './baseline.ts';
 import { check, type CheckOptions } from './check.ts';
 import type { CheckResult } from './check-result.ts';
 import { PROGRESS_BYTES, WatchdogGuard, stopRequested, type HangPoint } from './guard.ts';
@@ -32,15 +33,19 @@ export type Job =
       readonly timeline: boolean;
       readonly selfCheck?: boolean;
     }
-  | { readonly kind: 'compare'; readonly designs: readonly string[]; readonly scenario: string; readonly costs?: string }
+  /** `baseline`: one of `designs`, which every other row is diffed against. */
+  | { readonly kind: 'compare'; readonly designs: readonly string[]; readonly scenario: string; readonly costs?: string; readonly baseline?: string }
   | { readonly kind: 'replay'; readonly token: string; readonly timeline: boolean }
   | { readonly kind: 'study-cell'; readonly design: string; readonly scenario: string; readonly options: StudyOptions };
+
+/** A comparison; with a baseline, each other row says what it adds, removes and keeps against the baseline's. */
+export type CompareReport = Omit<CompareResult, 'rows'> & { readonly rows: readonly WithBaseline<TimedRunRecord>[] };
 
 /** What each kind of job returns (plain data: it crosses a worker boundary). */
 export interface JobResults {
   readonly check: CheckResult;
-  readonly run: TimedRunResult;
-  readonly compare: CompareResult;
+  readonly run: TimedRunRecord;
+  readonly compare: CompareReport;
   readonly replay: TimedReplayResult;
   readonly 'study-cell': StudyCell;
 }
@@ -81,19 +86,24 @@ async function run(job: Job, inputs: Inputs, watch: Watch | undefined): Promise<
         job.label,
       );
     case 'run':
-      return timedRun(await inputs.design(job.design), inputs.scenario(job.scenario), {
-        seed: job.seed,
-        costs: inputs.costs(job.costs),
-        maxSteps: job.maxSteps,
-        trace: true,
-        timeline: job.timeline,
-        selfCheck: job.selfCheck,
-        guard,
-      });
+      return runRecord(
+        timedRun(await inputs.design(job.design), inputs.scenario(job.scenario), {
+          seed: job.seed,
+          costs: inputs.costs(job.costs),
+          maxSteps: job.maxSteps,
+          trace: true,
+          timeline: job.timeline,
+          selfCheck: job.selfCheck,
+          guard,
+        }),
+      );
     case 'compare': {
       const designs: Design[] = [];
       for (const name of job.designs) designs.push(await inputs.design(name));
-      return compare(designs, inputs.scenario(job.scenario), inputs.costs(job.costs), guard);
+      const result = compare(designs, inputs.scenario(job.scenario), inputs.costs(job.costs), guard);
+      if (job.baseline === undefined) return result;
+      const findings = (r: TimedRunRecord) => r.violations.map(findingRef);
+      return { ...result, rows: againstBaseline(result.rows, job.designs.indexOf(job.baseline), findings, (r) => timedSummary(r.violations)) };
     }
     case 'replay':
       return replayJob(job.token, job.timeline, inputs, watch);

@@ -85,6 +85,8 @@ export function replay(design: Design, scenario: Scenario, token: string, option
       const scheduler = options.guard === undefined ? token : options.guard.wrap(token);
       const { exec, k, oracles } = buildWorld(scenario, design, new TimedReplayScheduler(scheduler, time), { stopOnViolation: true, trace: true, maxSteps: options.maxSteps });
       options.guard?.built(exec);
+      // One execution whose reports are printed: they carry kernel stacks (src/sim/stack.ts).
+      exec.recordStacks();
       time.attach(exec, k.iommu);
       metrics = new MetricsCollector(k, time, oracles.shadow);
       recorder = options.timeline === true ? new TimelineRecorder(k, time, oracles.hazard) : null;

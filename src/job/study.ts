@@ -9,9 +9,10 @@ import type { Scenario } from '../scenario/scenario.ts';
 import type { ExecutionGuard } from '../explore/index.ts';
 import { check } from './check.ts';
 import type { CheckResult } from './check-result.ts';
-import { timedRun, type TimedRunResult } from '../measure/timed-run.ts';
+import { runRecord, timedRun, type TimedRunRecord } from '../measure/timed-run.ts';
 import { cellVerdict } from './verdict.ts';
 import type { Verdict } from './check-result.ts';
+import { againstBaseline, findingRef, type BaselineDiff, type FindingRef } from './baseline.ts';
 
 export interface StudyOptions {
   /** At most this many PCT executions per (design, scenario). */
@@ -34,10 +35,15 @@ export interface StudyCell {
   readonly scenario: string;
   /** The verdict: a PCT exploration; violations shrunk, each with its replay token. */
   readonly check: CheckResult;
-  /** One timed run with the cost model's figures (seed 0). */
-  readonly metrics: TimedRunResult;
+  /** One timed run with the cost model's figures (seed 0), its violations grouped into findings. */
+  readonly metrics: TimedRunRecord;
   /** The pair's verdict: the check's, made a bug by anything the timed run found too. */
   readonly verdict: Verdict;
+  /**
+   * With --baseline, on every cell but the baseline's: the findings of this cell (the check's and the
+   * timed run's) against those of the baseline's cell on the same scenario.
+   */
+  readonly baseline?: BaselineDiff;
 }
 
 export interface StudyResult {
@@ -47,6 +53,8 @@ export interface StudyResult {
   readonly scenarios: readonly { readonly name: string; readonly summary: string }[];
   /** By scenario (in the order given), then by design (in the order given). */
   readonly cells: readonly (readonly StudyCell[])[];
+  /** The design every other design is diffed against (--baseline), one of `designs`. */
+  readonly baseline?: string;
 }
 
 /**
@@ -55,7 +63,7 @@ export interface StudyResult {
  * search gets as many executions as the check: the study shows verdicts.
  */
 export function studyCell(design: Design, scenario: Scenario, options: StudyOptions, label: string, guard?: ExecutionGuard): StudyCell {
-  const metrics = timedRun(design, scenario, { guard });
+  const metrics = runRecord(timedRun(design, scenario, { guard }));
   const budget = Math.min(options.budget, Math.max(MIN_EXECUTIONS, Math.floor(options.stepBudget / Math.max(1, metrics.steps))));
   const checked = check(design, scenario, { strategy: 'pct', seed: options.seed, budget, shrinkRuns: STUDY_SHRINK_RUNS, witnessRuns: budget, guard }, label);
   const { elapsedMs: _timing, ...result } = checked;
@@ -64,24 +72,33 @@ export function studyCell(design: Design, scenario: Scenario, options: StudyOpti
 
 const STUDY_SHRINK_RUNS = 20;
 
+/** A cell's findings, the checker's and the timed run's, as a baseline diff names them. */
+function cellFindings(c: StudyCell): FindingRef[] {
+  return [...c.check.violations.map(findingRef), ...c.metrics.violations.map(findingRef)];
+}
+
+/** The study's record; `baseline`, an index into `designs`, diffs every other design's cells against that design's. */
 export function assembleStudy(
   designs: readonly Design[],
   scenarios: readonly { readonly name: string; readonly summary: string }[],
   options: StudyOptions,
   cells: readonly StudyCell[],
+  baseline?: number,
 ): StudyResult {
   const byKey = new Map(cells.map((c) => [`${c.scenario}\u0000${c.design}`, c]));
+  const rows = scenarios.map((s) =>
+    designs.map((d) => {
+      const cell = byKey.get(`${s.name}\u0000${d.name}`);
+      if (cell === undefined) throw new TypeError(`study: no result for ${d.name} on ${s.name}`);
+      return cell;
+    }),
+  );
   return {
     version: 1,
     options,
     designs: designs.map((d) => ({ name: d.name, summary: d.summary, source: d.source })),
     scenarios,
-    cells: scenarios.map((s) =>
-      designs.map((d) => {
-        const cell = byKey.get(`${s.name}\u0000${d.name}`);
-        if (cell === undefined) throw new TypeError(`study: no result for ${d.name} on ${s.name}`);
-        return cell;
-      }),
-    ),
+    cells: baseline === undefined ? rows : rows.map((row) => againstBaseline(row, baseline, cellFindings, (c) => c.verdict.summary)),
+    ...(baseline === undefined ? {} : { baseline: designs[baseline].name }),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * A timed run: one execution of a design on a scenario under the TimedScheduler, with the metrics
  * of metrics.ts; and a comparison of designs on one scenario. Pure: the CLI renders the records,
- * which are JSON-serialisable.
+ * which are JSON-serialisable. `timedRun` keeps every report the run made; the record the commands
+ * print (`runRecord`, and each row of `compare`) groups them into findings (run-findings.ts).
  */
 import type { Design } from '../designs/index.ts';
 import { nr_free_pages } from '../kernel/mm/page_alloc.ts';
@@ -17,6 +18,7 @@ import { TimedScheduler } from './timed-scheduler.ts';
 import { ModelInvariants, SelfCheckingScheduler } from '../check/invariants.ts';
 import { TimelineRecorder, type Timeline } from './timeline.ts';
 import type { ExecutionGuard } from '../explore/index.ts';
+import { groupViolations, type RunFinding } from './run-findings.ts';
 
 export interface TimedRunOptions {
   readonly costs?: CostModel;
@@ -58,12 +60,19 @@ export interface TimedRunResult extends TimedMetrics {
   readonly timeline?: Timeline;
 }
 
+/** A timed run as `kptsim run` prints it (text, --json, --html): its violations grouped into findings. */
+export type TimedRunRecord = Omit<TimedRunResult, 'violations'> & { readonly violations: readonly RunFinding[] };
+
+export function runRecord(r: TimedRunResult): TimedRunRecord {
+  return { ...r, violations: groupViolations(r.violations) };
+}
+
 export interface CompareResult {
   readonly version: 1;
   readonly scenario: string;
   readonly costs: CostModel;
   /** One row per design, in the order given. */
-  readonly rows: readonly TimedRunResult[];
+  readonly rows: readonly TimedRunRecord[];
 }
 
 export function timedRun(design: Design, scenario: Scenario, options: TimedRunOptions = {}): TimedRunResult {
@@ -74,6 +83,8 @@ export function timedRun(design: Design, scenario: Scenario, options: TimedRunOp
   const inner = checking ?? sched;
   const { exec, k, oracles } = buildWorld(scenario, design, options.guard?.wrap(inner) ?? inner, { maxSteps: options.maxSteps, trace: options.trace });
   options.guard?.built(exec);
+  // One execution, printed in full: its reports carry the kernel call stacks (docs/reports.md).
+  exec.recordStacks();
   checking?.attach(new ModelInvariants(k));
   sched.attach(exec, k.iommu);
   const metrics = new MetricsCollector(k, sched, oracles.shadow);
@@ -112,5 +123,5 @@ function memoryOf(k: Kernel): Omit<TimedRunResult['memory'], 'allocationFailures
 
 /** `guard` sees each design's execution in turn (build i: design i). */
 export function compare(designs: readonly Design[], scenario: Scenario, costs: CostModel = DEFAULT_COSTS, guard?: ExecutionGuard): CompareResult {
-  return { version: 1, scenario: scenario.name, costs, rows: designs.map((d) => timedRun(d, scenario, { costs, guard })) };
+  return { version: 1, scenario: scenario.name, costs, rows: designs.map((d) => runRecord(timedRun(d, scenario, { costs, guard }))) };
 }

@@ -1,7 +1,7 @@
 /** `kptsim check` as text: the verdict, then each finding with its tokens, schedule, report and hint. */
 import type { BaselineDiff } from '../job/baseline.ts';
 import type { CheckResult, Witness } from '../job/check-result.ts';
-import { reportLines } from './text.ts';
+import { repeatsLine, reportLines } from './text.ts';
 
 /** A hazard's witness: the concrete use-after-free's token, or how far the search looked. */
 export function witnessLine(w: Witness): string {
@@ -22,8 +22,9 @@ export function renderCheck(r: CheckResult, checkpoint?: string): string {
   for (const v of r.violations) {
     lines.push('', `${v.kind}: ${v.message}`, '', `  kptsim replay ${v.replay}`, '');
     if (v.witness !== undefined) lines.push(witnessLine(v.witness), '');
-    if (v.pfns !== undefined && v.hits > 1) lines.push(`  ${v.hits} pages like this in that execution: pfn 0x${v.pfns.first.toString(16)}-0x${v.pfns.last.toString(16)}`);
-    lines.push(`  ${v.occurrences} execution(s) showed it; shrunk from ${v.originalSteps} steps and ${v.originalPreemptions} preemptions to ${v.steps} steps and ${v.preemptions} preemptions`);
+    const repeats = repeatsLine(v, ' in that execution');
+    if (repeats !== null) lines.push(`  ${repeats}`);
+    lines.push(`  ${v.occurrences} execution(s) showed it; shrunk from ${v.originalPreemptions} to ${v.preemptions} preemptions and from ${v.originalSteps} to ${v.steps} steps before the report`);
     lines.push('  schedule:', ...v.schedule.map((s) => `    ${s}`));
     lines.push(...reportLines(v.kind, v.details, v.thread));
   }

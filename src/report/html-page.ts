@@ -31,6 +31,11 @@ th { background: #f0f2f5; font-weight: 600; }
 td.words { min-width: 12em; }
 td.verdict { min-width: 17em; }
 td.verdict .coverage { font-size: 12px; opacity: 0.8; }
+td.verdict .vs-baseline { font-size: 12px; font-weight: 600; }
+.baseline-diff ul { margin: 0 0 8px; padding-left: 20px; }
+.baseline-diff li.added b { color: var(--found-ink); }
+.baseline-diff li.removed b { color: var(--none-ink); }
+.baseline-diff li.kept { color: #57606a; }
 code.replay { overflow-wrap: anywhere; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th .unit { display: block; font-weight: 400; color: #57606a; font-size: 12px; }

@@ -3,17 +3,24 @@
  * the pending-pages and free-latency charts with one series per run, and its lock figures.
  */
 import type { TimedMetrics } from '../measure/metrics.ts';
+import { reportCount } from '../measure/run-findings.ts';
 import type { ExecutionStatus } from '../sim/index.ts';
 import { formatNumber, html, type Markup } from './html-markup.ts';
 import { stepChart, type StepSeries } from './svg.ts';
 
-/** What these sections need of a run: a timed run's record, or a timed replay's. */
+/** A finding's kind and how many reports it groups. */
+interface Counted {
+  readonly kind: string;
+  readonly hits: number;
+}
+
+/** What these sections need of a run: a timed run's record, or a timed replay's (findings grouped). */
 export type MeasuredRun = Omit<TimedMetrics, 'violations'> & {
   readonly design: string;
   readonly simulatedNs: number;
   readonly steps: number;
   readonly status: ExecutionStatus;
-  readonly violations: readonly { readonly kind: string }[];
+  readonly violations: readonly Counted[];
 };
 
 /** The metrics a run's row shows, with the unit under the heading and the definition as a tooltip. */
@@ -41,10 +48,10 @@ const opt = (v: number | null, f: (x: number) => string = formatNumber) => (v ==
 const us = (ns: number | null) => opt(ns, (x) => (x / 1000).toFixed(1));
 const pct = (x: number | null) => opt(x, (v) => `${(100 * v).toFixed(1)}%`);
 
-/** A violation list as "kind ×count", in order of first appearance. */
-export function violationKinds(violations: readonly { readonly kind: string }[]): string {
+/** Findings as "kind ×reports", in order of first appearance. */
+export function violationKinds(violations: readonly Counted[]): string {
   const counts = new Map<string, number>();
-  for (const v of violations) counts.set(v.kind, (counts.get(v.kind) ?? 0) + 1);
+  for (const v of violations) counts.set(v.kind, (counts.get(v.kind) ?? 0) + v.hits);
   return [...counts].map(([kind, n]) => (n === 1 ? kind : `${kind} ×${n}`)).join(', ') || 'none';
 }
 
@@ -77,8 +84,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 function violationsSummary(r: MeasuredRun, href: string | undefined): Markup {
   if (r.violations.length === 0) return html`<td class="summary none">none</td>`;
   const kinds = new Set(r.violations.map((v) => v.kind)).size;
-  const reports = plural(r.violations.length, 'report');
-  return html`<td class="summary found" title=""${violationKinds(r.violations)}">${href === undefined ? reports : html`<a href="${href}">${reports}</a>`}<span class="sub">${plural(kinds, 'kind')}</span></td>`;
+  const reports = plural(reportCount(r.violations), 'report');
+  return html`<td class="summary found" title="${violationKinds(r.violations)}">${href === undefined ? reports : html`<a href="${href}">${reports}</a>`}<span class="sub">${plural(kinds, 'kind')}</span></td>`;
 }
 
 /** The study's table has a verdict column besides: the metrics that tell the designs apart. */

@@ -5,9 +5,12 @@
  * the clock or the machine, so the same record gives the same bytes.
  */
 import type { CheckResult } from '../job/check-result.ts';
+import type { CompareReport } from '../job/jobs.ts';
 import type { ReplayResult, TimedReplayResult } from '../job/replay.ts';
 import type { StudyCell, StudyResult } from '../job/study.ts';
-import type { CompareResult, TimedRunResult } from '../measure/timed-run.ts';
+import { groupViolations } from '../measure/run-findings.ts';
+import type { TimedRunRecord } from '../measure/timed-run.ts';
+import { diffCell, diffSection } from './html-baseline.ts';
 import { html, type Markup } from './html-markup.ts';
 import { page } from './html-page.ts';
 import { STUDY_METRICS, locksTable, metricsList, metricsTable, timedCharts, violationKinds, type MeasuredRun } from './html-timed.ts';
@@ -28,7 +31,7 @@ ${traceTable(events)}</details>`;
 }
 
 /** `kptsim run --html`: one timed run. */
-export function runHtml(r: TimedRunResult): string {
+export function runHtml(r: TimedRunRecord): string {
   const found = r.violations.length > 0;
   return page(
     `kptsim run: ${r.design} on ${r.scenario}`,
@@ -55,7 +58,7 @@ function rowViolations(rows: readonly MeasuredRun[]): Markup {
 }
 
 /** `kptsim compare --html`: the designs side by side on one scenario. */
-export function compareHtml(c: CompareResult): string {
+export function compareHtml(c: CompareReport): string {
   return page(
     `kptsim compare: ${c.scenario}`,
     html`<h1>kptsim compare: scenario <code>${c.scenario}</code></h1>
@@ -68,7 +71,8 @@ ${timedCharts(c.rows)}
 <h3>Locks</h3>
 ${locksTable(c.rows)}
 <h2>Violations</h2>
-${c.rows.map((r, i) => html`<h3 id="violations-${i}">${r.design}</h3>\n${violationsSection(r.violations, r.trace, html`<p class="muted">For the trace: <code>kptsim run --design ${r.design} --scenario ${c.scenario} --html FILE</code></p>`)}\n`)}`,
+${c.rows.map((r, i) => html`<h3 id="violations-${i}">${r.design}</h3>\n${violationsSection(r.violations, r.trace, html`<p class="muted">For the trace: <code>kptsim run --design ${r.design} --scenario ${c.scenario} --html FILE</code></p>`)}\n`)}
+${diffSection('h2', c.rows)}`,
   );
 }
 
@@ -87,7 +91,7 @@ function verdictCell(cell: StudyCell): Markup {
     c.violations.length === 0
       ? ''
       : html`<details><summary>replay</summary>${c.violations.map((x) => html`<code class="replay">kptsim replay ${x.replay}</code><br>${x.witness?.replay ? html`<span class="muted">witness:</span> <code class="replay">kptsim replay ${x.witness.replay}</code><br>` : ''}`)}</details>`;
-  return html`<td class="verdict ${bug ? 'found' : 'none'}" data-verdict="${v.kind}"><div><strong>${v.summary}</strong></div>${findingLines(c).map((l) => html`<div>${l}</div>`)}${timedOnly ? html`<div>from the timed run</div>` : ''}<div class="coverage">${v.detail}</div>${tokens}</td>`;
+  return html`<td class="verdict ${bug ? 'found' : 'none'}" data-verdict="${v.kind}"><div><strong>${v.summary}</strong></div>${findingLines(c).map((l) => html`<div>${l}</div>`)}${timedOnly ? html`<div>from the timed run</div>` : ''}<div class="coverage">${v.detail}</div>${diffCell(cell)}${tokens}</td>`;
 }
 
 /** The study: every design on each scenario, its check verdict and its timed run. */
@@ -106,6 +110,7 @@ ${timedCharts(rows)}
 ${found.length === 0 ? html`<p>${verdictBadge(false, 'none')} in any design on this scenario.</p>` : found.map((c) => html`<h4>${c.design}</h4>\n${c.check.violations.map(checkViolationBlock)}\n`)}
 ${timedOnly.length === 0 ? '' : html`<h3>Violations only the timed run showed</h3>
 ${timedOnly.map((c) => html`<h4>${c.design}</h4>\n<p>${violationKinds(c.metrics.violations)}: <code>kptsim run --design ${c.design} --scenario ${scenario.name}</code> reproduces it.</p>\n`)}`}
+${diffSection('h3', cells)}
 </section>`;
   });
   return page(
@@ -122,10 +127,10 @@ ${sections}`,
 }
 
 /** A replay measured in simulated time (src/job/replay.ts) as the timed sections take it; null when untimed. */
-function measuredReplay(x: ReplayResult): MeasuredRun | null {
+function measuredReplay(x: ReplayResult, findings: MeasuredRun['violations']): MeasuredRun | null {
   if (!('metrics' in x && 'simulatedNs' in x)) return null;
   const t = x as TimedReplayResult;
-  return { ...t.metrics, design: t.design, simulatedNs: t.simulatedNs, steps: t.steps, status: t.status, violations: t.violations };
+  return { ...t.metrics, design: t.design, simulatedNs: t.simulatedNs, steps: t.steps, status: t.status, violations: findings };
 }
 
 /** `kptsim replay --html`: one or more replayed executions with their traces (and metrics, when timed). */
@@ -136,13 +141,14 @@ export function replayHtml(r: ReplayResult | readonly ReplayResult[]): string {
     title,
     html`<h1>${title}</h1>
 ${results.map((x) => {
-  const found = x.violations.length > 0;
-  const measured = measuredReplay(x);
+  const findings = groupViolations(x.violations);
+  const found = findings.length > 0;
+  const measured = measuredReplay(x, findings);
   return html`<section class="replay">
 ${results.length === 1 ? '' : html`<h2>design <code>${x.design}</code> on scenario <code>${x.scenario}</code></h2>`}
-<p class="lead">The recorded schedule re-run step by step: ${x.steps} steps, ${x.status}. ${verdictBadge(found, found ? violationKinds(x.violations) : 'no violation')}</p>
+<p class="lead">The recorded schedule re-run step by step: ${x.steps} steps, ${x.status}. ${verdictBadge(found, found ? violationKinds(findings) : 'no violation')}</p>
 <h3>Violations</h3>
-${violationsSection(x.violations, x.trace)}
+${violationsSection(findings, x.trace)}
 ${measured === null ? '' : html`<h3>Metrics of the replay, in simulated time</h3>
 ${metricsList(measured)}
 ${timedCharts([measured])}

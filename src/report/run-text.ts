@@ -1,10 +1,13 @@
 /**
- * `kptsim run` as text: a header, the violations (a few per kind) and the metrics; with `trace`,
- * the trace in simulated time before them (long runs of one thread collapsed); or, quiet, one line.
+ * `kptsim run` as text: a header, the findings (a few per kind, each with how many reports it
+ * groups) and the metrics; with `trace`, the trace in simulated time before them (long runs of one
+ * thread collapsed); or, quiet, one line.
  */
+import { reportCount } from '../measure/run-findings.ts';
 import type { TimedTraceEvent } from '../measure/time-keeper.ts';
-import type { TimedRunResult } from '../measure/timed-run.ts';
+import type { TimedRunRecord } from '../measure/timed-run.ts';
 import { formatEvent } from '../sim/index.ts';
+import { repeatsLine } from './text.ts';
 import { collapseRuns } from './trace-text.ts';
 
 /** Virtual addresses are bigints; JSON carries them as hex strings. */
@@ -12,7 +15,7 @@ export function jsonBigint(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? `0x${value.toString(16)}` : value;
 }
 
-/** Reports of one kind printed in full; a run can report the same bug hundreds of times. */
+/** Findings of one kind printed in full (those with no site, such as leaks, are one per title). */
 const SHOWN_PER_KIND = 3;
 
 const us = (ns: number | null, digits = 1) => (ns === null ? '-' : `${(ns / 1000).toFixed(digits)} µs`);
@@ -23,7 +26,7 @@ export interface RunTextOptions {
   readonly trace?: boolean;
 }
 
-export function renderRun(r: TimedRunResult, options: RunTextOptions = {}): string {
+export function renderRun(r: TimedRunRecord, options: RunTextOptions = {}): string {
   const lines = [`kptsim run: design ${r.design}, scenario ${r.scenario}, seed ${r.seed} (simulated time)`, ''];
   if (options.trace) {
     // Appended in place: spreading a long run's hundreds of thousands of lines into push() overflows the stack.
@@ -35,9 +38,11 @@ export function renderRun(r: TimedRunResult, options: RunTextOptions = {}): stri
   for (const v of r.violations) {
     const n = (shown.get(v.kind) ?? 0) + 1;
     shown.set(v.kind, n);
-    if (n <= SHOWN_PER_KIND) lines.push(`${v.kind}: ${v.title}`, ...v.details.map((d) => `    ${d}`), `    (thread ${v.thread}, step ${v.step})`);
+    if (n > SHOWN_PER_KIND) continue;
+    const repeats = repeatsLine(v);
+    lines.push(`${v.kind}: ${v.title}`, ...v.details.map((d) => `    ${d}`), `    (thread ${v.thread}, step ${v.step})`, ...(repeats === null ? [] : [`    ${repeats}`]));
   }
-  for (const [kind, n] of shown) if (n > SHOWN_PER_KIND) lines.push(`... ${n - SHOWN_PER_KIND} more ${kind} reports (--json has them all)`);
+  for (const [kind, n] of shown) if (n > SHOWN_PER_KIND) lines.push(`... ${n - SHOWN_PER_KIND} more ${kind} findings (--json has them all)`);
   const inv = r.invalidations;
   const pt = r.pageTables;
   const lat = pt.freeLatencyNs;
@@ -57,13 +62,11 @@ export function renderRun(r: TimedRunResult, options: RunTextOptions = {}): stri
   return lines.join('\n') + '\n';
 }
 
-/** `kptsim run --quiet`: the run in one line, its verdict first (the exit code says the same). */
-export function renderRunSummary(r: TimedRunResult): string {
+/** `kptsim run --quiet`: the run in one line, its verdict first (the exit code says the same); reports counted by kind. */
+export function renderRunSummary(r: TimedRunRecord): string {
   const kinds = new Map<string, number>();
-  for (const v of r.violations) kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + 1);
-  const found =
-    r.violations.length === 0
-      ? 'no violation'
-      : `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'} (${[...kinds].map(([kind, n]) => `${kind} ${n}`).join(', ')})`;
+  for (const v of r.violations) kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + v.hits);
+  const reports = reportCount(r.violations);
+  const found = reports === 0 ? 'no violation' : `${reports} violation${reports === 1 ? '' : 's'} (${[...kinds].map(([kind, n]) => `${kind} ${n}`).join(', ')})`;
   return `kptsim run: design ${r.design}, scenario ${r.scenario}, seed ${r.seed}: ${found}; ${r.steps} steps, ${r.status}, ${us(r.simulatedNs)} simulated\n`;
 }

@@ -1,5 +1,5 @@
 /** Aligned text tables for terminals: text columns padded on the right, numbers on the left. */
-import type { TimedRunResult } from '../measure/timed-run.ts';
+import type { TimedRunRecord } from '../measure/timed-run.ts';
 
 /** The header and rows as lines; the columns in `left` are left-aligned, the rest right-aligned. */
 export function alignedTable(header: readonly string[], rows: readonly (readonly string[])[], left: readonly number[]): string[] {
@@ -14,7 +14,7 @@ export const METRIC_HEADER = ['sim µs', 'inval PASID', 'inval page', 'inval/tab
 const fixed = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
 const micros = (ns: number | null) => fixed(ns === null ? null : ns / 1000, 1);
 
-export function metricCells(m: TimedRunResult): string[] {
+export function metricCells(m: TimedRunRecord): string[] {
   return [
     micros(m.simulatedNs),
     String(m.invalidations.piotlbPasid),

@@ -1,7 +1,10 @@
 /**
  * A violation's report as check and replay print it (the same lines, so they compare byte for byte);
- * the HTML report shows the same hints.
+ * the HTML report shows the same hints. And how many reports a finding stands for, in the same
+ * words wherever a finding is shown.
  */
+import type { FindingPages } from '../explore/index.ts';
+import type { BaselineDiff, FindingRef } from '../job/baseline.ts';
 
 /** What to look at next, per kind (docs/architecture.md, Reports: the report ends with hints). */
 export const HINTS: Partial<Record<string, string>> = {
@@ -25,4 +28,37 @@ export function reportLines(kind: string, details: readonly string[], thread: st
   const hint = HINTS[kind];
   if (hint !== undefined) lines.push('  hint:', `    ${hint}`);
   return lines;
+}
+
+/**
+ * The reports a finding groups (src/measure/run-findings.ts, the checker's findings): `511 pages like
+ * this: pfn 0x201-0x3ff`, or `5 reports like this` when they name no frame; null for a single report.
+ * `where` narrows it (check: ` in that execution`); `dash` joins the range (HTML: an en dash).
+ */
+export function repeatsLine(f: { readonly hits: number; readonly pfns?: FindingPages }, where = '', dash = '-'): string | null {
+  if (f.hits <= 1) return null;
+  if (f.pfns === undefined) return `${f.hits} reports like this${where}`;
+  return `${f.hits} pages like this${where}: pfn 0x${f.pfns.first.toString(16)}${dash}0x${f.pfns.last.toString(16)}`;
+}
+
+/** A diff against a baseline in a few signs: `+added -removed =kept`. */
+export function diffCounts(d: BaselineDiff): string {
+  return `+${d.added.length} -${d.removed.length} =${d.kept.length}`;
+}
+
+/**
+ * What a row's design adds, removes and keeps against the baseline (compare --baseline, the study): a
+ * line of counts, then each finding added or removed by kind and site (kept ones are inherited:
+ * counted). Nothing for the baseline's own row.
+ */
+export function diffLines(row: { readonly design: string; readonly baseline?: BaselineDiff }): string[] {
+  const d = row.baseline;
+  if (d === undefined) return [];
+  const counts = (n: number) => (n === 0 ? 'none' : String(n));
+  const finding = (what: string) => (f: FindingRef) => `    ${what} ${f.kind}: ${f.site ?? f.message}`;
+  return [
+    `  ${row.design}: adds ${counts(d.added.length)}, removes ${counts(d.removed.length)}, keeps ${counts(d.kept.length)}`,
+    ...d.added.map(finding('added')),
+    ...d.removed.map(finding('removed')),
+  ];
 }

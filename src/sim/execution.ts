@@ -13,7 +13,8 @@
 import type { Choice, ChoiceKind, ChoicePoint, Scheduler } from './choice.ts';
 import { newContext, type ContextKind } from './context.ts';
 import { NO_OBJECT, ObjectNames, type Step } from './step.ts';
-import { Thread, callTrace, type ThreadBody } from './thread.ts';
+import { StackDepot, captureStack, kernelFrames, parseStack, type Track } from './stack.ts';
+import { Thread, lastSteps, type ThreadBody } from './thread.ts';
 import type { TraceCategory, TraceEvent } from './trace.ts';
 import { FATAL_KINDS, KernelOops, ModelInvariantError, type ReportWhere, type Violation, type ViolationKind } from './violation.ts';
 
@@ -69,6 +70,8 @@ export class Execution {
    * oracle's ordering of invalidation completions before frees. Must not change the model.
    */
   readonly stepListeners: ((thread: Thread, step: Step) => void)[] = [];
+  /** The allocation and free tracks, while the execution records stacks (recordStacks); null otherwise. */
+  stacks: StackDepot | null = null;
   stepCount = 0;
   private running: Thread | null = null;
   private abandoned = false;
@@ -99,6 +102,38 @@ export class Execution {
 
   get tracing(): boolean {
     return this.events !== null;
+  }
+
+  /**
+   * From now on, reports carry the running thread's kernel call stack and the model keeps
+   * allocation and free tracks (src/sim/stack.ts). Costly: for the one execution whose reports are
+   * printed, called after the world is built and before it runs (boot allocates before any task).
+   */
+  recordStacks(): void {
+    this.stacks ??= new StackDepot();
+  }
+
+  /**
+   * A report's trace of `thread`: "Call Trace:" and its kernel stack, one function a line, innermost
+   * first, when stacks are recorded and it is the thread running; else its last steps. `helper`: the
+   * report helper asking for its caller, left out of the stack.
+   */
+  callTrace(thread: Thread, helper?: (...args: never[]) => unknown): string[] {
+    if (this.stacks === null || thread !== this.running) return [`Last steps: ${lastSteps(thread)}`];
+    return ['Call Trace:', ...captureStack(thread, helper ?? this.callTrace).map((f) => ` ${f}`)];
+  }
+
+  /** callTrace() on one line, for a report that names where something happened inside another line. */
+  callChain(thread: Thread): string {
+    if (this.stacks === null || thread !== this.running) return `last steps ${lastSteps(thread)}`;
+    return captureStack(thread).join(' < ');
+  }
+
+  /** What the running thread is doing now, for the stack depot; null when stacks are not recorded or no thread runs. */
+  track(): Track | null {
+    const t = this.running;
+    if (this.stacks === null || t === null) return null;
+    return { pid: t.id, comm: t.name, cpu: t.ctx.cpu, step: this.stepCount, stack: captureStack(t) };
   }
 
   /** The thread whose step is running now. Model code asks this for its kernel context. */
@@ -160,6 +195,18 @@ export class Execution {
   }
 
   run(): ExecutionResult {
+    if (this.stacks === null) return this.loop();
+    // An oops's report takes its stack from the exception, captured at the throw.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = Infinity;
+    try {
+      return this.loop();
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
+  private loop(): ExecutionResult {
     for (;;) {
       if (this.abandoned) return this.finish('abandoned');
       if (this.stopOnViolation && this.fatal) return this.finish('violation');
@@ -297,8 +344,9 @@ export class Execution {
    * an oops kills the task); the model itself is intact, so the execution goes on.
    */
   private oops(thread: Thread, err: unknown): void {
+    const context = `CPU: ${thread.ctx.cpu} PID: ${thread.id} Comm: ${thread.name}`;
     if (err instanceof KernelOops) {
-      this.report('assertion', err.title, [...err.details, `CPU: ${thread.ctx.cpu} PID: ${thread.id} Comm: ${thread.name}`, `Call Trace: ${callTrace(thread)}`]);
+      this.report('assertion', err.title, [...err.details, context, ...this.unwoundTrace(thread, err)]);
       thread.kill();
       return;
     }
@@ -308,9 +356,16 @@ export class Execution {
     this.report('assertion', `Oops: ${e.name}: ${e.message} in ${thread.name}`, [
       `exception in a kernel hook at step ${this.stepCount}, in ${thread.pending?.label ?? 'its last step'}`,
       ...(at ? [`thrown ${at.trim()}`] : []),
-      `Call Trace: ${callTrace(thread)}`,
+      context,
+      ...this.unwoundTrace(thread, e),
     ]);
     thread.kill();
+  }
+
+  /** The trace of an oops: the kernel stack where `err` was thrown (its hooks' frames unwound with it), or the last steps. */
+  private unwoundTrace(thread: Thread, err: Error): string[] {
+    if (this.stacks === null) return [`Last steps: ${lastSteps(thread)}`];
+    return ['Call Trace:', ...kernelFrames(parseStack(err.stack ?? ''), []).map((f) => ` ${f}`)];
   }
 
   /**
@@ -335,7 +390,7 @@ export class Execution {
       title: `watchdog: BUG: soft lockup - ${name} made no progress for ${idle} steps (livelock)`,
       details: [
         `no step changed shared state or ended a thread in the last ${idle} steps before the step limit (--max-steps ${this.maxSteps}) at step ${this.stepCount}: a hook that never returns (yields forever)?`,
-        ...stuck.map((t) => `${t.name} at ${t.pending?.label ?? 'its end'}, ${t.steps} steps; Call Trace: ${callTrace(t)}`),
+        ...stuck.map((t) => `${t.name} at ${t.pending?.label ?? 'its end'}, ${t.steps} steps; last steps: ${lastSteps(t)}`),
       ],
       thread: name,
       step: this.stepCount,

@@ -4,5 +4,6 @@ export * from './context.ts';
 export * from './violation.ts';
 export * from './choice.ts';
 export * from './thread.ts';
+export * from './stack.ts';
 export * from './trace.ts';
 export * from './execution.ts';

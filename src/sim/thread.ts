@@ -42,7 +42,7 @@ export class Thread {
     return this.generator !== null;
   }
 
-  /** Recent step labels, oldest first: the "call trace" of a report (a fresh array). */
+  /** Recent step labels, oldest first (a fresh array): what it did last, not where it is (captureStack). */
   get recent(): string[] {
     const ring = this.ring;
     return ring.length < RECENT_STEPS ? ring.slice() : [...ring.slice(this.recentAt), ...ring.slice(0, this.recentAt)];
@@ -72,21 +72,24 @@ export class Thread {
 
 const RECENT_STEPS = 12;
 
-/** The thread's recent steps, newest first, as a report's call trace; repeats shown once with a count. */
-export function callTrace(thread: Thread): string {
-  const recent = thread.recent;
+/**
+ * The thread's recent steps, oldest first, repeats shown once with a count: "Last steps:" of a report
+ * made without stacks (Execution.recordStacks) or about a thread not running. A history, not a call
+ * stack.
+ */
+export function lastSteps(thread: Thread): string {
   const out: string[] = [];
   let last = '';
   let count = 0;
-  for (let i = recent.length - 1; i >= 0; i--) {
-    if (recent[i] === last) {
+  for (const label of thread.recent) {
+    if (label === last) {
       count++;
       continue;
     }
     if (count > 0) out.push(count > 1 ? `${last} x${count}` : last);
-    last = recent[i];
+    last = label;
     count = 1;
   }
   if (count > 0) out.push(count > 1 ? `${last} x${count}` : last);
-  return out.join(' <- ');
+  return out.join(', ');
 }

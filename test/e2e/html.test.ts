@@ -84,6 +84,9 @@ describe('the HTML reports in headless Chromium', { skip: SKIP, timeout: 120_000
     const token = (JSON.parse(check.stdout) as { violations: { replay: string }[] }).violations[0].replay;
     const replay = await kptsim(['replay', token, '--html', file('replay.html')]);
     assert.equal(replay.code, 1, replay.stderr);
+    // seed on mixed-reuse: one bug reported on 511 pages, a leak and an accounting error.
+    const repeated = await kptsim(['run', '--design', 'seed', '--scenario', 'mixed-reuse', '--html', file('repeated.html')]);
+    assert.equal(repeated.code, 1, repeated.stderr);
 
     // The study's report from a small study (the study command writes it the same way).
     const designs = ['immediate', 'upstream'].map((n) => builtinDesign(n)!);
@@ -296,6 +299,30 @@ describe('the HTML reports in headless Chromium', { skip: SKIP, timeout: 120_000
     await page.close();
   });
 
+  test('run: a bug reported on 511 pages is one finding with its count, and the page stays a few screens tall even with every section open', async () => {
+    const page = await open('repeated.html');
+    const layout = (await page.evaluate(`(() => {
+      const closed = document.documentElement.scrollHeight;
+      for (const d of document.querySelectorAll('details')) d.open = true;
+      const h2 = [...document.querySelectorAll('h2')];
+      const top = (name) => h2.find((h) => h.textContent === name).getBoundingClientRect().top;
+      const badPage = [...document.querySelectorAll('.violation[data-kind="bad-page"]')];
+      return { closed, findings: document.querySelectorAll('.violation').length, listed: document.querySelectorAll('details.more-violations tbody tr').length,
+        badPage: badPage.length, repeats: badPage.map((b) => b.querySelector('.repeats')?.textContent ?? ''), section: top('Trace') - top('Violations') };
+    })()`)) as { closed: number; findings: number; listed: number; badPage: number; repeats: string[]; section: number };
+    assert.equal(layout.badPage, 1, 'one bad-page finding');
+    assert.match(layout.repeats[0], /^511 (pages|reports) like this/);
+    assert.equal(layout.findings, 3, 'bad-page, leak, accounting');
+    assert.equal(layout.listed, 0);
+    // A finding's block is its report and its trace window (at most WINDOW_BEFORE + WINDOW_AFTER rows
+    // and the reporting step's own: about 55 rows of 21 px, 1,560 px at 1400 px wide with its wrapped
+    // call trace): 2,000 px a finding, opened. Ungrouped, the 511 reports made the section 20,900 px
+    // (three in full, 508 listed); the whole page, every section open, was the 38,000 px of issue 15.
+    assert.ok(layout.section < 2000 * layout.findings, `the violations section is ${layout.section} px tall, opened`);
+    assert.ok(layout.closed < 6000, `the page is ${layout.closed} px tall as it opens`);
+    await page.close();
+  });
+
   test('replay: the replayed violation with its trace, and the replay\'s charts in simulated time', async () => {
     const page = await open('replay.html');
     const charts = await chartsOf(page);
@@ -334,6 +361,6 @@ describe('the HTML reports in headless Chromium', { skip: SKIP, timeout: 120_000
       requested.filter((u) => !u.startsWith('file:')),
       [],
     );
-    for (const name of ['run.html', 'compare.html', 'replay.html', 'study.html']) assert.ok(readFileSync(file(name), 'utf8').startsWith('<!DOCTYPE html>'));
+    for (const name of ['run.html', 'compare.html', 'replay.html', 'study.html', 'repeated.html']) assert.ok(readFileSync(file(name), 'utf8').startsWith('<!DOCTYPE html>'));
   });
 });

@@ -34,10 +34,14 @@ export interface MmStruct {
   readonly notifiers: MmuNotifier[];
 }
 
-/** mmu_notifier_ops.arch_invalidate_secondary_tlbs, the hook iommu_sva_invalidate_kva_range reaches. */
+/**
+ * mmu_notifier_ops.arch_invalidate_secondary_tlbs, the hook iommu_sva_invalidate_kva_range reaches.
+ * [modelling choice] `ih` is not in Linux's signature (the Intel callback always uses IH = 0): the
+ * model carries it, 0 unless a design asks, so a design can try what IH = 1 would do.
+ */
 export interface MmuNotifier {
   readonly name: string;
-  arch_invalidate_secondary_tlbs(k: Kernel, mm: MmStruct, start: Va, end: Va): Sim;
+  arch_invalidate_secondary_tlbs(k: Kernel, mm: MmStruct, start: Va, end: Va, ih?: 0 | 1): Sim;
 }
 
 export function newMm(k: Pick<Kernel, 'exec' | 'lockdep'>, name: string, pgd: Pa): MmStruct {

@@ -29,7 +29,7 @@
  * circular dependency. A worker also checks, after each function returns, that the function left no
  * lock held and no atomic section open ("BUG: workqueue leaked atomic, lock or RCU").
  */
-import { callTrace, ModelInvariantError, step, type Blocker, type ObjectId, type Sim, type Step } from '../../sim/index.ts';
+import { ModelInvariantError, step, type Blocker, type ObjectId, type Sim, type Step } from '../../sim/index.ts';
 import type { ExecCore, Kernel, SyncCore } from '../model/kernel.ts';
 import type { LockdepMap } from './locking/lockdep.ts';
 import { might_sleep } from './sched/core.ts';
@@ -243,7 +243,7 @@ function* process_one_work<K extends SyncCore>(k: K, worker: Worker<K>, work: wo
       `     preempt=0x${t.ctx.preemptCount.toString(16).padStart(8, '0')} lock=${depthBefore}->${depthAfter} irqs_disabled=${t.ctx.irqsDisabledDepth > 0 ? 1 : 0}`,
       `     last function: ${work.func.name || work.name}`,
       ...k.lockdep.held(t).map((l, i) => ` #${i}: (${l.name})`),
-      `Call Trace: ${callTrace(t)}`,
+      ...k.exec.callTrace(t),
     ]);
   }
   yield worker.doneStep;

@@ -53,6 +53,7 @@ import { ModelInvariantError, step, type Sim } from '../../sim/index.ts';
 import { bootPresentFrames } from '../model/boot-memory.ts';
 import { MAX_PAGE_ORDER, __free_pages_core, alloc_pages, page_zone, type Zone } from './page_alloc.ts';
 import { GFP_KERNEL, __GFP_NOWARN, __GFP_RETRY_MAYFAIL, formatGfp } from '../include/linux/gfp.ts';
+import { get_order } from '../include/asm-generic/getorder.ts';
 import type { Kernel, SyncCore } from '../model/kernel.ts';
 import { INIT_LIST_HEAD, list_add, list_del } from '../include/linux/list.ts';
 import { mutex_init, mutex_lock, mutex_unlock, type mutex } from '../kernel/locking/mutex.ts';
@@ -164,16 +165,18 @@ function vmemmap_populate(k: Kernel, start: Va, end: Va): Sim<boolean> {
 
 /**
  * vmemmap_alloc_block() after boot: alloc_pages_node(GFP_KERNEL | __GFP_RETRY_MAYFAIL |
- * __GFP_NOWARN, get_order(size)) — no __GFP_COMP. Linux warns once on failure (warn_alloc).
+ * __GFP_NOWARN, get_order(size)) — no __GFP_COMP, no mark. Linux warns once on failure
+ * (warn_alloc). Every vmemmap table and block comes from here (the vmemmap_alloc_block hook).
  */
-function* vmemmap_alloc_block(k: Kernel, size: number): Sim<Pfn | null> {
+export function* generic_vmemmap_alloc_block(k: Kernel, size: number): Sim<Pfn | null> {
   const gfp = GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
-  let order = 0;
-  while (PAGE_SIZE << order < size) order++;
+  const order = get_order(size);
   const page = yield* alloc_pages(k, gfp, order);
   if (page === null && k.exec.tracing) k.exec.log('alloc', `vmemmap alloc failure: order:${order}, mode:${formatGfp(gfp & ~__GFP_NOWARN)}`);
   return page;
 }
+
+export const vmemmap_alloc_block = (k: Kernel, size: number) => k.hooks.vmemmap_alloc_block(k, size);
 
 /** vmemmap_alloc_block_zero(): vmemmap_alloc_block() then memset(0), a step per frame. */
 function* vmemmap_alloc_block_zero(k: Kernel, size: number): Sim<Pfn | null> {

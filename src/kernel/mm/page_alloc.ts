@@ -66,6 +66,7 @@ import {
 } from '../include/linux/mm_types.ts';
 import { PAGE_TYPE_NONE, type FlagsMask } from '../include/linux/page-flags.ts';
 import { global_zone_page_state, mod_zone_page_state, zone_page_state } from './vmstat.ts';
+import { kasan_save_alloc_info, kasan_save_free_info } from './kasan/generic.ts';
 
 export const MAX_PAGE_ORDER = 10;
 export const NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
@@ -320,6 +321,7 @@ function prep_new_page(k: MemoryCore, page: Page, order: number, gfp: gfp_t): vo
   pages.private[page] = 0;
   pages.refcount[page] = 1;
   if (order > 0 && (gfp & __GFP_COMP) !== 0) prep_compound_page(pages, page, order);
+  kasan_save_alloc_info(k, page, order);
   for (const o of k.observers) o.pagesAllocated?.(page, order);
 }
 
@@ -473,6 +475,7 @@ function* free_the_page(k: MemoryCore, page: Page, order: number): Sim {
     yield step('kernel_poison_pages', 'write', page + i);
     poison_page(k, page + i);
   }
+  kasan_save_free_info(k, page, order);
   for (const o of k.observers) o.pagesFreed?.(page, order);
   const zone = free_zone(k, page, order);
   if (zone === null) return;

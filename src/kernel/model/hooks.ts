@@ -5,7 +5,7 @@
  * design's override is seen on every path. The generic defaults (the kernel before any fix) are in
  * generic-hooks.ts; a design is `{ name, summary, source } & Partial<KernelHooks>` (src/designs).
  */
-import type { Va } from '../../hw/address.ts';
+import type { Pa, Va } from '../../hw/address.ts';
 import type { Sim } from '../../sim/index.ts';
 import type { Kernel } from './kernel.ts';
 import type { MmStruct } from '../kernel/fork.ts';
@@ -18,6 +18,17 @@ export interface KernelHooks {
   pmd_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
   pud_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
   p4d_alloc_one(k: Kernel, mm: MmStruct, addr: Va): Sim<Ptdesc | null>;
+
+  /**
+   * The kernel's own table allocators outside pgalloc.h, none of which marks what it returns
+   * (docs/kernel/free-sites.md, Allocation sites): arch/x86/mm/init.c alloc_low_pages() after boot
+   * (hot-add's direct-map tables), mm/sparse-vmemmap.c vmemmap_alloc_block() (the vmemmap's tables
+   * and its data blocks, all later freed by free_pagetable()), and split_large_page()'s new table
+   * (arch/x86/mm/pat/set_memory.c). Each returns the first page of the block, or null.
+   */
+  alloc_low_pages(k: Kernel, num: number): Sim<Page | null>;
+  vmemmap_alloc_block(k: Kernel, size: number): Sim<Page | null>;
+  cpa_alloc_pgtable(k: Kernel): Sim<Ptdesc | null>;
 
   /** The final free of a page-table page (include/linux/mm.h). */
   pagetable_free(k: Kernel, pt: Ptdesc): Sim;
@@ -37,6 +48,14 @@ export interface KernelHooks {
    * that memory hot-remove's remove_pagetable() releases.
    */
   free_pagetable(k: Kernel, page: Page, order: number): Sim;
+  /**
+   * arch/x86/mm/init_64.c free_pte_table()/free_pmd_table()/free_pud_table(): if the emptied table
+   * `table` holds no entry, free it and clear the parent entry `parentp` — in the kernel's order, free
+   * first (docs/kernel/free-sites.md, Hot-remove order); free_empty_table() takes the order.
+   */
+  free_pte_table(k: Kernel, table: Pa, pmdp: EntryPtr): Sim;
+  free_pmd_table(k: Kernel, table: Pa, pudp: EntryPtr): Sim;
+  free_pud_table(k: Kernel, table: Pa, p4dp: EntryPtr): Sim;
   /**
    * arch/x86/mm/pat/set_memory.c: the free of one page table in cpa_collapse_large_pages()'s final
    * loop, after the table was taken off the local pgtables list and flush_tlb_all() ran.

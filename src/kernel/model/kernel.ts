@@ -13,6 +13,7 @@ import type { KernelHooks } from './hooks.ts';
 import type { ListArena } from '../include/linux/list.ts';
 import type { Lockdep } from '../kernel/locking/lockdep.ts';
 import type { MemoryHotplug } from '../mm/memory_hotplug.ts';
+import type { KmallocHeap } from '../mm/slab.ts';
 import type { MmStruct } from '../kernel/fork.ts';
 import type { KernelObserver } from './observer.ts';
 import type { PageArray } from '../include/linux/mm_types.ts';
@@ -71,4 +72,6 @@ export interface Kernel extends MemoryCore, SyncCore {
   readonly devices: readonly SvaDevice[];
   /** The page-table free and flush paths, as the design under test defines them. */
   readonly hooks: KernelHooks;
+  /** The kmalloc heap (mm/slab.ts), made by the execution's first kmalloc(): none until then. */
+  slab?: KmallocHeap;
 }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   countPreemptions,
   encodeToken,
@@ -64,31 +65,18 @@ test('a lost update shrinks to one preemption: t0 loads, t1 runs its increment, 
   assert.deepEqual(shrunk.schedule.switches, [{ after: 't0', steps: 2, thread: 't1' }]);
 });
 
-test('shrinking keeps the data choice a bug needs and drops the thread switches it does not', () => {
-  const p = program('alloc', [
-    {
-      name: 'noise',
-      body: function* (w) {
-        for (let k = 0; k < 5; k++) yield* w.write('x', k);
-      },
-    },
-    {
-      name: 'alloc',
-      body: function* (w) {
-        yield* w.local();
-        yield* w.local();
-        if (w.exec.choose('alloc_pages GFP_ATOMIC', ['ok', 'fail']) === 1) w.exec.report('leak', 'allocation failure path leaks the page', []);
-        yield* w.local();
-      },
-    },
-  ]);
+test('shrinking keeps the data choice a bug needs and drops the thread switches it does not, as long as the report comes no later', () => {
+  const p = failingAllocation(2);
   const found = explore(p, new RandomScheduler(2), { budget: 100, stopAtFirst: true });
   assert.ok(countPreemptions(found.violations[0].choices) > 0);
   const shrunk = shrink(p, found.violations[0].choices, reportsKind('leak'));
-  assert.equal(shrunk.shrunk.preemptions, 0);
-  assert.deepEqual(shrunk.schedule, { switches: [], data: [{ thread: 'alloc', steps: 3, nth: 0, value: 1 }] });
+  assert.deepEqual([shrunk.original.preemptions, shrunk.original.steps], [6, 6]);
+  // Without the switch the noise runs first and the leak is reported at step 9, later than the
+  // original's 6: that schedule is not taken. One switch lets the allocation run at step 2.
+  assert.deepEqual([shrunk.shrunk.preemptions, shrunk.shrunk.steps], [1, 4]);
+  assert.deepEqual(shrunk.schedule, { switches: [{ after: 'noise', steps: 1, thread: 'alloc' }], data: [{ thread: 'alloc', steps: 3, nth: 0, value: 1 }] });
   // A leak is not fatal: the execution goes on to its end after the report.
-  assert.deepEqual(renderSchedule(shrunk.choices), ['noise x6', 'alloc x3', 'alloc_pages GFP_ATOMIC = fail', 'alloc x1']);
+  assert.deepEqual(renderSchedule(shrunk.choices), ['noise x1', 'alloc x3 (preempts noise)', 'alloc_pages GFP_ATOMIC = fail', 'alloc x1', 'noise x5']);
 });
 
 test('a run budget stops shrinking early and says so', () => {
@@ -123,4 +111,39 @@ test('the readable schedule lists runs of one thread, marks preemptions, and sho
   ];
   assert.deepEqual(renderSchedule(choices), ['a x2', 'b x1 (preempts a)', 'alloc_pages GFP_ATOMIC = fail', 'b x1', 'a x1']);
   assert.equal(countPreemptions(choices), 1);
+});
+
+/** Noise writes racing an allocation, after `before` local steps, whose failure path leaks: a data choice and thread switches. */
+function failingAllocation(before = 1) {
+  return program('alloc', [
+    {
+      name: 'noise',
+      body: function* (w) {
+        for (let k = 0; k < 5; k++) yield* w.write('x', k);
+      },
+    },
+    {
+      name: 'alloc',
+      body: function* (w) {
+        for (let i = 0; i < before; i++) yield* w.local();
+        if (w.exec.choose('alloc_pages GFP_ATOMIC', ['ok', 'fail']) === 1) w.exec.report('leak', 'allocation failure path leaks the page', []);
+        yield* w.local();
+      },
+    },
+  ]);
+}
+
+test('shrinking never reports more steps or more preemptions than it started from (property: random failures of three programs)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 1000 }), fc.constantFrom('window', 'counter', 'alloc'), (seed, which) => {
+      const p = which === 'window' ? window(6, 6) : which === 'counter' ? counter(3, false) : failingAllocation();
+      const found = explore(p, new RandomScheduler(seed), { budget: 200, stopAtFirst: true });
+      if (found.violations.length === 0) return;
+      const shrunk = shrink(p, found.violations[0].choices, reportsKind(found.violations[0].kind), { maxRuns: 60 });
+      assert.ok(shrunk.shrunk.steps <= shrunk.original.steps, `steps ${shrunk.original.steps} -> ${shrunk.shrunk.steps}`);
+      assert.ok(shrunk.shrunk.preemptions <= shrunk.original.preemptions, `preemptions ${shrunk.original.preemptions} -> ${shrunk.shrunk.preemptions}`);
+      assert.equal(shrunk.shrunk.steps, shrunk.result.violations.find((v) => v.kind === found.violations[0].kind)?.step, 'steps are counted to the report');
+    }),
+    { numRuns: 60, seed: 15 },
+  );
 });

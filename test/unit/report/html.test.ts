@@ -1,22 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtinDesign } from '../../../src/designs/index.ts';
+import { againstBaseline, findingRef, timedSummary } from '../../../src/job/baseline.ts';
 import type { CheckResult, CheckViolation } from '../../../src/job/check-result.ts';
 import type { ReplayResult, TimedReplayResult } from '../../../src/job/replay.ts';
 import type { StudyCell, StudyResult } from '../../../src/job/study.ts';
 import { cellVerdict, checkVerdict } from '../../../src/job/verdict.ts';
-import { compare, timedRun, type TimedRunResult } from '../../../src/measure/timed-run.ts';
+import { compare, runRecord, timedRun, type TimedRunRecord } from '../../../src/measure/timed-run.ts';
 import { escapeHtml, html } from '../../../src/report/html-markup.ts';
+import { renderCompare } from '../../../src/report/compare-text.ts';
 import { compareHtml, replayHtml, runHtml, studyHtml } from '../../../src/report/html.ts';
+import { renderStudy } from '../../../src/report/study-text.ts';
 import { SHOWN_PER_KIND, WINDOW_AFTER, WINDOW_BEFORE, traceWindow } from '../../../src/report/html-violation.ts';
 import { niceStep, stepChart } from '../../../src/report/svg.ts';
 import { builtinScenario } from '../../../src/scenario/scenario.ts';
-import type { Violation } from '../../../src/sim/index.ts';
+import type { RunFinding } from '../../../src/measure/run-findings.ts';
 
 const scenario = builtinScenario('vfree-huge-vmap')!;
 const design = (name: string) => builtinDesign(name)!;
 /** v6.18 on vfree-huge-vmap: the PTE table is freed with no invalidation and the device walks it. */
-const immediate = timedRun(design('immediate'), scenario, { trace: true });
+const immediate = runRecord(timedRun(design('immediate'), scenario, { trace: true }));
 const compared = compare(['immediate', 'v3', 'seed', 'upstream'].map(design), scenario);
 
 /** The SVG charts of a document, each with the number of series it says it draws and the paths it has. */
@@ -31,8 +34,8 @@ function charts(doc: string): { declared: number; paths: number; legend: number;
 
 const HOSTILE = 'BUG: <script>alert("x")</script> & <img src=x onerror=y> \'q\'';
 
-function hostileViolation(step: number): Violation {
-  return { kind: 'iommu-use-after-free', title: HOSTILE, details: ['Call Trace: a <- b <- c', `flags: ${HOSTILE}`], thread: 'cpu0:<kworker>', step };
+function hostileViolation(step: number): RunFinding {
+  return { kind: 'iommu-use-after-free', title: HOSTILE, details: ['Call Trace: a <- b <- c', `flags: ${HOSTILE}`], thread: 'cpu0:<kworker>', step, hits: 1 };
 }
 
 test('escapeHtml turns the five markup characters into entities; markup built by html is not escaped twice', () => {
@@ -42,7 +45,7 @@ test('escapeHtml turns the five markup characters into entities; markup built by
 });
 
 test('kernel text in a violation (title, details, thread) and a design name are escaped in every report', () => {
-  const r: TimedRunResult = { ...immediate, design: 'evil<&>', violations: [hostileViolation(immediate.violations[0].step)] };
+  const r: TimedRunRecord = { ...immediate, design: 'evil<&>', violations: [hostileViolation(immediate.violations[0].step)] };
   for (const doc of [runHtml(r), compareHtml({ ...compared, rows: [r] })]) {
     assert.ok(!doc.includes('<script'), 'a <script> tag got through');
     assert.ok(!doc.includes('<img'), 'an <img> tag got through');
@@ -65,9 +68,9 @@ test('a report is self-contained: no script, no external resource, a policy that
 });
 
 test('the same record gives the same bytes, also after a JSON round trip (the --json output renders alike)', () => {
-  const again = timedRun(design('immediate'), scenario, { trace: true });
+  const again = runRecord(timedRun(design('immediate'), scenario, { trace: true }));
   assert.equal(runHtml(again), runHtml(immediate));
-  assert.equal(runHtml(JSON.parse(JSON.stringify(immediate)) as TimedRunResult), runHtml(immediate));
+  assert.equal(runHtml(JSON.parse(JSON.stringify(immediate)) as TimedRunRecord), runHtml(immediate));
   assert.equal(compareHtml(JSON.parse(JSON.stringify(compared))), compareHtml(compared));
 });
 
@@ -92,7 +95,7 @@ test('compare draws one pending-pages series and one latency series per design, 
 });
 
 test('a design that freed no page-table page has a legend entry saying so and no latency line', () => {
-  const none: TimedRunResult = {
+  const none: TimedRunRecord = {
     ...compared.rows[2],
     design: 'idle',
     pageTables: { ...compared.rows[2].pageTables, freeLatencySamplesNs: [], pendingSeries: { timesNs: [], pages: [] } },
@@ -116,7 +119,7 @@ test('a pending series is drawn as a step function on the scaled axes (hand-comp
 });
 
 test('the latency CDF rises to 100% at the last sample, one step per distinct latency', () => {
-  const r: TimedRunResult = { ...immediate, pageTables: { ...immediate.pageTables, freeLatencySamplesNs: [1000, 1000, 3000, 4000] } };
+  const r: TimedRunRecord = { ...immediate, pageTables: { ...immediate.pageTables, freeLatencySamplesNs: [1000, 1000, 3000, 4000] } };
   const [, latency] = charts(runHtml(r));
   // x 0..4 µs (ticks of 1) over 340 px from x=64; y 0..100 % over 200 px up from y=234:
   // 50% from 1 µs, 75% from 3 µs, 100% from 4 µs.
@@ -143,11 +146,13 @@ test('each violation of a run is shown with the trace window around its step, th
   assert.match(doc, /hint:<\/b> the IOMMU reached a page-table page/, 'the use-after-free the device then commits is shown too');
 });
 
-test('a run that reports the same bug many times shows the first few in full and lists the rest', () => {
-  const many = Array.from({ length: SHOWN_PER_KIND + 4 }, (_, i) => ({ ...immediate.violations[0], step: immediate.violations[0].step + i }));
+test('a run with many findings of one kind (leaks: one per title) shows the first few in full and lists the rest with their reports', () => {
+  const first = immediate.violations[0];
+  const many = Array.from({ length: SHOWN_PER_KIND + 4 }, (_, i) => ({ ...first, title: `${first.title} #${i}`, step: first.step + i, hits: i + 1 }));
   const doc = runHtml({ ...immediate, violations: many });
   assert.equal((doc.match(/<div class="violation"/g) ?? []).length, SHOWN_PER_KIND);
-  assert.match(doc, /<summary>4 more reports of the same kinds<\/summary>/);
+  assert.match(doc, /<summary>4 more findings of the same kinds<\/summary>/);
+  assert.match(doc, /#6<\/td><td class="num">7<\/td><\/tr>/, 'a listed finding shows how many reports it groups');
 });
 
 test('a clean run says so, and its metrics table carries the hand-checkable figures', () => {
@@ -167,7 +172,7 @@ function checkOf(designName: string, violations: readonly CheckViolation[]): Che
   return { version: 1, design: designName, scenario: scenario.name, seed: 1, stoppedBy: 'budget', ...base, verdict: checkVerdict(base), shard: { index: 0, count: 1, run } };
 }
 
-function cellOf(designName: string, violations: readonly CheckViolation[], metrics: TimedRunResult): StudyCell {
+function cellOf(designName: string, violations: readonly CheckViolation[], metrics: TimedRunRecord): StudyCell {
   const check = checkOf(designName, violations);
   return { design: designName, scenario: scenario.name, check, metrics, verdict: cellVerdict(check, metrics.violations) };
 }
@@ -216,6 +221,46 @@ test('the study shows the designs with summary and source, a coloured verdict pe
   const [pending, latency] = charts(doc);
   assert.equal(pending.paths, 3);
   assert.equal(latency.paths, 3);
+});
+
+test('against a baseline, compare and the study show each other design\'s diff: counts, then the findings added and removed, in text and HTML', () => {
+  // immediate (v6.18) as the baseline of seed, v3 and upstream on vfree-huge-vmap.
+  const findings = (r: TimedRunRecord) => r.violations.map(findingRef);
+  const rows = againstBaseline(compared.rows, 0, findings, (r) => timedSummary(r.violations));
+  const text = renderCompare({ ...compared, rows });
+  const site = 'PTE table freed in pmd_free_pte_page > pte_free_kernel > pagetable_dtor_free > pagetable_free';
+  assert.ok(
+    text.includes(
+      `\nagainst the baseline immediate (bug: iommu-uncovered-free, iommu-use-after-free), the same timed run (scenario, costs, seed):\n  v3: adds none, removes none, keeps 2\n  seed: adds none, removes 2, keeps none\n    removed iommu-uncovered-free: ${site}\n    removed iommu-use-after-free: ${site}\n  upstream: adds none, removes 2, keeps none\n`,
+    ),
+    text,
+  );
+  const doc = compareHtml({ ...compared, rows });
+  assert.equal((doc.match(/<div class="baseline-diff">/g) ?? []).length, 3, 'one diff per design but the baseline');
+  assert.ok(doc.includes(`<strong>seed</strong>: adds 0, removes 2, keeps 0</p>\n<ul><li class="removed"><b>removed</b> iommu-uncovered-free: <span class="mono">${escapeHtml(site)}</span></li>`));
+  assert.ok(doc.includes(`<strong>v3</strong>: adds 0, removes 0, keeps 2</p>\n<ul><li class="kept">`));
+
+  const cells = againstBaseline([cellOf('immediate', [], compared.rows[0]), cellOf('seed', [], compared.rows[2])], 0, (c) => c.metrics.violations.map(findingRef), (c) => c.verdict.summary);
+  const study: StudyResult = {
+    version: 1,
+    options: { budget: 20, stepBudget: 300_000, seed: 1 },
+    designs: ['immediate', 'seed'].map((n) => ({ name: n, summary: design(n).summary, source: design(n).source })),
+    scenarios: [{ name: scenario.name, summary: scenario.summary }],
+    cells: [cells],
+    baseline: 'immediate',
+  };
+  const studyText = renderStudy(study, false, 0);
+  assert.match(studyText, /^design +verdict +vs immediate +sim µs/m);
+  assert.match(studyText, /^immediate +bug: [^\n]+ baseline +\d/m);
+  assert.match(studyText, /^seed +not found in 20 +\+0 -2 =0 +\d/m);
+  assert.match(studyText, /\nvfree-huge-vmap \(immediate: bug: iommu-uncovered-free, iommu-use-after-free\):\n {2}seed: adds none, removes 2, keeps none\n {4}removed iommu-uncovered-free: /);
+  const studyDoc = studyHtml(study);
+  assert.match(studyDoc, /<div class="vs-baseline">vs immediate: \+0 -2 =0<\/div>/);
+  assert.equal((studyDoc.match(/class="vs-baseline"/g) ?? []).length, 1, 'not on the baseline\'s own cell');
+  assert.match(studyDoc, /<h3>Against the baseline <code>immediate<\/code><\/h3>/);
+  // Without a baseline, none of it.
+  assert.doesNotMatch(renderCompare(compared), /against the baseline/);
+  assert.doesNotMatch(compareHtml(compared), /<div class="baseline-diff">/);
 });
 
 test('a replay report shows the violation with its trace window and the whole trace, without a time column', () => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { builtinDesign } from '../../../src/designs/index.ts';
-import { timedRun } from '../../../src/measure/timed-run.ts';
+import { runRecord, timedRun } from '../../../src/measure/timed-run.ts';
 import { renderRun, renderRunSummary } from '../../../src/report/run-text.ts';
 import { collapseRuns } from '../../../src/report/trace-text.ts';
 import { builtinScenario } from '../../../src/scenario/scenario.ts';
 
 /** v6.18 on vfree-huge-vmap: two violations, a short trace. */
-const immediate = timedRun(builtinDesign('immediate')!, builtinScenario('vfree-huge-vmap')!, { trace: true });
+const immediate = runRecord(timedRun(builtinDesign('immediate')!, builtinScenario('vfree-huge-vmap')!, { trace: true }));
 const TRACE_LINE = /^ +\d+\.\d{3} µs \[ *\d+\] /m;
 
 test('renderRun prints the header, the violations and the metrics; the trace only when asked', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ModelInvariantError, callTrace, step } from '../../../src/sim/index.ts';
+import { ModelInvariantError, lastSteps, step } from '../../../src/sim/index.ts';
 import { newExecution, runThreads } from '../../helpers/sim.ts';
 
 test('a hook that throws is an oops: an assertion at that step, the thread dies, the others run on', () => {
@@ -37,7 +37,7 @@ test('a ModelInvariantError is a kptsim bug and is never turned into a finding',
   );
 });
 
-test('a call trace lists recent steps newest first, with a run of one step shown once with its count', () => {
+test('the last steps list recent steps oldest first, with a run of one step shown once with its count', () => {
   const exec = newExecution();
   let trace = '';
   runThreads(exec, [
@@ -45,8 +45,8 @@ test('a call trace lists recent steps newest first, with a run of one step shown
       yield step('spin_lock', 'local', -1);
       for (let i = 0; i < 3; i++) yield step('kernel_poison_pages', 'local', -1);
       yield step('free_one_page', 'local', -1);
-      trace = callTrace(t);
+      trace = lastSteps(t);
     },
   ]);
-  assert.equal(trace, 'free_one_page <- kernel_poison_pages x3 <- spin_lock <- thread_start');
+  assert.equal(trace, 'thread_start, spin_lock, kernel_poison_pages x3, free_one_page');
 });

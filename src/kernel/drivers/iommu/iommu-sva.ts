@@ -117,19 +117,23 @@ export function* iommu_sva_unbind_device(k: Kernel, handle: IommuSvaHandle): Sim
 /**
  * iommu_sva_invalidate_kva_range(): flush every SVA mm's IOMMU caches for a kernel range. Takes
  * iommu_sva_lock (may sleep); returns at once when no SVA mm exists.
+ *
+ * [modelling choice] `ih` is not an argument in v6.19, whose Intel callback always passes IH = 0;
+ * here it reaches the descriptor through the mm's notifiers (0 unless a design asks), so a design
+ * can try IH = 1.
  */
-export function* iommu_sva_invalidate_kva_range(k: Kernel, start: Va, end: Va): Sim {
+export function* iommu_sva_invalidate_kva_range(k: Kernel, start: Va, end: Va, ih: 0 | 1 = 0): Sim {
   const sva = k.sva;
   yield* mutex_lock(k, sva.iommu_sva_lock);
   try {
     if (!sva.iommu_sva_present) return;
-    for (const iommu_mm of sva.iommu_sva_mms) yield* mmu_notifier_arch_invalidate_secondary_tlbs(k, iommu_mm.mm, start, end);
+    for (const iommu_mm of sva.iommu_sva_mms) yield* mmu_notifier_arch_invalidate_secondary_tlbs(k, iommu_mm.mm, start, end, ih);
   } finally {
     yield* mutex_unlock(k, sva.iommu_sva_lock);
   }
 }
 
 /** mmu_notifier_arch_invalidate_secondary_tlbs(): every subscription's callback, in order. */
-export function* mmu_notifier_arch_invalidate_secondary_tlbs(k: Kernel, mm: MmStruct, start: Va, end: Va): Sim {
-  for (const sub of mm.notifiers) yield* sub.arch_invalidate_secondary_tlbs(k, mm, start, end);
+export function* mmu_notifier_arch_invalidate_secondary_tlbs(k: Kernel, mm: MmStruct, start: Va, end: Va, ih: 0 | 1 = 0): Sim {
+  for (const sub of mm.notifiers) yield* sub.arch_invalidate_secondary_tlbs(k, mm, start, end, ih);
 }

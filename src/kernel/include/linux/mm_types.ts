@@ -14,7 +14,7 @@
  * overlays lru.next in Linux; the model stores it apart (scenarios never list a tail page).
  * Not modelled: mapping, index, memcg_data (always NULL/0).
  */
-import { type Execution, type Thread, callTrace, ModelInvariantError } from '../../../sim/index.ts';
+import { type Execution, type Thread, ModelInvariantError } from '../../../sim/index.ts';
 import type { PageFlagsConfig } from '../../model/config.ts';
 import {
   PAGEFLAG_NAMES,
@@ -444,11 +444,11 @@ export function current_comm(exec: Execution): string {
   return currentThread(exec)?.name ?? 'swapper/0';
 }
 
-/** The "CPU: .. PID: .. Comm: .." and "Call Trace:" lines of a splat. */
+/** The "CPU: .. PID: .. Comm: .." line of a splat and its "Call Trace:" (Execution.callTrace). */
 export function contextLines(exec: Execution): string[] {
   const t = currentThread(exec);
   if (t === null) return ['CPU: 0 PID: 0 Comm: swapper/0 (boot)'];
-  return [`CPU: ${t.ctx.cpu} PID: ${t.id} Comm: ${t.name} (${t.ctx.kind})`, `Call Trace: ${callTrace(t)}`];
+  return [`CPU: ${t.ctx.cpu} PID: ${t.id} Comm: ${t.name} (${t.ctx.kind})`, ...exec.callTrace(t, contextLines)];
 }
 
 /**
@@ -461,7 +461,7 @@ export function VM_BUG_ON_PAGE(k: PageCore, page: Page, cond: string, file: stri
     ...dump_page(k.pages, page, `VM_BUG_ON_PAGE(${cond})`),
     `RIP: ${fn}`,
     ...contextLines(k.exec),
-  ], { fatal: true });
+  ], { fatal: true, pfn: page });
 }
 
 function hex64(lo: number, hi: number): string {

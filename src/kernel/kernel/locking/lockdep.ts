@@ -20,7 +20,7 @@
  * local_bh_disable (not modelled); read locks and irq lock *inversion* (a safe class depending on an
  * unsafe one) are not modelled. Iteration is over arrays in insertion order, never over hash order.
  */
-import { callTrace, ModelInvariantError, type Execution, type KernelContext, type Thread } from '../../../sim/index.ts';
+import { ModelInvariantError, type Execution, type KernelContext, type Thread } from '../../../sim/index.ts';
 
 /** Class ids stay below this so that a (class, class) pair packs into one number. */
 const CLASS_LIMIT = 1 << 16;
@@ -131,7 +131,7 @@ export class Lockdep {
     if (held === undefined || i < 0) {
       this.exec.report('assertion', 'WARNING: bad unlock balance detected!', [
         `${t.name}/${t.id} is trying to release lock (${lock.name}) at:`,
-        `  ${callTrace(t)}`,
+        `  ${this.exec.callChain(t)}`,
         'but there are no more locks to release!',
         ...heldLines(t, this.held(t)),
       ]);
@@ -162,7 +162,7 @@ export class Lockdep {
       return;
     }
     this.edges.add(key);
-    this.after[a.id].push({ from: a, to: b, where: `${t.name}/${t.id} at step ${this.exec.stepCount}: ${callTrace(t)}` });
+    this.after[a.id].push({ from: a, to: b, where: `${t.name}/${t.id} at step ${this.exec.stepCount}: ${this.exec.callChain(t)}` });
   }
 
   /** The dependencies of a path from → … → to, or null (depth-first in insertion order). */
@@ -191,7 +191,7 @@ export class Lockdep {
     if (fresh === 0) return;
     for (let bit = 1, n = 0; bit <= ENABLED_SOFTIRQ; bit <<= 1, n++) {
       if ((fresh & bit) === 0) continue;
-      cls.usageWhere[n] = `${t.name}/${t.id} at step ${this.exec.stepCount}: ${callTrace(t)}`;
+      cls.usageWhere[n] = `${t.name}/${t.id} at step ${this.exec.stepCount}: ${this.exec.callChain(t)}`;
       const conflict = CONFLICT[bit];
       if ((cls.usage & conflict) !== 0 && !cls.inconsistentReported) {
         cls.inconsistentReported = true;
@@ -213,7 +213,7 @@ export class Lockdep {
     this.exec.report('deadlock', 'WARNING: inconsistent lock state', [
       `inconsistent {${oldName}} -> {${newName}} usage.`,
       `${t.name}/${t.id} [HC${hc}[${hc}]:SC${sc}[${sc}]:HE${he}:SE${se}] takes:`,
-      `  (${lock.name}), at: ${callTrace(t)}`,
+      `  (${lock.name}), at: ${this.exec.callChain(t)}`,
       `{${oldName}} state was registered at:`,
       `  ${lock.lockClass.usageWhere[Math.log2(oldBit)]}`,
       'other info that might help us debug this:',
@@ -231,7 +231,7 @@ export class Lockdep {
   private reportRecursion(t: Thread, prev: LockdepMap, next: LockdepMap, held: readonly LockdepMap[]): void {
     this.exec.report('deadlock', 'WARNING: possible recursive locking detected', [
       `${t.name}/${t.id} is trying to acquire lock:`,
-      `  (${next.name}), at: ${callTrace(t)}`,
+      `  (${next.name}), at: ${this.exec.callChain(t)}`,
       'but task is already holding lock:',
       `  (${prev.name})`,
       'other info that might help us debug this:',
@@ -259,7 +259,7 @@ export class Lockdep {
       path.length > 1 ? ['Chain exists of:', `  ${[next.lockClass.name, ...path.map((d) => d.to.name)].join(' --> ')}`] : [];
     this.exec.report('deadlock', 'WARNING: possible circular locking dependency detected', [
       `${t.name}/${t.id} is trying to acquire lock:`,
-      `  (${next.name}), at: ${callTrace(t)}`,
+      `  (${next.name}), at: ${this.exec.callChain(t)}`,
       'but task is already holding lock:',
       `  (${prev.name})`,
       'which lock already depends on the new lock.',

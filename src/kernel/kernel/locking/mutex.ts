@@ -12,7 +12,7 @@
  * hand-off and optimistic-spinning orders. A thread locking a mutex it holds is reported by lockdep
  * as recursive locking and then waits forever, as in Linux.
  */
-import { step, callTrace, type Blocker, type ObjectId, type Sim, type Step, type Thread } from '../../../sim/index.ts';
+import { step, type Blocker, type ObjectId, type Sim, type Step, type Thread } from '../../../sim/index.ts';
 import type { SyncCore } from '../../model/kernel.ts';
 import type { LockClass, LockdepMap } from './lockdep.ts';
 import { might_sleep } from '../sched/core.ts';
@@ -70,7 +70,7 @@ export function* mutex_unlock(k: SyncCore, m: mutex): Sim {
     k.exec.report('assertion', `WARNING: CPU: ${t.ctx.cpu} PID: ${t.id} at kernel/locking/mutex.c __mutex_unlock_slowpath`, [
       'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
       `mutex ${m.name} owned by ${m.owner === null ? 'nobody (not locked)' : `${m.owner.name}/${m.owner.id}`}, unlocked by ${t.name}/${t.id}`,
-      `Call Trace: ${callTrace(t)}`,
+      ...k.exec.callTrace(t),
     ]);
     return;
   }

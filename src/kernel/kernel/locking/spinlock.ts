@@ -16,7 +16,7 @@
  * and the preempt count are left as they were (the kernel would unlock anyway; the run is already
  * a finding).
  */
-import { callTrace, step, type Blocker, type ObjectId, type Sim, type Step, type Thread } from '../../../sim/index.ts';
+import { step, type Blocker, type ObjectId, type Sim, type Step, type Thread } from '../../../sim/index.ts';
 import type { SyncCore } from '../../model/kernel.ts';
 import type { LockClass, LockdepMap } from './lockdep.ts';
 import {
@@ -145,6 +145,6 @@ function spin_bug(k: SyncCore, lock: spinlock_t, msg: 'recursion' | 'already unl
   k.exec.report(msg === 'recursion' ? 'deadlock' : 'assertion', `BUG: spinlock ${msg} on CPU#${t.ctx.cpu}, ${t.name}/${t.id}`, [
     ` lock: ${lock.name}, .magic: dead4ead, .owner: ${owner === null ? '<none>/-1' : `${owner.name}/${owner.id}`}, .owner_cpu: ${owner === null ? -1 : owner.ctx.cpu}`,
     `CPU: ${t.ctx.cpu} PID: ${t.id} Comm: ${t.name} context: ${t.ctx.kind} preempt_count: ${t.ctx.preemptCount}`,
-    `Call Trace: ${callTrace(t)}`,
+    ...k.exec.callTrace(t),
   ]);
 }

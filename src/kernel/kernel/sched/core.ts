@@ -3,7 +3,7 @@
  * context, prints "BUG: sleeping function called from invalid context". Here that is a
  * `sleep-in-atomic` violation with the same evidence the kernel prints.
  */
-import { callTrace, in_atomic, irqs_disabled } from '../../../sim/index.ts';
+import { in_atomic, irqs_disabled } from '../../../sim/index.ts';
 import type { ExecCore } from '../../model/kernel.ts';
 
 export function might_sleep(k: ExecCore, where: string): void {
@@ -12,6 +12,6 @@ export function might_sleep(k: ExecCore, where: string): void {
   k.exec.report('sleep-in-atomic', `BUG: sleeping function called from invalid context at ${where}`, [
     `in_atomic(): ${t.ctx.preemptCount > 0 || t.ctx.kind !== 'task' ? 1 : 0}, irqs_disabled(): ${irqs_disabled(t.ctx) ? 1 : 0}, pid: ${t.id}, name: ${t.name}`,
     `preempt_count: ${t.ctx.preemptCount}, context: ${t.ctx.kind}`,
-    `Call Trace: ${callTrace(t)}`,
+    ...k.exec.callTrace(t),
   ]);
 }

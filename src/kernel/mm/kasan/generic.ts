@@ -7,12 +7,17 @@
  * Kernel code calls kasan_check() right before each access it makes through the direct map
  * (reading or writing a page-table entry); the IOMMU's and CPU walkers' accesses are hardware and
  * are judged by the oracles instead.
+ *
+ * While the execution records stacks (src/sim/stack.ts), the allocator saves who allocated and who
+ * freed each frame, and a report prints them as KASAN prints an object's tracks ("Allocated by
+ * task …", "Freed by task …"). [modelling choice] Linux keeps such tracks for slab objects; for
+ * whole pages it is page_owner's dump that names them.
  */
 import type { Pa } from '../../../hw/address.ts';
 import { KernelOops, ModelInvariantError } from '../../../sim/index.ts';
 import type { MemoryCore } from '../../model/kernel.ts';
 import { __va, kernelLayout } from '../../arch/x86/include/asm/pgtable_64_types.ts';
-import { SHADOW_FREE, contextLines, currentThread, dump_page } from '../../include/linux/mm_types.ts';
+import { SHADOW_FREE, contextLines, currentThread, dump_page, type Page } from '../../include/linux/mm_types.ts';
 
 /** True if the access is valid; false after reporting a use-after-free. */
 export function kasan_check(k: MemoryCore, pa: Pa, size: number, write: boolean, where: string): boolean {
@@ -37,10 +42,32 @@ export function kasan_check(k: MemoryCore, pa: Pa, size: number, write: boolean,
     k.exec.report('use-after-free', `BUG: KASAN: use-after-free in ${where}`, [
       `${write ? 'Write' : 'Read'} of size ${size} at addr ${addr} by task ${task}`,
       ...contextLines(k.exec),
+      ...describe_object_stacks(k, pfn),
       'The buggy address belongs to the physical page:',
       ...dump_page(k.pages, pfn, 'kasan: bad access detected'),
     ]);
     return false;
   }
   return true;
+}
+
+/** kasan_save_alloc_info(): the allocating task and stack of each frame of the block. */
+export function kasan_save_alloc_info(k: MemoryCore, page: Page, order: number): void {
+  const depot = k.exec.stacks;
+  const track = depot === null ? null : k.exec.track();
+  if (depot === null || track === null) return;
+  for (let p = page; p < page + (1 << order); p++) depot.allocated(p, track);
+}
+
+/** kasan_save_free_info(): the freeing task and stack of each frame of the block. */
+export function kasan_save_free_info(k: MemoryCore, page: Page, order: number): void {
+  const depot = k.exec.stacks;
+  const track = depot === null ? null : k.exec.track();
+  if (depot === null || track === null) return;
+  for (let p = page; p < page + (1 << order); p++) depot.freed(p, track);
+}
+
+/** describe_object_stacks() (mm/kasan/report.c): "Allocated by task …" and "Freed by task …" of a frame, when tracked. */
+export function describe_object_stacks(k: MemoryCore, pfn: number): string[] {
+  return k.exec.stacks?.describe(pfn) ?? [];
 }

@@ -5,28 +5,30 @@
  * §5, §8, §11.
  *
  * Building — init_memory_mapping() → kernel_physical_mapping_init(): walk the direct map of a
- * physical range down from init_mm's PGD. A missing PTE table comes from alloc_low_page(), which
- * after boot is __get_free_pages(GFP_ATOMIC | __GFP_ZERO, 0): a plain page with no ctor, not
- * PageTable, and NOT marked PT_kernel (docs/kernel/pitfalls.md §5), whose allocation is a recorded failure choice
- * under fault injection. The table is filled while still unlinked and then linked with
- * pmd_populate_kernel() under init_mm.page_table_lock; 2 MiB leaves (PAGE_KERNEL_LARGE) are set
- * under the same lock, one at a time. With config.directMap4k (CONFIG_DEBUG_PAGEALLOC) every leaf
- * is a 4 KiB PAGE_KERNEL PTE. The upper tables (PGD entry, PUD and PMD tables) always exist: the
- * model's memory is far below 1 GiB and boot maps pfn 0, so only PTE tables are ever allocated
- * here (a missing upper table is a ModelInvariantError, not a modelled path).
- * v6.18's phys_pmd_init() uses alloc_low_page()'s result unchecked (a NULL dereference when the
- * GFP_ATOMIC allocation fails); the model returns the failure to its caller instead, as Em
- * Sharnoff's 2025 series propagating -ENOMEM out of phys_*_init() does.
+ * physical range down from init_mm's PGD. A missing PTE table comes from alloc_low_page(), i.e. the
+ * alloc_low_pages hook, after boot __get_free_pages(GFP_ATOMIC | __GFP_ZERO, 0): a plain page with
+ * no ctor, not PageTable, and NOT marked PT_kernel (docs/kernel/pitfalls.md §5), whose allocation
+ * is a recorded failure choice under fault injection. The table is filled while still unlinked and
+ * then linked with pmd_populate_kernel() under init_mm.page_table_lock; 2 MiB leaves
+ * (PAGE_KERNEL_LARGE) are set under the same lock, one at a time. With config.directMap4k
+ * (CONFIG_DEBUG_PAGEALLOC) every leaf is a 4 KiB PAGE_KERNEL PTE. The upper tables (PGD entry, PUD
+ * and PMD tables) always exist: the model's memory is far below 1 GiB and boot maps pfn 0, so only
+ * PTE tables are ever allocated here (a missing upper table is a ModelInvariantError, not a
+ * modelled path). v6.18's phys_pmd_init() uses alloc_low_page()'s result unchecked (a NULL
+ * dereference when the GFP_ATOMIC allocation fails); the model returns the failure to its caller
+ * instead, as Em Sharnoff's 2025 series propagating -ENOMEM out of phys_*_init() does.
  *
  * Teardown — remove_pagetable() with remove_p4d/pud/pmd/pte_table(), for the vmemmap
  * (direct=false: what the leaves map is freed too) and the direct map (direct=true: only the
- * mapping goes). Leaves are cleared one by one under init_mm.page_table_lock. An emptied table is
- * handed to free_pagetable() FIRST and its parent entry is cleared afterwards, under the lock
- * (free_pte_table/free_pmd_table/free_pud_table): for a moment the freed table is still linked, so
- * anything that walks it then (the IOMMU, a CPU with a cached path) walks a free page — docs/kernel/pitfalls.md §11,
- * kept exactly. free_pud_table() runs only with 5-level paging. remove_pte_table() ends with
- * flush_tlb_all(), and remove_pagetable() ends with one more. Every free, vmemmap blocks included
- * (free_hugepage_table(): order 9), goes through the free_pagetable dispatcher, i.e. the design.
+ * mapping goes). Leaves are cleared one by one under init_mm.page_table_lock. An emptied table goes
+ * to the free_pte_table/free_pmd_table/free_pud_table hooks, so that a design can change their
+ * order; the kernel's (free_empty_table(), 'free-then-clear') hands it to free_pagetable() FIRST and
+ * clears its parent entry afterwards, under the lock: for a moment the freed table is still linked,
+ * so anything that walks it then (the IOMMU, a CPU with a cached path) walks a free page —
+ * docs/kernel/pitfalls.md §11, kept exactly. free_pud_table() runs only with 5-level paging.
+ * remove_pte_table() ends with flush_tlb_all(), and remove_pagetable() ends with one more. Every
+ * free, vmemmap blocks included (free_hugepage_table(): order 9), goes through the free_pagetable
+ * dispatcher, i.e. the design.
  *
  * Left out, because the model never reaches them: remove_pte_table()'s "[0,1G) identity mapping"
  * early return (it compares pte_val + addr, which for any kernel address wraps far above 1 GiB),
@@ -46,6 +48,7 @@ import { PAGE_KERNEL, PAGE_KERNEL_LARGE, mk_entry } from '../../../../hw/index.t
 import { ModelInvariantError, step, type Sim } from '../../../../sim/index.ts';
 import { __free_pages, __get_free_pages, free_reserved_page } from '../../../mm/page_alloc.ts';
 import { GFP_ATOMIC, __GFP_ZERO } from '../../../include/linux/gfp.ts';
+import { get_order } from '../../../include/asm-generic/getorder.ts';
 import { kasan_check } from '../../../mm/kasan/generic.ts';
 import type { Kernel } from '../../../model/kernel.ts';
 import { __va } from '../include/asm/pgtable_64_types.ts';
@@ -134,12 +137,17 @@ function* bootTableEntry(k: Kernel, ptr: EntryPtr, level: Level, what: string): 
 /* ---- building the direct map (hot-add) ---- */
 
 /**
- * alloc_low_page() after boot (arch/x86/mm/init.c alloc_low_pages, after_bootmem):
- * __get_free_pages(GFP_ATOMIC | __GFP_ZERO, 0). No ctor, no PT_kernel mark.
+ * alloc_low_pages(num) after boot (arch/x86/mm/init.c, after_bootmem):
+ * __get_free_pages(GFP_ATOMIC | __GFP_ZERO, get_order(num pages)). No ctor, no PT_kernel mark.
  */
-export function alloc_low_page(k: Kernel): Sim<Page | null> {
-  return __get_free_pages(k, GFP_ATOMIC | __GFP_ZERO, 0);
+export function generic_alloc_low_pages(k: Kernel, num: number): Sim<Page | null> {
+  return __get_free_pages(k, GFP_ATOMIC | __GFP_ZERO, get_order(num * PAGE_SIZE));
 }
+
+export const alloc_low_pages = (k: Kernel, num: number) => k.hooks.alloc_low_pages(k, num);
+
+/** alloc_low_page(): alloc_low_pages(1). */
+export const alloc_low_page = (k: Kernel) => alloc_low_pages(k, 1);
 
 /**
  * init_memory_mapping(start, end, PAGE_KERNEL) for a hot-added range [paddr_start, paddr_end)
@@ -227,28 +235,46 @@ function free_hugepage_table(k: Kernel, page: Page): Sim {
 }
 
 /**
- * free_pte_table(): if the PTE table is empty, free it, THEN clear the PMD under the lock
- * (docs/kernel/pitfalls.md §11).
+ * The two orders free_pte_table()/free_pmd_table()/free_pud_table() can take their actions in:
+ * the kernel's (v6.18, v6.19) frees the table and clears the parent entry after, so for a moment a
+ * freed table is still linked (docs/kernel/pitfalls.md §11); arm64's hot-remove clears the entry,
+ * flushes, and only then frees (docs/kernel/free-sites.md, Hot-remove order).
  */
-export function* free_pte_table(k: Kernel, pteTable: Pa, pmdp: EntryPtr): Sim {
-  if (!(yield* table_empty(k, pteTable, 'free_pte_table'))) return;
-  yield* free_pagetable(k, pmd_page(yield* pmdp_get(k, pmdp)), 0);
-  yield* locked(k, pmd_clear(k, pmdp));
+export type FreeTableOrder = 'free-then-clear' | 'clear-flush-free';
+
+/** Per level of the freed table: the function's name and how it reads, follows and clears the parent entry. */
+const EMPTY_TABLE_PARENT = {
+  1: { fn: 'free_pte_table', get: pmdp_get, page: pmd_page, clear: pmd_clear },
+  2: { fn: 'free_pmd_table', get: pudp_get, page: pud_page, clear: pud_clear },
+  3: { fn: 'free_pud_table', get: p4dp_get, page: p4d_page, clear: p4d_clear },
+} as const;
+
+/**
+ * free_pte_table() (level 1), free_pmd_table() (2) or free_pud_table() (3) in `order`: if the table
+ * at `level` holds no entry, free it with free_pagetable(page, 0) and clear `parentp` under
+ * init_mm.page_table_lock. 'clear-flush-free' flushes with flush_tlb_all() between the two, since
+ * the hook is not told which range the table maps.
+ */
+export function* free_empty_table(k: Kernel, level: 1 | 2 | 3, table: Pa, parentp: EntryPtr, order: FreeTableOrder): Sim {
+  const parent = EMPTY_TABLE_PARENT[level];
+  if (!(yield* table_empty(k, table, parent.fn))) return;
+  const page = parent.page(yield* parent.get(k, parentp));
+  if (order === 'free-then-clear') yield* free_pagetable(k, page, 0);
+  yield* locked(k, parent.clear(k, parentp));
+  if (order === 'clear-flush-free') {
+    yield* flush_tlb_all(k);
+    yield* free_pagetable(k, page, 0);
+  }
 }
 
-/** free_pmd_table(): the same one level up. */
-export function* free_pmd_table(k: Kernel, pmdTable: Pa, pudp: EntryPtr): Sim {
-  if (!(yield* table_empty(k, pmdTable, 'free_pmd_table'))) return;
-  yield* free_pagetable(k, pud_page(yield* pudp_get(k, pudp)), 0);
-  yield* locked(k, pud_clear(k, pudp));
-}
+export const generic_free_pte_table = (k: Kernel, table: Pa, pmdp: EntryPtr) => free_empty_table(k, 1, table, pmdp, 'free-then-clear');
+export const generic_free_pmd_table = (k: Kernel, table: Pa, pudp: EntryPtr) => free_empty_table(k, 2, table, pudp, 'free-then-clear');
+/** Called only with 5-level paging (remove_p4d_table()). */
+export const generic_free_pud_table = (k: Kernel, table: Pa, p4dp: EntryPtr) => free_empty_table(k, 3, table, p4dp, 'free-then-clear');
 
-/** free_pud_table(): the same one level up; called only with 5-level paging. */
-export function* free_pud_table(k: Kernel, pudTable: Pa, p4dp: EntryPtr): Sim {
-  if (!(yield* table_empty(k, pudTable, 'free_pud_table'))) return;
-  yield* free_pagetable(k, p4d_page(yield* p4dp_get(k, p4dp)), 0);
-  yield* locked(k, p4d_clear(k, p4dp));
-}
+export const free_pte_table = (k: Kernel, table: Pa, pmdp: EntryPtr) => k.hooks.free_pte_table(k, table, pmdp);
+export const free_pmd_table = (k: Kernel, table: Pa, pudp: EntryPtr) => k.hooks.free_pmd_table(k, table, pudp);
+export const free_pud_table = (k: Kernel, table: Pa, p4dp: EntryPtr) => k.hooks.free_pud_table(k, table, p4dp);
 
 /**
  * remove_pte_table(): clear each present PTE in [addr, end) under the lock, freeing the mapped

@@ -9,6 +9,8 @@
  * (paging-structure) caches are invalidated too (docs/kernel/iommu.md, Intel driver;
  * docs/kernel/pitfalls.md §12). So v6.19's worker
  * call with (PAGE_OFFSET, TLB_FLUSH_ALL) is a page-selective invalidation with a huge address mask.
+ * [modelling choice] The IH that v6.19 fixes at 0 there is an argument here (0 by default, and on
+ * every path the kernel itself takes), so a design can ask what IH = 1 would do.
  */
 import { PAGE_SHIFT, ULONG_MAX, type Va } from '../../../../hw/address.ts';
 import type { InvDesc, SvaDevice } from '../../../../hw/index.ts';
@@ -41,7 +43,7 @@ export function intel_svm_domain_alloc(k: Kernel, mm: MmStruct, did: number, pas
     cache_lock: spin_lock_init(k, `dmar_domain${did}.cache_lock`),
     notifier: {
       name: `intel-svm did ${did}`,
-      arch_invalidate_secondary_tlbs: (kk, m, start, end) => intel_arch_invalidate_secondary_tlbs(kk, domain, m, start, end),
+      arch_invalidate_secondary_tlbs: (kk, m, start, end, ih) => intel_arch_invalidate_secondary_tlbs(kk, domain, m, start, end, ih),
     },
     users: 0,
   };
@@ -78,13 +80,13 @@ export function intel_svm_domain_free(domain: DmarDomain): void {
   if (i >= 0) domain.mm.notifiers.splice(i, 1);
 }
 
-/** The mmu_notifier callback: mm ranges are end-exclusive, the IOMMU's are inclusive. */
-export function* intel_arch_invalidate_secondary_tlbs(k: Kernel, domain: DmarDomain, _mm: MmStruct, start: Va, end: Va): Sim {
+/** The mmu_notifier callback: mm ranges are end-exclusive, the IOMMU's are inclusive. Flush-all has no IH. */
+export function* intel_arch_invalidate_secondary_tlbs(k: Kernel, domain: DmarDomain, _mm: MmStruct, start: Va, end: Va, ih: 0 | 1 = 0): Sim {
   if (start === 0n && end === ULONG_MAX) {
     yield* cache_tag_flush_all(k, domain);
     return;
   }
-  yield* cache_tag_flush_range(k, domain, start, end - 1n, 0);
+  yield* cache_tag_flush_range(k, domain, start, end - 1n, ih);
 }
 
 export function* cache_tag_flush_all(k: Kernel, domain: DmarDomain): Sim {

@@ -6,8 +6,9 @@
  * docs/kernel/pitfalls.md §5.
  *
  * The page-table pages CPA makes and frees:
- *  - split_large_page() takes its new table from alloc_pages(GFP_KERNEL, 0): no __GFP_COMP, no
- *    pagetable ctor, and no ptdesc_set_kernel() — docs/kernel/deferred-free.md, Marking at allocation. Vishal
+ *  - split_large_page() takes its new table from the cpa_alloc_pgtable hook, in v6.18/v6.19
+ *    alloc_pages(GFP_KERNEL, 0): no __GFP_COMP, no pagetable ctor, and no ptdesc_set_kernel() —
+ *    docs/kernel/deferred-free.md, Marking at allocation. Vishal
  *    Moola's March 2026 tip commit (pagetable_alloc) is later than v6.19 and not modelled. The table
  *    is not zeroed: __split_large_page() writes all 512 entries before linking it.
  *  - cpa_collapse_large_pages() queues the tables it made redundant on a local list through
@@ -409,8 +410,10 @@ function* __should_split_large_page(k: Kernel, kpte: EntryPtr, address: Va, cpa:
  * sleep), then __split_large_page(); if another thread split the leaf first, the page goes back.
  */
 function* split_large_page(k: Kernel, kpte: EntryPtr, address: Va): Sim<number> {
-  const base = yield* alloc_pages(k, GFP_KERNEL, 0);
-  if (base === null) return -ENOMEM;
+  const pt = yield* cpa_alloc_pgtable(k);
+  if (pt === null) return -ENOMEM;
+  const base = ptdesc_page(pt);
+  // The loser of a split race frees a table nothing ever linked, so no walk can have cached it.
   if ((yield* __split_large_page(k, kpte, address, base)) !== 0) yield* __free_page(k, base);
   return 0;
 }
@@ -583,7 +586,15 @@ function* collapse_pud_page(k: Kernel, pudp: EntryPtr, addr: Va, pgtables: ListH
   return 1;
 }
 
-/* ---- the final free (a design hook) ---- */
+/* ---- the split's allocation and the collapse's final free (design hooks) ---- */
+
+/** split_large_page()'s new table: alloc_pages(GFP_KERNEL, 0) — no ctor, no mark (see the header). */
+export function* generic_cpa_alloc_pgtable(k: Kernel): Sim<Ptdesc | null> {
+  const page = yield* alloc_pages(k, GFP_KERNEL, 0);
+  return page === null ? null : page_ptdesc(page);
+}
+
+export const cpa_alloc_pgtable = (k: Kernel) => k.hooks.cpa_alloc_pgtable(k);
 
 export function generic_cpa_free_pgtable(k: Kernel, pt: Ptdesc): Sim {
   return __free_page(k, ptdesc_page(pt));
