@@ -53,7 +53,7 @@
  * Perfetto trace and this oracle cannot disagree. Pure observer: never changes the model.
  */
 import { PAGE_SIZE, canonical, hex, levelShift, levelSize, vpnOf, type Level, type Pa, type PagingLevels, type Va } from '../hw/address.ts';
-import { formatDesc, piotlbRange, type IommuObserver, type InvDesc, type PasidEntry } from '../hw/index.ts';
+import { formatDesc, invalidationEffect, type IommuObserver, type InvDesc, type PasidEntry } from '../hw/index.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { NO_OBJECT, trackLines, type Step, type Thread, type Track } from '../sim/index.ts';
 import { contextLines, currentThread } from '../kernel/include/linux/mm_types.ts';
@@ -246,10 +246,11 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
   private reason(inv: ProcessedInvalidation, t: TableFree, bond: Bond): string | null {
     const d = inv.desc;
     if (d.type === 'devtlb') return 'a device-TLB invalidation: a device TLB holds translations, never paging-structure entries';
-    if (bond.pasid >= 0 && (d.pasid !== bond.pasid || d.did !== bond.did)) return `for PASID ${hex(d.pasid)} (did ${d.did}), not PASID ${hex(bond.pasid)} (did ${bond.did})`;
-    if (d.granularity === 'pasid') return null;
-    if (d.ih === 1) return 'IH=1: only leaf entries changed, so the paging-structure caches are kept';
-    const r = piotlbRange(d);
+    const e = invalidationEffect(d);
+    if (bond.pasid >= 0 && (e.pasid !== bond.pasid || e.did !== bond.did)) return `for PASID ${hex(e.pasid)} (did ${e.did}), not PASID ${hex(bond.pasid)} (did ${bond.did})`;
+    if (e.keepsPagingStructures !== null) return e.keepsPagingStructures;
+    const r = e.range;
+    if (r === null) return null;
     if (t.va === null) return 'page-selective, and the table\'s VA range is unknown';
     const first = vpnOf(t.va);
     const pages = Number(levelSize(t.level)) / PAGE_SIZE;

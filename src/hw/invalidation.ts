@@ -141,6 +141,37 @@ export function piotlbRange(d: PiotlbPageDesc): PageRange {
   return { first: vpn - (vpn % pages), pages };
 }
 
+/**
+ * What an IOTLB invalidation drops from the IOMMU's translation caches: the one statement of a
+ * descriptor's semantics, which the IOMMU applies (iommu.ts) and the hazard oracle judges a freed
+ * table's cover by (src/check/iommu-hazard.ts). A new descriptor (another IOMMU, another
+ * granularity) says what it does here, once.
+ */
+export interface InvalidationEffect {
+  /** The domain whose entries it drops. */
+  readonly did: number;
+  /** The PASID whose entries it drops. */
+  readonly pasid: number;
+  /** The pages whose entries it drops; null: every address. */
+  readonly range: PageRange | null;
+  /**
+   * Why paging-structure-cache entries survive it (only IOTLB leaves are dropped), or null when it
+   * drops them too: a freed table is covered only by an effect with null here.
+   */
+  readonly keepsPagingStructures: string | null;
+}
+
+/** The effect of an IOTLB descriptor (not a device-TLB one, not a wait). */
+export function invalidationEffect(d: PiotlbPasidDesc | PiotlbPageDesc): InvalidationEffect {
+  if (d.granularity === 'pasid') return { did: d.did, pasid: d.pasid, range: null, keepsPagingStructures: null };
+  return {
+    did: d.did,
+    pasid: d.pasid,
+    range: piotlbRange(d),
+    keepsPagingStructures: d.ih === 1 ? 'IH=1: only leaf entries changed, so the paging-structure caches are kept' : null,
+  };
+}
+
 /** The byte range a device decodes from a device-TLB descriptor's qw1 (S bit and size encoding). */
 export function devtlbRange(qw1: bigint): { readonly addr: Va; readonly size: Va } {
   if ((qw1 & QI_DEV_EIOTLB_SIZE) === 0n) return { addr: qw1 & PAGE_MASK, size: 1n << BigInt(PAGE_SHIFT) };

@@ -11,7 +11,7 @@
  * frees that frame without invalidating.
  */
 import type { Level, PagingLevels, Pa } from './address.ts';
-import type { PageRange } from './invalidation.ts';
+import type { InvalidationEffect, PageRange } from './invalidation.ts';
 import { TaggedLru } from './tagged-lru.ts';
 import { PAGES_PER_ENTRY, type WalkEntry, type WalkRights } from './walker.ts';
 
@@ -98,21 +98,22 @@ export class IommuCaches {
     return this.psc[level]?.peek(tag, Math.floor(vpn / PAGES_PER_ENTRY[level]));
   }
 
-  /** NONG_PASID: every entry of (did, pasid). Returns how many were dropped. */
-  invalidatePasid(tag: number): number {
-    let n = 0;
-    for (let level = 0; level < 3; level++) n += this.iotlb.deleteTag(tag * 4 + level);
-    for (const cache of this.psc) if (cache !== null) n += cache.deleteTag(tag);
-    return n;
-  }
-
-  /** PSI_PASID: IOTLB entries overlapping the range; with ih=0 also paging-structure entries. */
-  invalidateRange(tag: number, range: PageRange, ih: 0 | 1): number {
-    let n = this.iotlb.deleteWhere((t, key, e) => Math.floor(t / 4) === tag && overlaps(key, PAGES_PER_ENTRY[e.level], range));
-    if (ih === 1) return n;
+  /** Drops what an IOTLB invalidation drops (invalidation.ts, InvalidationEffect). Returns how many entries. */
+  invalidate(effect: InvalidationEffect): number {
+    const tag = didPasidTag(effect.did, effect.pasid);
+    const range = effect.range;
+    if (range === null && effect.keepsPagingStructures === null) {
+      let n = 0;
+      for (let level = 0; level < 3; level++) n += this.iotlb.deleteTag(tag * 4 + level);
+      for (const cache of this.psc) if (cache !== null) n += cache.deleteTag(tag);
+      return n;
+    }
+    const hit = (key: number, span: number) => range === null || overlaps(key, span, range);
+    let n = this.iotlb.deleteWhere((t, key, e) => Math.floor(t / 4) === tag && hit(key, PAGES_PER_ENTRY[e.level]));
+    if (effect.keepsPagingStructures !== null) return n;
     for (let level = 2; level < this.psc.length; level++) {
       const span = PAGES_PER_ENTRY[level];
-      n += this.psc[level]?.deleteWhere((t, key) => t === tag && overlaps(key, span, range)) ?? 0;
+      n += this.psc[level]?.deleteWhere((t, key) => t === tag && hit(key, span)) ?? 0;
     }
     return n;
   }

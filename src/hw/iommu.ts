@@ -27,7 +27,7 @@
 import { ModelInvariantError, step, type Blocker, type Execution, type ObjectId, type Sim } from '../sim/index.ts';
 import { PAGE_SIZE, hex, type Level, type Pa, type Va } from './address.ts';
 import { IommuCaches, didPasidTag, type IommuCacheSizes, type IotlbEntry } from './iommu-caches.ts';
-import { descKind, devtlbRange, encodeDesc, formatDesc, piotlbRange, type InvDesc, type InvDescKind } from './invalidation.ts';
+import { descKind, devtlbRange, encodeDesc, formatDesc, invalidationEffect, type InvDesc, type InvDescKind } from './invalidation.ts';
 import type { PhysMem } from './phys-mem.ts';
 import { ENTRY_NAMES, formatEntry } from './pte.ts';
 import { PAGES_PER_ENTRY, permits, rootStart, vpnOfVa, walk, walkLabels, type WalkEntry, type WalkHooks, type WalkStart } from './walker.ts';
@@ -351,9 +351,7 @@ export class Iommu {
     yield step('qi_piotlb_inv', 'write', this.obj);
     if (this.exec.tracing) this.exec.log('iotlb', formatDesc(d));
     this.invalidationGen++;
-    const tag = didPasidTag(d.did, d.pasid);
-    if (d.granularity === 'pasid') this.caches.invalidatePasid(tag);
-    else this.caches.invalidateRange(tag, piotlbRange(d), d.ih);
+    this.caches.invalidate(invalidationEffect(d));
     for (const o of this.observers) o.invalidated?.(d);
   }
 

@@ -86,7 +86,7 @@ test('IOMMU cache entries no walk produced are model bugs: a paging-structure-ca
   const pdpt = vmallocPud(k).table;
   k.iommu.caches.fillPsc(tag, vpnOfVa(va), new WalkEntry(3, pdpt, pdpt, 0x1063, 0, false, true, false), 0);
   throwsSelfCheck(() => inv.checkIommuCaches(), /^self-check at step 0: IOMMU paging-structure cache \(level 3\) holds an entry no walk read: PASID 0x1 region 0x[0-9a-f]+, entry 0x1063 from 0x[0-9a-f]+ \(level 3\), filled at step 0$/);
-  k.iommu.caches.invalidatePasid(tag);
+  k.iommu.caches.invalidate({ did: 1, pasid: 1, range: null, keepsPagingStructures: null });
   inv.checkIommuCaches();
   k.iommu.caches.fillIotlb(tag, vpnOfVa(va), { base: 0x5000, level: 1, user: true, writable: true, nx: false, dirty: true });
   throwsSelfCheck(() => inv.checkIommuCaches(), /IOTLB holds a translation no walk produced: PASID 0x1 level 1 region 0x[0-9a-f]+ -> 0x5000/);
