@@ -247,7 +247,9 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
     const d = inv.desc;
     if (d.type === 'devtlb') return 'a device-TLB invalidation: a device TLB holds translations, never paging-structure entries';
     const e = invalidationEffect(d);
-    if (bond.pasid >= 0 && (e.pasid !== bond.pasid || e.did !== bond.did)) return `for PASID ${hex(e.pasid)} (did ${e.did}), not PASID ${hex(bond.pasid)} (did ${bond.did})`;
+    if (bond.pasid >= 0 && (e.did !== bond.did || (e.pasid !== null && e.pasid !== bond.pasid))) {
+      return `for ${e.pasid === null ? 'every PASID of' : `PASID ${hex(e.pasid)}`} (did ${e.did}), not PASID ${hex(bond.pasid)} (did ${bond.did})`;
+    }
     if (e.keepsPagingStructures !== null) return e.keepsPagingStructures;
     const r = e.range;
     if (r === null) return null;

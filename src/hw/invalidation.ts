@@ -150,8 +150,8 @@ export function piotlbRange(d: PiotlbPageDesc): PageRange {
 export interface InvalidationEffect {
   /** The domain whose entries it drops. */
   readonly did: number;
-  /** The PASID whose entries it drops. */
-  readonly pasid: number;
+  /** The PASID whose entries it drops; null: every PASID of the domain. */
+  readonly pasid: number | null;
   /** The pages whose entries it drops; null: every address. */
   readonly range: PageRange | null;
   /**

@@ -48,6 +48,10 @@ export function didPasidTag(did: number, pasid: number): number {
   return did * 0x100000 + pasid;
 }
 
+function didOfTag(tag: number): number {
+  return Math.floor(tag / 0x100000);
+}
+
 /** Whether [k*span, (k+1)*span) pages overlaps `r`. */
 function overlaps(key: number, span: number, r: PageRange): boolean {
   const first = key * span;
@@ -100,20 +104,21 @@ export class IommuCaches {
 
   /** Drops what an IOTLB invalidation drops (invalidation.ts, InvalidationEffect). Returns how many entries. */
   invalidate(effect: InvalidationEffect): number {
-    const tag = didPasidTag(effect.did, effect.pasid);
-    const range = effect.range;
-    if (range === null && effect.keepsPagingStructures === null) {
+    const { did, pasid, range } = effect;
+    if (pasid !== null && range === null && effect.keepsPagingStructures === null) {
+      const tag = didPasidTag(did, pasid);
       let n = 0;
       for (let level = 0; level < 3; level++) n += this.iotlb.deleteTag(tag * 4 + level);
       for (const cache of this.psc) if (cache !== null) n += cache.deleteTag(tag);
       return n;
     }
+    const tagged = (tag: number) => (pasid === null ? didOfTag(tag) === did : tag === didPasidTag(did, pasid));
     const hit = (key: number, span: number) => range === null || overlaps(key, span, range);
-    let n = this.iotlb.deleteWhere((t, key, e) => Math.floor(t / 4) === tag && hit(key, PAGES_PER_ENTRY[e.level]));
+    let n = this.iotlb.deleteWhere((t, key, e) => tagged(Math.floor(t / 4)) && hit(key, PAGES_PER_ENTRY[e.level]));
     if (effect.keepsPagingStructures !== null) return n;
     for (let level = 2; level < this.psc.length; level++) {
       const span = PAGES_PER_ENTRY[level];
-      n += this.psc[level]?.deleteWhere((t, key) => t === tag && hit(key, span)) ?? 0;
+      n += this.psc[level]?.deleteWhere((t, key) => tagged(t) && hit(key, span)) ?? 0;
     }
     return n;
   }
