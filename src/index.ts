@@ -9,6 +9,7 @@ export type { Design } from './designs/design.ts';
 export { BUILTIN_DESIGNS, builtinDesign } from './designs/index.ts';
 export type { HookName, KernelHooks } from './kernel/model/hooks.ts';
 export type { Kernel } from './kernel/model/kernel.ts';
+export { DEFAULT_RELEASE, type KernelRelease } from './kernel/model/release.ts';
 export type { MmStruct } from './kernel/kernel/fork.ts';
 export type { Page, Ptdesc } from './kernel/include/linux/mm_types.ts';
 export type { EntryPtr } from './kernel/arch/x86/include/asm/pgtable.ts';

@@ -6,6 +6,7 @@
  */
 import type { HookName, KernelHooks } from '../kernel/model/hooks.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
+import type { KernelRelease } from '../kernel/model/release.ts';
 
 export interface Design {
   /** A short identifier: `seed`, `upstream`, or a user design's own. */
@@ -14,6 +15,8 @@ export interface Design {
   readonly summary: string;
   /** Where it comes from: an email, a patch version, a commit. */
   readonly source: string;
+  /** The kernel release it describes (src/kernel/model/release.ts); default DEFAULT_RELEASE. */
+  readonly kernel?: KernelRelease;
   /** The hooks `install` returns, so `kptsim designs` can list them without booting. */
   readonly overrides: readonly HookName[];
   install(k: Kernel): Partial<KernelHooks>;

@@ -38,6 +38,7 @@ export function buildWorld(scenario: Scenario, design: Design, scheduler: Schedu
     config: scenario.config,
     devices: [{ name: 'dev0', sid: 0x100 }],
     install: installer(design),
+    release: design.kernel,
     cache: cache?.boot,
   });
   const oracles = attachOracles(k, cache?.oracles);

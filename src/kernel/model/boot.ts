@@ -28,6 +28,7 @@ import { entry_ptr, entry_table } from '../arch/x86/include/asm/pgtable.ts';
 import { spin_lock_init } from '../kernel/locking/spinlock.ts';
 import { VmallocSpace } from '../mm/vmalloc.ts';
 import { alloc_workqueue, spawnKworkers } from '../kernel/workqueue.ts';
+import { DEFAULT_RELEASE, type KernelRelease } from './release.ts';
 
 export interface DeviceSpec {
   readonly name: string;
@@ -42,6 +43,8 @@ export interface BootOptions {
    * items) and returns the hooks it overrides; every other hook keeps its generic (v6.18) version.
    */
   readonly install?: (k: Kernel) => Partial<KernelHooks>;
+  /** The release whose version-dependent behaviour the kernel has (default DEFAULT_RELEASE). */
+  readonly release?: KernelRelease;
   /**
    * What the boots of one configuration share (BootCache): the caller guarantees the world booted
    * before with it is gone.
@@ -108,6 +111,7 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
     system_wq: alloc_workqueue(sync, 'events_unbound'),
     vmalloc: new VmallocSpace(layout.VMALLOC_START, layout.VMALLOC_END, exec.objects.register('vmap_area tree')),
     devices: options.devices.map((d) => new SvaDevice(d.name, d.sid, iommu, memory.mem, config.iommu.devtlb)),
+    release: options.release ?? DEFAULT_RELEASE,
     hooks: { ...GENERIC_HOOKS },
     memory_hotplug: memory_hotplug_init(sync),
   };

@@ -10,6 +10,7 @@ import type { KernelLayout } from '../arch/x86/include/asm/pgtable_64_types.ts';
 import type { Zone } from '../mm/page_alloc.ts';
 import type { KernelConfig } from './config.ts';
 import type { KernelHooks } from './hooks.ts';
+import type { KernelRelease } from './release.ts';
 import type { ListArena } from '../include/linux/list.ts';
 import type { Lockdep } from '../kernel/locking/lockdep.ts';
 import type { MemoryHotplug } from '../mm/memory_hotplug.ts';
@@ -70,6 +71,8 @@ export interface Kernel extends MemoryCore, SyncCore {
   readonly memory_hotplug: MemoryHotplug;
   /** The SVA-capable devices behind the IOMMU. */
   readonly devices: readonly SvaDevice[];
+  /** The release whose version-dependent behaviour this kernel has (release.ts): the design's. */
+  readonly release: KernelRelease;
   /** The page-table free and flush paths, as the design under test defines them. */
   readonly hooks: KernelHooks;
   /** The kmalloc heap (mm/slab.ts), made by the execution's first kmalloc(): none until then. */
