@@ -18,27 +18,32 @@ const WITNESS_RUNS = 50;
 const START = '<!-- findings:start -->';
 const END = '<!-- findings:end -->';
 
+/** One table per IOMMU: the built-in scenarios as they are (Intel VT-d), then behind an AMD IOMMU (`NAME@amd`). */
 const rows: string[] = [];
-rows.push(`| design | ${BUILTIN_SCENARIOS.map((s) => s.name).join(' | ')} |`);
-rows.push(`|---|${BUILTIN_SCENARIOS.map(() => '---').join('|')}|`);
-for (const design of BUILTIN_DESIGNS) {
-  const cells: string[] = [];
-  for (const file of BUILTIN_SCENARIOS) {
-    const scenario = builtinScenario(file.name)!;
-    const r = check(design, scenario, { strategy: STRATEGY, seed: 0, budget: BUDGET, shrinkRuns: 0, witnessRuns: WITNESS_RUNS }, replayLabel(design.name, scenario.name));
-    const kinds = [...new Set(r.violations.map((v) => v.kind))];
-    const of = (kind: string) => r.violations.filter((v) => v.kind === kind);
-    const firstAt = (kind: string) => Math.min(...of(kind).map((v) => v.execution)) + 1;
-    const witnessed = (kind: string) => (kind === 'iommu-uncovered-free' ? (of(kind).some((v) => v.witness?.replay) ? ', witnessed' : ', no witness') : '');
-    const found = kinds.map((kind) => `**${kind}** (execution ${firstAt(kind)}${witnessed(kind)})`).join(', ');
-    cells.push(r.verdict.kind === 'bug' ? found : r.verdict.summary);
-    process.stderr.write(`${design.name} × ${scenario.name}: ${r.verdict.summary} (${r.executions} executions)\n`);
+for (const iommu of ['', '@amd']) {
+  const scenarios = BUILTIN_SCENARIOS.map((s) => `${s.name}${iommu}`);
+  if (rows.length > 0) rows.push('');
+  rows.push(`| design | ${scenarios.join(' | ')} |`);
+  rows.push(`|---|${scenarios.map(() => '---').join('|')}|`);
+  for (const design of BUILTIN_DESIGNS) {
+    const cells: string[] = [];
+    for (const name of scenarios) {
+      const scenario = builtinScenario(name)!;
+      const r = check(design, scenario, { strategy: STRATEGY, seed: 0, budget: BUDGET, shrinkRuns: 0, witnessRuns: WITNESS_RUNS }, replayLabel(design.name, scenario.name));
+      const kinds = [...new Set(r.violations.map((v) => v.kind))];
+      const of = (kind: string) => r.violations.filter((v) => v.kind === kind);
+      const firstAt = (kind: string) => Math.min(...of(kind).map((v) => v.execution)) + 1;
+      const witnessed = (kind: string) => (kind === 'iommu-uncovered-free' ? (of(kind).some((v) => v.witness?.replay) ? ', witnessed' : ', no witness') : '');
+      const found = kinds.map((kind) => `**${kind}** (execution ${firstAt(kind)}${witnessed(kind)})`).join(', ');
+      cells.push(r.verdict.kind === 'bug' ? found : r.verdict.summary);
+      process.stderr.write(`${design.name} × ${scenario.name}: ${r.verdict.summary} (${r.executions} executions)\n`);
+    }
+    rows.push(`| \`${design.name}\` (${design.kernel?.name ?? 'model default'}) | ${cells.join(' | ')} |`);
   }
-  rows.push(`| \`${design.name}\` | ${cells.join(' | ')} |`);
 }
 const table = [
   START,
-  `Produced by \`npm run findings\`: \`kptsim check --strategy ${STRATEGY} --budget ${BUDGET} --seed 0\` on each pair, with up to ${WITNESS_RUNS} steered executions per hazard for its witness. A cell is the pair's verdict (docs/verdicts.md): each kind found, the execution (of ${BUDGET}) that first showed it, and for \`iommu-uncovered-free\` whether a witness — a device walking the freed table — was found; or "not found in N": no violation in N executions, evidence and not proof (for proof on a small configuration, \`--strategy dpor\`).`,
+  `Produced by \`npm run findings\`: \`kptsim check --strategy ${STRATEGY} --budget ${BUDGET} --seed 0\` on each pair — each built-in design (with the kernel release it describes) on each built-in scenario behind an Intel VT-d IOMMU and behind an AMD one — with up to ${WITNESS_RUNS} steered executions per hazard for its witness. A cell is the pair's verdict (docs/verdicts.md): each kind found, the execution (of ${BUDGET}) that first showed it, and for \`iommu-uncovered-free\` whether a witness — a device walking the freed table — was found; or "not found in N": no violation in N executions, evidence and not proof (for proof on a small configuration, \`--strategy dpor\`).`,
   '',
   ...rows,
   END,

@@ -6,10 +6,11 @@
 
 // The contract and the kernel it overrides; the built-in designs, to build a variant on.
 export type { Design } from './designs/design.ts';
-export { BUILTIN_DESIGNS, builtinDesign } from './designs/index.ts';
+export { BUILTIN_ALIASES, BUILTIN_DESIGNS, builtinDesign } from './designs/index.ts';
 export type { HookName, KernelHooks } from './kernel/model/hooks.ts';
 export type { Kernel } from './kernel/model/kernel.ts';
 export { DEFAULT_RELEASE, type KernelRelease } from './kernel/model/release.ts';
+export { RELEASE_6_18_4, RELEASE_6_19_0, RELEASE_6_19_Y, RELEASE_7_1, RELEASE_7_2, RELEASE_7_3 } from './kernel/model/releases.ts';
 export type { MmStruct } from './kernel/kernel/fork.ts';
 export type { Page, Ptdesc } from './kernel/include/linux/mm_types.ts';
 export type { EntryPtr } from './kernel/arch/x86/include/asm/pgtable.ts';

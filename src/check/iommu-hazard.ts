@@ -53,7 +53,7 @@
  * Perfetto trace and this oracle cannot disagree. Pure observer: never changes the model.
  */
 import { PAGE_SIZE, canonical, hex, levelShift, levelSize, vpnOf, type Level, type Pa, type PagingLevels, type Va } from '../hw/address.ts';
-import { formatDesc, invalidationEffect, type IommuObserver, type InvDesc, type PasidEntry } from '../hw/index.ts';
+import { formatDesc, invalidationEffect, isDeviceTlbInvalidation, type IommuObserver, type InvDesc, type PasidEntry } from '../hw/index.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { NO_OBJECT, trackLines, type Step, type Thread, type Track } from '../sim/index.ts';
 import { contextLines, currentThread } from '../kernel/include/linux/mm_types.ts';
@@ -245,7 +245,7 @@ export class IommuHazard implements PgtableLifeListener, IommuObserver {
   /** Why `inv` does not drop the cached entries that name `t` for `bond`'s PASID; null when it does. */
   private reason(inv: ProcessedInvalidation, t: TableFree, bond: Bond): string | null {
     const d = inv.desc;
-    if (d.type === 'devtlb') return 'a device-TLB invalidation: a device TLB holds translations, never paging-structure entries';
+    if (isDeviceTlbInvalidation(d)) return 'a device-TLB invalidation: a device TLB holds translations, never paging-structure entries';
     const e = invalidationEffect(d);
     if (bond.pasid >= 0 && (e.did !== bond.did || (e.pasid !== null && e.pasid !== bond.pasid))) {
       return `for ${e.pasid === null ? 'every PASID of' : `PASID ${hex(e.pasid)}`} (did ${e.did}), not PASID ${hex(bond.pasid)} (did ${bond.did})`;

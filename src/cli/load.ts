@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { BUILTIN_DESIGNS, BUILTIN_SCENARIOS, builtinDesign, builtinScenario, costsFromFile, designFromModule, scenarioFromFile, type CostModel, type Design, type Scenario } from '../job/inputs.ts';
 import type { Inputs } from '../job/jobs.ts';
 import { UsageError } from './context.ts';
+import { DESIGN_LOADER, PUBLIC_ENTRY, RUNNING_SOURCES } from './entry-points.ts';
 
 const looksLikePath = (spec: string) => spec.includes('/') || /\.(m?[jt]s)$/.test(spec);
 
@@ -69,16 +70,17 @@ export function recordedSpec(spec: string): string {
   return isFileSpec(spec) ? resolve(spec) : spec;
 }
 
-/** The package's public entry, which `import … from 'kptsim'` names in a design module. */
-const PUBLIC_ENTRY = new URL('../index.ts', import.meta.url).href;
-
 let loaderRegistered = false;
 
-/** Registers design-loader.mjs's module hooks once per thread, before the first design module is imported. */
-function registerDesignLoader(): void {
+/**
+ * Registers design-loader.mjs's module hooks once per thread, before the first design module is
+ * imported; running the build, tsx's too (the sources run under it already), for designs in .ts.
+ */
+async function registerDesignLoader(): Promise<void> {
   if (loaderRegistered) return;
   loaderRegistered = true;
-  register(new URL('./design-loader.mjs', import.meta.url), { data: { entry: PUBLIC_ENTRY } });
+  if (!RUNNING_SOURCES) (await import('tsx/esm/api')).register();
+  register(DESIGN_LOADER, { data: { entry: PUBLIC_ENTRY } });
 }
 
 export async function loadDesign(spec: string): Promise<Design> {
@@ -88,7 +90,7 @@ export async function loadDesign(spec: string): Promise<Design> {
     return d;
   }
   readInputFile('--design', spec);
-  registerDesignLoader();
+  await registerDesignLoader();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(resolve(spec)).href)) as Record<string, unknown>;

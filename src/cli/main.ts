@@ -70,5 +70,5 @@ function processContext(): CliContext {
   return { exitCode: 0, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /(main\.ts|kptsim(\.mjs)?)$/.test(process.argv[1]);
+const invokedDirectly = process.argv[1] !== undefined && /(main\.[jt]s|kptsim(\.mjs)?)$/.test(process.argv[1]);
 if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));

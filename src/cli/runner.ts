@@ -16,12 +16,11 @@ import { InvalidArgumentError } from 'commander';
 import { BUILD, CHOICE, LOADING, PROGRESS_BYTES, STOP, type HangPoint } from '../job/guard.ts';
 import { designOfBuild, designsOf, runJob, type Job, type JobResult } from '../job/jobs.ts';
 import { UsageError } from './context.ts';
+import { RUNNER_WORKER } from './entry-points.ts';
 import { CLI_INPUTS, isDesignPath } from './load.ts';
 import { durationOf } from './parse.ts';
 import type { RunnerReply, RunnerTask } from './runner-worker.ts';
 
-/** The worker entry: a .mjs that registers the TypeScript loader, then runner-worker.ts. */
-const RUNNER_WORKER = new URL('./runner-worker.mjs', import.meta.url);
 
 /** `--execution-timeout`: the limit in ms, from a duration already parsed from `value`. */
 export function executionTimeout(ms: number, value: string): number {

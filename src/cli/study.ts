@@ -19,8 +19,11 @@ import { renderStudy, verdictOf } from '../report/study-text.ts';
 import { refuseTwoOnStdout, writeOutputs, type Output } from './output.ts';
 import { commaList, nonNegativeInt, positiveInt, workerCount } from './parse.ts';
 
-/** The scenarios the study runs by default: each kernel path where the designs differ. */
-export const STUDY_SCENARIOS = ['vfree-huge-vmap', 'pud-huge-vmap', 'pte-populate-race', 'hot-remove', 'cpa-collapse', 'bind-unbind', 'mixed-reuse', 'vmalloc-churn', 'hotplug-cycles', 'execmem-rox'];
+/** The kernel paths the study covers: each one where the designs differ. */
+const STUDY_PATHS = ['vfree-huge-vmap', 'pud-huge-vmap', 'pte-populate-race', 'hot-remove', 'cpa-collapse', 'bind-unbind', 'mixed-reuse', 'vmalloc-churn', 'hotplug-cycles', 'execmem-rox'];
+
+/** The scenarios the study runs by default: each path behind an Intel IOMMU, then behind an AMD one (`NAME@amd`). */
+export const STUDY_SCENARIOS = [...STUDY_PATHS, ...STUDY_PATHS.map((name) => `${name}@amd`)];
 
 interface StudyFlags {
   designs?: string;

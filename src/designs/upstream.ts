@@ -20,6 +20,11 @@
  *   call pagetable_free() — so an order-9 non-compound vmemmap block frees only its first page
  *   (docs/kernel/pitfalls.md §8), and hot-remove still frees a table before clearing its parent
  *   (docs/kernel/pitfalls.md §11).
+ *
+ * Two releases of it differ in the Intel driver (src/kernel/model/releases.ts, docs/kernel/versions.md):
+ * `upstream@6.19.0` (to 6.19.5) sends the worker's invalidation as a legacy IOTLB descriptor,
+ * `upstream@6.19.y` (6.19.6 on) as a PASID-based one. `upstream` is the latter under the name
+ * results and replay tokens from before the version axis carry.
  */
 import { TLB_FLUSH_ALL, type Va } from '../hw/address.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
@@ -29,7 +34,9 @@ import { generic_p4d_alloc_one, generic_pmd_alloc_one, generic_pte_alloc_one_ker
 import { __pagetable_free, page_ptdesc, pagetable_dtor_free, pagetable_free, ptdesc_clear_kernel, ptdesc_set_kernel, ptdesc_test_kernel } from '../kernel/include/linux/mm.ts';
 import { free_pagetable_with } from '../kernel/arch/x86/mm/init_64.ts';
 import { free_pmd_page_with, free_pte_page_with } from '../kernel/arch/x86/mm/pgtable.ts';
+import { RELEASE_6_19_0, RELEASE_6_19_Y } from '../kernel/model/releases.ts';
 import { step, type Sim } from '../sim/index.ts';
+import type { Design } from './design.ts';
 import { KERNEL_PGTABLE_WORK } from './parts/deferred-free.ts';
 import { deferredDesign, type DeferredDesignSpec } from './parts/deferred-design.ts';
 
@@ -46,6 +53,7 @@ export const upstreamSpec: DeferredDesignSpec = {
   name: 'upstream',
   summary: 'v6.19: kernel tables marked at allocation, pagetable_free() defers them to a work item that invalidates (PAGE_OFFSET, TLB_FLUSH_ALL) then frees',
   source: 'Linux v6.19, commits 27bfafac65d8..e37d5a2d60a3 ("Fix stale IOTLB entries for kernel address space", v7 <20251022082635.2462433-1-baolu.lu@linux.intel.com>)',
+  kernel: RELEASE_6_19_Y,
   overrides: [
     'pte_alloc_one_kernel',
     'pmd_alloc_one',
@@ -88,4 +96,15 @@ export const upstreamSpec: DeferredDesignSpec = {
   }),
 };
 
-export const upstream = deferredDesign(upstreamSpec);
+/** v6.19 as its stable line runs it now (6.19.6 on): upstream@6.19.y by its older name. */
+export const upstream: Design = deferredDesign(upstreamSpec);
+
+export const upstream_6_19_y: Design = { ...upstream, name: 'upstream@6.19.y' };
+
+export const upstream_6_19_0: Design = {
+  ...upstream,
+  name: 'upstream@6.19.0',
+  summary: 'v6.19.0-6.19.5: upstream, with the Intel driver sending legacy IOTLB descriptors (domain-selective) for the worker\'s invalidation',
+  source: `${upstream.source}; Intel driver before 04b1b069f151 ("iommu/vt-d: Flush piotlb for SVM and Nested domain")`,
+  kernel: RELEASE_6_19_0,
+};

@@ -12,6 +12,7 @@ import type { Kernel } from '../kernel/model/kernel.ts';
 import { might_sleep } from '../kernel/kernel/sched/core.ts';
 import { mutex_lock, mutex_unlock } from '../kernel/kernel/locking/mutex.ts';
 import type { Sim } from '../sim/index.ts';
+import { DEFAULT_RELEASE } from '../kernel/model/release.ts';
 import type { Design } from './design.ts';
 import { hookedFlushTlbKernelRange } from './flush-hook.ts';
 
@@ -28,6 +29,8 @@ export const v1: Design = {
   name: 'v1',
   summary: 'IOMMU flushed synchronously from flush_tlb_kernel_range() under a mutex (sleeps in atomic context)',
   source: '[PATCH 1/1] iommu/sva: Invalidate KVA range on kernel TLB flush, 4 Jul 2025, <20250704133056.4023816-1-baolu.lu@linux.intel.com>',
+  // Posted against v6.16-rc, whose Intel driver still flushed SVA domains with PASID-based descriptors.
+  kernel: DEFAULT_RELEASE,
   overrides: ['flush_tlb_kernel_range'],
   install: () => ({ flush_tlb_kernel_range: hookedFlushTlbKernelRange(iommu_sva_invalidate_kva_range_v1) }),
 };

@@ -15,6 +15,7 @@ import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../kernel/drivers/i
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from '../kernel/kernel/locking/spinlock.ts';
 import type { Sim } from '../sim/index.ts';
+import { DEFAULT_RELEASE } from '../kernel/model/release.ts';
 import type { Design } from './design.ts';
 import { hookedFlushTlbKernelRange } from './flush-hook.ts';
 
@@ -22,6 +23,8 @@ export const v2: Design = {
   name: 'v2',
   summary: 'v1 with a spinlock instead of the mutex: atomic-safe, still hooked on flush_tlb_kernel_range() only',
   source: '[PATCH v2 1/1] iommu/sva: Invalidate KVA range on kernel TLB flush, 9 Jul 2025, <20250709062800.651521-1-baolu.lu@linux.intel.com>',
+  // Posted against v6.16-rc, whose Intel driver still flushed SVA domains with PASID-based descriptors.
+  kernel: DEFAULT_RELEASE,
   overrides: ['flush_tlb_kernel_range'],
   install(k) {
     const iommu_sva_lock: spinlock_t = spin_lock_init(k, 'iommu_sva_lock (v2 spinlock)');

@@ -14,6 +14,7 @@ import { mutex_lock, mutex_unlock } from '../kernel/kernel/locking/mutex.ts';
 import { generic_flush_tlb_all, generic_flush_tlb_kernel_range } from '../kernel/arch/x86/mm/tlb.ts';
 import { INIT_WORK, schedule_work } from '../kernel/kernel/workqueue.ts';
 import { step, type Sim } from '../sim/index.ts';
+import { DEFAULT_RELEASE } from '../kernel/model/release.ts';
 import type { Design } from './design.ts';
 
 /** v3's iommu_sva_invalidate_kva_range(): queue a freshly allocated work item, or do nothing. */
@@ -33,6 +34,10 @@ export const v3: Design = {
   name: 'v3',
   summary: 'invalidation queued as a work item per kernel TLB flush; page tables still freed at once',
   source: '[PATCH v3 1/1] iommu/sva: Invalidate KVA range on kernel TLB flush, 6 Aug 2025, <20250806052505.3113108-1-baolu.lu@linux.intel.com>',
+  // Posted in the v6.17 merge window, which brought the legacy path (b33125296b50); whether its base
+  // had it is unconfirmed, and its author reasoned with the PASID-based flush, which is what it is
+  // checked with: its fault (freeing before the work runs) is the same under either.
+  kernel: DEFAULT_RELEASE,
   overrides: ['flush_tlb_kernel_range', 'flush_tlb_all'],
   install: () => ({
     *flush_tlb_kernel_range(k, start, end) {

@@ -6,6 +6,8 @@ export * from './tagged-lru.ts';
 export * from './walker.ts';
 export * from './cpu.ts';
 export * from './invalidation.ts';
+export * from './amd/commands.ts';
+export * from './amd/amd-iommu.ts';
 export * from './iommu-caches.ts';
 export * from './iommu.ts';
 export * from './sva-device.ts';

@@ -27,20 +27,47 @@
 import { ModelInvariantError, step, type Blocker, type Execution, type ObjectId, type Sim } from '../sim/index.ts';
 import { PAGE_SIZE, hex, type Level, type Pa, type Va } from './address.ts';
 import { IommuCaches, didPasidTag, type IommuCacheSizes, type IotlbEntry } from './iommu-caches.ts';
-import { descKind, devtlbRange, encodeDesc, formatDesc, invalidationEffect, type InvDesc, type InvDescKind } from './invalidation.ts';
+import { descKind, deviceTlbInvalidation, formatDesc, invalidationEffect, isDeviceTlbInvalidation, vtdCap, type InvDesc, type InvDescKind, type LegacyIotlbBehaviour } from './invalidation.ts';
 import type { PhysMem } from './phys-mem.ts';
 import { ENTRY_NAMES, formatEntry } from './pte.ts';
 import { PAGES_PER_ENTRY, permits, rootStart, vpnOfVa, walk, walkLabels, type WalkEntry, type WalkHooks, type WalkStart } from './walker.ts';
 
+/** Whose IOMMU: the vendor front end (root-pointer table, command encodings) over this one core. */
+export const IOMMU_KINDS = ['intel', 'amd'] as const;
+export type IommuKind = (typeof IOMMU_KINDS)[number];
+
 /** The IOMMU: its paging levels and cache sizes (iommu-caches.ts), and whether it speculates. */
 export interface IommuConfig extends IommuCacheSizes {
+  /** Default intel: the PASID table below; amd: the device table and GCR3 tables (amd/amd-iommu.ts). */
+  readonly kind?: IommuKind;
   /**
    * VT-d lets hardware cache translations and paging-structure entries speculatively. With this on,
    * every translation may be followed by a walk for the next page — a recorded choice, so an
    * explorer covers both — which fills the caches the same way a request would.
    */
   readonly speculate?: boolean;
+  /**
+   * Whether a legacy IOTLB invalidation also drops the first-stage paging-structure caches, which
+   * the VT-d specification leaves open (invalidation.ts, legacyEffect). Unset: a recorded choice,
+   * LEGACY_IOTLB_CHOICE, made once per execution at the first such descriptor, so an explorer
+   * covers both kinds of implementation.
+   */
+  readonly legacyFlushesPagingStructures?: boolean;
+  /** CAP.PSI: page-selective IOTLB invalidation supported (default true). */
+  readonly pgselInv?: boolean;
+  /** CAP.MAMV: the largest address mask a page-selective invalidation may carry (default DEFAULT_MAMV). */
+  readonly mamv?: number;
 }
+
+/**
+ * MAMV 18: what QEMU's VT-d advertises (VTD_MAMV) and what the capability value d2008c40660462,
+ * printed by Linux's DMAR driver on many Intel platforms, holds in bits 53:48. Values on
+ * SVA-capable (scalable-mode) parts are not confirmed; the spec's field allows up to 63.
+ */
+export const DEFAULT_MAMV = 18;
+
+/** The recorded choice an IOMMU without legacyFlushesPagingStructures makes (options: keeps, drops). */
+export const LEGACY_IOTLB_CHOICE = 'legacy IOTLB invalidation drops first-stage paging-structure entries';
 
 /** The first-stage part of a scalable-mode PASID-table entry: root table (FSPTPTR) and domain-id. */
 export interface PasidEntry {
@@ -57,6 +84,8 @@ export type IommuTranslation =
 
 export interface IommuAccess {
   readonly write: boolean;
+  /** The requester's source-id: AMD-Vi finds the GCR3 table through that device's table entry. */
+  readonly sid?: number;
   /** An ATS translation request for the device's device-TLB rather than an untranslated DMA. */
   readonly ats?: boolean;
 }
@@ -110,7 +139,7 @@ export interface IommuObserver {
   adWrite?(e: IommuAdWriteEvent): void;
   translated?(e: IommuTranslatedEvent): void;
   fault?(e: IommuFaultEvent): void;
-  /** A PASID-based IOTLB or device-TLB invalidation descriptor took effect (in the step that processed it). */
+  /** An IOTLB (PASID-based or legacy, the latter with the behaviour the IOMMU gave it) or device-TLB invalidation descriptor took effect, in the step that processed it. */
   invalidated?(d: Exclude<InvDesc, { type: 'wait' }>): void;
   /**
    * An invalidation wait finished: the first `upTo` descriptors `invalidated` reported (in that
@@ -128,6 +157,11 @@ export interface DevtlbTarget {
   /** The object a device-TLB lookup or invalidation touches. */
   readonly devtlbObj: ObjectId;
   invalidateDevtlb(pasid: number, addr: Va, size: Va): void;
+}
+
+/** The vendor's root-pointer table: the first-stage root and domain a request of (source-id, PASID) walks from. */
+export interface IommuRootTable {
+  lookup(sid: number | undefined, pasid: number): PasidEntry | null;
 }
 
 export interface IommuStats {
@@ -159,9 +193,14 @@ export class Iommu {
     faults: 0,
     adWrites: 0,
     speculativeWalks: 0,
-    invalidations: { 'piotlb-pasid': 0, 'piotlb-page': 0, devtlb: 0, wait: 0 },
+    invalidations: { 'piotlb-pasid': 0, 'piotlb-page': 0, 'iotlb-domain': 0, 'iotlb-page': 0, devtlb: 0, wait: 0 },
   };
+  /** The capability register (its invalidation fields; the drain bits set, as on the parts MAMV is taken from). */
+  readonly cap: bigint;
   private readonly pasidTable = new Map<number, PasidEntry>();
+  readonly kind: IommuKind;
+  /** VT-d: the PASID table (one per IOMMU in the model); an AMD-Vi front end installs its device table. */
+  rootTable: IommuRootTable = { lookup: (_sid, pasid) => this.pasidTable.get(pasid) ?? null };
   private readonly devices = new Map<number, DevtlbTarget>();
   private readonly labels = walkLabels('iommu_walk');
   /** The walk hooks when nobody observes: only count A/D writes (no per-walk allocation). */
@@ -177,6 +216,8 @@ export class Iommu {
   private invalidationGen = 0;
   /** IOTLB and device-TLB descriptors processed so far (what invalidationsCompleted counts). */
   private descriptorsProcessed = 0;
+  /** This execution's answer to LEGACY_IOTLB_CHOICE, once asked: one implementation per machine. */
+  private legacyDropsPsc: boolean | undefined;
 
   constructor(
     readonly exec: Execution,
@@ -185,12 +226,19 @@ export class Iommu {
   ) {
     this.obj = exec.objects.register('iommu');
     this.caches = new IommuCaches(config);
+    this.kind = config.kind ?? 'intel';
+    this.cap = vtdCap({ pgselInv: config.pgselInv ?? true, mamv: config.mamv ?? DEFAULT_MAMV, readDrain: true, writeDrain: true });
   }
 
   /** Programs (or clears) a PASID-table entry. Cached translations stay until invalidated. */
   setPasidEntry(pasid: number, entry: PasidEntry | null): void {
     if (entry === null) this.pasidTable.delete(pasid);
     else this.pasidTable.set(pasid, entry);
+    this.rootEntrySet(pasid, entry);
+  }
+
+  /** The root table now gives `pasid` this entry (or none): the observers learn of it. */
+  rootEntrySet(pasid: number, entry: PasidEntry | null): void {
     for (const o of this.observers) o.pasidEntrySet?.(pasid, entry);
   }
 
@@ -226,7 +274,7 @@ export class Iommu {
     const result = yield* this.resolve(pasid, va, access);
     if (this.config.speculate === true && this.exec.choose('iommu speculative walk', ['none', 'next page']) === 1) {
       this.stats.speculativeWalks++;
-      yield* this.resolve(pasid, va + BigInt(PAGE_SIZE), { write: false });
+      yield* this.resolve(pasid, va + BigInt(PAGE_SIZE), { write: false, sid: access.sid });
     }
     if (own !== null) this.endRequest(own);
     return result;
@@ -253,8 +301,8 @@ export class Iommu {
     const stats = this.stats;
     stats.translations++;
     if (access.ats === true) stats.atsTranslations++;
-    const pe = this.pasidTable.get(pasid);
-    if (pe === undefined) return this.fault(pasid, va, 0, 'no-pasid');
+    const pe = this.rootTable.lookup(access.sid, pasid);
+    if (pe === null) return this.fault(pasid, va, 0, 'no-pasid');
     const tag = didPasidTag(pe.domainId, pasid);
     const vpn = vpnOfVa(va);
     const walkAccess = { write: access.write, user: true };
@@ -338,21 +386,29 @@ export class Iommu {
   private *process(d: Exclude<InvDesc, { type: 'wait' }>): Sim {
     this.stats.invalidations[descKind(d)]++;
     this.descriptorsProcessed++;
-    if (d.type === 'devtlb') {
-      const dev = this.devices.get(d.sid);
-      if (dev === undefined) throw new ModelInvariantError(`iommu: device-TLB invalidation for sid ${hex(d.sid)} with no device attached`);
-      yield step('qi_dev_iotlb_inv', 'write', dev.devtlbObj);
+    if (isDeviceTlbInvalidation(d)) {
+      const { sid, pasid, addr, size } = deviceTlbInvalidation(d);
+      const dev = this.devices.get(sid);
+      if (dev === undefined) throw new ModelInvariantError(`iommu: device-TLB invalidation for sid ${hex(sid)} with no device attached`);
+      yield step(d.type === 'devtlb' ? 'qi_dev_iotlb_inv' : 'amd_inv_iotlb_pages', 'write', dev.devtlbObj);
       if (this.exec.tracing) this.exec.log('iotlb', formatDesc(d));
-      const { addr, size } = devtlbRange(encodeDesc(d).qw1);
-      dev.invalidateDevtlb(d.pasid, addr, size);
+      dev.invalidateDevtlb(pasid, addr, size);
       for (const o of this.observers) o.invalidated?.(d);
       return;
     }
-    yield step('qi_piotlb_inv', 'write', this.obj);
-    if (this.exec.tracing) this.exec.log('iotlb', formatDesc(d));
+    yield step(d.type === 'amd-inv-iommu-pages' ? 'amd_inv_iommu_pages' : d.type === 'piotlb' ? 'qi_piotlb_inv' : d.granularity === 'domain' ? 'qi_iotlb_dsi' : 'qi_iotlb_psi', 'write', this.obj);
+    const done = d.type === 'iotlb' ? { ...d, behaviour: this.legacyBehaviour() } : d;
+    if (this.exec.tracing) this.exec.log('iotlb', formatDesc(done));
     this.invalidationGen++;
-    this.caches.invalidate(invalidationEffect(d));
-    for (const o of this.observers) o.invalidated?.(d);
+    this.caches.invalidate(invalidationEffect(done));
+    for (const o of this.observers) o.invalidated?.(done);
+  }
+
+  private legacyBehaviour(): LegacyIotlbBehaviour {
+    const option = this.config.legacyFlushesPagingStructures;
+    if (option !== undefined) return { dropsPagingStructures: option, chosen: false };
+    this.legacyDropsPsc ??= this.exec.choose(LEGACY_IOTLB_CHOICE, ['keeps them', 'drops them']) === 1;
+    return { dropsPagingStructures: this.legacyDropsPsc, chosen: true };
   }
 
   private *invalidationWait(): Sim {

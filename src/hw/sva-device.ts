@@ -91,7 +91,7 @@ export class SvaDevice implements DevtlbTarget {
       pa = this.lookupDevtlb(pasid, op);
       if (pa === null) {
         this.stats.devtlbMisses++;
-        const t = yield* iommu.translate(pasid, op.va, { write: op.write, ats: true }, request);
+        const t = yield* iommu.translate(pasid, op.va, { write: op.write, ats: true, sid: this.sid }, request);
         if (!t.ok) {
           iommu.endRequest(request);
           return this.failed(op, t.reason, t.level);
@@ -111,7 +111,7 @@ export class SvaDevice implements DevtlbTarget {
         fromDevtlb = true;
       }
     } else {
-      const t = yield* iommu.translate(pasid, op.va, { write: op.write }, request);
+      const t = yield* iommu.translate(pasid, op.va, { write: op.write, sid: this.sid }, request);
       if (!t.ok) {
         iommu.endRequest(request);
         return this.failed(op, t.reason, t.level);

@@ -35,6 +35,7 @@ import {
 } from '../explore/index.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { findingKey, type Choice, type Violation } from '../sim/index.ts';
+import { LEGACY_IOTLB_CHOICE } from '../hw/index.ts';
 import { programOf } from './program.ts';
 import { checkResultSchema, type CheckResult, type CheckRun, type CheckShard, type CheckSpace, type CheckViolation } from './check-result.ts';
 import { checkVerdict } from './verdict.ts';
@@ -114,7 +115,7 @@ function prepareCheck(design: Design, scenario: Scenario, options: CheckOptions)
           },
         };
   const slice = options.slice ?? WHOLE;
-  const { strategy, space } = strategyFor(program, scenario, options, slice);
+  const { strategy, space } = strategyFor(program, design, scenario, options, slice);
   const budget = options.budget === undefined ? undefined : strategy.exhaustive ? options.budget : sliceBudget(slice, options.budget);
   const explore: ExploreOptions = {
     budget,
@@ -242,7 +243,7 @@ function withStacks(program: Program, choices: readonly Choice[], finding: Findi
  * rather than learnt as it goes, so that execution i depends on (seed, i) alone and a run split into
  * shards or workers is the same run.
  */
-function strategyFor(program: Program, scenario: Scenario, options: CheckOptions, slice: Slice): { strategy: ExplorationStrategy; space: CheckSpace } {
+function strategyFor(program: Program, design: Design, scenario: Scenario, options: CheckOptions, slice: Slice): { strategy: ExplorationStrategy; space: CheckSpace } {
   const pilot = new RoundRobinScheduler();
   pilot.beginExecution(0);
   const exec = program.build(pilot);
@@ -251,6 +252,8 @@ function strategyFor(program: Program, scenario: Scenario, options: CheckOptions
   const data = new Set(ran.choices.filter((c) => c.kind === 'data').map((c) => c.reason));
   if (scenario.config.failAtomicAllocations) data.add('alloc_pages GFP_ATOMIC');
   if (scenario.config.iommu.speculate === true) data.add('iommu speculative walk');
+  const iommu = scenario.config.iommu;
+  if (design.kernel?.intelSvaFlush === 'legacy' && iommu.kind !== 'amd' && iommu.legacyFlushesPagingStructures === undefined) data.add(LEGACY_IOTLB_CHOICE);
   const space: CheckSpace = {
     threads: exec.threads.length,
     steps: ran.steps,

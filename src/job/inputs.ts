@@ -13,7 +13,7 @@ import { ScenarioError, scenarioFromText, type Scenario } from '../scenario/scen
 import { containedDesign } from './contain.ts';
 import { JobInputError } from './jobs.ts';
 
-export { BUILTIN_DESIGNS, builtinDesign, DesignContractError, type Design } from '../designs/index.ts';
+export { BUILTIN_ALIASES, BUILTIN_DESIGNS, builtinDesign, DesignContractError, type Design } from '../designs/index.ts';
 export { BUILTIN_SCENARIOS, builtinScenario, type Scenario } from '../scenario/scenario.ts';
 export { DEFAULT_CONFIG } from '../kernel/model/config.ts';
 export { designsWithBaseline, diffFindings, findingRef, type BaselineDiff, type FindingRef } from './baseline.ts';

@@ -136,6 +136,10 @@ function labelCosts(c: CostModel): Map<string, number> {
     // The label does not say the granularity: page-selective here; TimedScheduler.costOf charges
     // PASID-selective descriptors their own cost.
     ['qi_piotlb_inv', c.iommuInvPage],
+    // The legacy descriptor: domain-selective drops a whole domain's entries as a PASID-selective
+    // one drops a PASID's (assumption: the same cost); page-selective as page-selective.
+    ['qi_iotlb_dsi', c.iommuInvPasid],
+    ['qi_iotlb_psi', c.iommuInvPage],
     ['qi_dev_iotlb_inv', c.iommuInvDevtlb],
     ['qi_inv_wait', c.iommuInvWait],
     ['worker_thread', c.workqueueWakeup],

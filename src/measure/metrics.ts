@@ -44,9 +44,12 @@ export interface TimedMetrics {
   readonly invalidations: {
     readonly piotlbPasid: number;
     readonly piotlbPage: number;
+    /** Legacy IOTLB descriptors (by domain-id, no PASID): domain-selective and page-selective-within-domain. */
+    readonly iotlbDomain: number;
+    readonly iotlbPage: number;
     readonly devtlb: number;
     readonly wait: number;
-    /** (PASID-selective + page-selective) IOTLB invalidations per page-table page freed; null when none was. */
+    /** IOTLB invalidations (PASID-based and legacy, every granularity) per page-table page freed; null when none was. */
     readonly iotlbPerFreedTable: number | null;
   };
   readonly pageTables: {
@@ -233,7 +236,7 @@ export class MetricsCollector {
     const b = this.statsBefore;
     const inv = (kind: keyof IommuStats['invalidations']) => s.invalidations[kind] - b.invalidations[kind];
     const freed = this.latencies.length + this.freedBeforeUnlink;
-    const iotlb = inv('piotlb-pasid') + inv('piotlb-page');
+    const iotlb = inv('piotlb-pasid') + inv('piotlb-page') + inv('iotlb-domain') + inv('iotlb-page');
     const meanPages = timeWeightedMean(this.times, this.values, end);
     const hits = s.iotlbHits - b.iotlbHits;
     const misses = s.iotlbMisses - b.iotlbMisses;
@@ -253,6 +256,8 @@ export class MetricsCollector {
       invalidations: {
         piotlbPasid: inv('piotlb-pasid'),
         piotlbPage: inv('piotlb-page'),
+        iotlbDomain: inv('iotlb-domain'),
+        iotlbPage: inv('iotlb-page'),
         devtlb: inv('devtlb'),
         wait: inv('wait'),
         iotlbPerFreedTable: freed === 0 ? null : iotlb / freed,

@@ -18,7 +18,7 @@
  * descriptor.
  */
 import { hex, levelSize, type Level } from '../hw/address.ts';
-import type { InvDesc, InvDescKind } from '../hw/index.ts';
+import { amdInvOrder, descKind, type InvDesc, type InvDescKind } from '../hw/index.ts';
 import type { CoverStatus, IommuHazard } from '../check/index.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { currentThread } from '../kernel/include/linux/mm_types.ts';
@@ -60,7 +60,8 @@ export interface TimelineFree {
 /** An IOMMU invalidation descriptor, at the step that processed it. */
 export interface TimelineInvalidation {
   readonly kind: Exclude<InvDescKind, 'wait'>;
-  readonly pasid: number;
+  /** null: a legacy IOTLB descriptor, which names no PASID (every PASID of its domain). */
+  readonly pasid: number | null;
   /** Page-selective IOTLB and device-TLB descriptors: the address and the mask (2^mask pages). */
   readonly address: string | null;
   readonly mask: number | null;
@@ -152,10 +153,11 @@ export class TimelineRecorder {
 
   private invalidated(d: Exclude<InvDesc, { type: 'wait' }>): void {
     const exec = this.k.exec;
-    const base = { timeNs: this.clock.now, step: exec.stepCount, thread: currentThread(exec)?.id ?? -1, pasid: d.pasid };
-    if (d.type === 'devtlb') this.invalidations.push({ ...base, kind: 'devtlb', address: hex(d.addr), mask: d.mask, ih: null });
-    else if (d.granularity === 'pasid') this.invalidations.push({ ...base, kind: 'piotlb-pasid', address: null, mask: null, ih: null });
-    else this.invalidations.push({ ...base, kind: 'piotlb-page', address: hex(BigInt.asUintN(64, d.addr)), mask: d.am, ih: d.ih });
+    const base = { timeNs: this.clock.now, step: exec.stepCount, thread: currentThread(exec)?.id ?? -1, pasid: d.type === 'iotlb' ? null : d.pasid, kind: descKind(d) as TimelineInvalidation['kind'] };
+    if (d.type === 'devtlb') this.invalidations.push({ ...base, address: hex(d.addr), mask: d.mask, ih: null });
+    else if (d.type === 'amd-inv-iommu-pages' || d.type === 'amd-inv-iotlb-pages') this.invalidations.push({ ...base, address: hex(d.address), mask: amdInvOrder(d.address, d.s), ih: null });
+    else if ((d.type === 'piotlb' || d.type === 'iotlb') && d.granularity === 'page') this.invalidations.push({ ...base, address: hex(BigInt.asUintN(64, d.addr)), mask: d.am, ih: d.ih });
+    else this.invalidations.push({ ...base, address: null, mask: null, ih: null });
   }
 
   /** The flows, from the hazard oracle's judgement of every freed page-table page. */

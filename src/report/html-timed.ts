@@ -60,6 +60,8 @@ export const METRICS: readonly Metric[] = [
   { label: 'steps', title: 'scheduler steps (and how the execution ended when it did not reach quiescence)', value: (r) => (r.status === 'quiescent' ? String(r.steps) : `${r.steps} (${r.status})`) },
   { label: 'inval PASID', group: 'invalidations', short: 'PASID', title: 'PASID-selective IOTLB invalidations', value: (r) => String(r.invalidations.piotlbPasid) },
   { label: 'inval page', group: 'invalidations', short: 'page', title: 'page-selective IOTLB invalidations', value: (r) => String(r.invalidations.piotlbPage) },
+  { label: 'inval DSI', group: 'invalidations', short: 'DSI', title: 'domain-selective IOTLB invalidations (legacy descriptor, every PASID of the domain)', value: (r) => String(r.invalidations.iotlbDomain) },
+  { label: 'inval PSI', group: 'invalidations', short: 'PSI', title: 'page-selective-within-domain IOTLB invalidations (legacy descriptor)', value: (r) => String(r.invalidations.iotlbPage) },
   { label: 'inval dev-TLB', group: 'invalidations', short: 'dev-TLB', title: 'device-TLB invalidations', value: (r) => String(r.invalidations.devtlb) },
   { label: 'inval wait', group: 'invalidations', short: 'wait', title: 'invalidation-wait descriptors', value: (r) => String(r.invalidations.wait) },
   { label: 'inval / table', group: 'invalidations', short: 'per table', title: 'IOTLB invalidations per page-table page freed', value: (r) => opt(r.invalidations.iotlbPerFreedTable, (x) => x.toFixed(2)) },

@@ -72,6 +72,8 @@ export const PENDING_BYTES = 'pending page-table memory';
 const INVALIDATION_NAMES: Readonly<Record<TimelineInvalidation['kind'], string>> = {
   'piotlb-pasid': 'PASID-selective IOTLB invalidation',
   'piotlb-page': 'page-selective IOTLB invalidation',
+  'iotlb-domain': 'domain-selective IOTLB invalidation (legacy descriptor)',
+  'iotlb-page': 'page-selective-within-domain IOTLB invalidation (legacy descriptor)',
   devtlb: 'device-TLB invalidation',
 };
 

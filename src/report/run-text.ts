@@ -51,7 +51,7 @@ export function renderRun(r: TimedRunRecord, options: RunTextOptions = {}): stri
   lines.push(
     '',
     `${r.steps} steps, ${r.status}; ${r.threads} threads; ${us(r.simulatedNs)} simulated`,
-    `IOMMU invalidations: ${inv.piotlbPasid} PASID-selective, ${inv.piotlbPage} page-selective, ${inv.devtlb} device-TLB, ${inv.wait} waits; ${inv.iotlbPerFreedTable === null ? '-' : inv.iotlbPerFreedTable.toFixed(2)} per freed page-table page`,
+    `IOMMU invalidations: ${inv.piotlbPasid} PASID-selective, ${inv.piotlbPage} page-selective, ${inv.iotlbDomain} domain-selective and ${inv.iotlbPage} page-selective legacy, ${inv.devtlb} device-TLB, ${inv.wait} waits; ${inv.iotlbPerFreedTable === null ? '-' : inv.iotlbPerFreedTable.toFixed(2)} per freed page-table page`,
     `page tables: ${pt.freed} freed (${pt.freedBeforeUnlink} before their parent entry was cleared); pending peak ${pt.pendingPeakPages} pages (${pt.pendingPeakBytes} bytes), mean ${pt.pendingMeanPages.toFixed(2)}, ${pt.pendingAtEnd} at the end`,
     `unlink to allocator: p50 ${us(lat.p50)}, p99 ${us(lat.p99)}, max ${us(lat.max)} (${lat.count} pages)`,
     `work: ${r.work.executions} executions, ${r.work.freedNothing} freed nothing`,

@@ -9,7 +9,7 @@ export function alignedTable(header: readonly string[], rows: readonly (readonly
 }
 
 /** The metric columns of one timed run, as compare and the study print them (in METRIC_HEADER's order). */
-export const METRIC_HEADER = ['sim µs', 'inval PASID', 'inval page', 'inval/table', 'pending peak', 'pending mean', 'free p50 µs', 'free p99 µs', 'work runs', 'IOTLB hit'];
+export const METRIC_HEADER = ['sim µs', 'inval PASID', 'inval page', 'inval DSI', 'inval PSI', 'inval/table', 'pending peak', 'pending mean', 'free p50 µs', 'free p99 µs', 'work runs', 'IOTLB hit'];
 
 const fixed = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
 const micros = (ns: number | null) => fixed(ns === null ? null : ns / 1000, 1);
@@ -19,6 +19,8 @@ export function metricCells(m: TimedRunRecord): string[] {
     micros(m.simulatedNs),
     String(m.invalidations.piotlbPasid),
     String(m.invalidations.piotlbPage),
+    String(m.invalidations.iotlbDomain),
+    String(m.invalidations.iotlbPage),
     fixed(m.invalidations.iotlbPerFreedTable, 2),
     String(m.pageTables.pendingPeakPages),
     fixed(m.pageTables.pendingMeanPages, 2),

@@ -9,7 +9,7 @@
  */
 import type { Va } from '../hw/address.ts';
 import type { SvaDevice } from '../hw/sva-device.ts';
-import { iommu_sva_bind_device, iommu_sva_unbind_device } from '../kernel/drivers/iommu/iommu-sva.ts';
+import { IS_ERR, iommu_sva_bind_device, iommu_sva_unbind_device } from '../kernel/drivers/iommu/iommu-sva.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { handle_mm_fault, pgd_alloc } from '../kernel/kernel/fork.ts';
 import type { Sim } from '../sim/index.ts';
@@ -92,7 +92,7 @@ export interface AttackerOptions {
 
 export interface Attacker {
   readonly targets: TargetBoard;
-  /** Rung once the device is bound for the first time. */
+  /** Rung once the device is bound for the first time (or the bind was refused: the workload goes on without SVA). */
   readonly bound: Doorbell;
 }
 
@@ -104,6 +104,7 @@ export function spawnAttacker(k: Kernel, options: AttackerOptions): Attacker {
   const dev = k.devices[0];
   const cycles = options.bindCycles ?? 1;
   const userCpu = k.cpus.length - 1;
+  let refused = false;
 
   k.exec.spawn({ name: `cpu${userCpu}:attacker`, cpu: userCpu }, function* (): Sim {
     const mm = yield* pgd_alloc(k, 'attacker');
@@ -111,6 +112,13 @@ export function spawnAttacker(k: Kernel, options: AttackerOptions): Attacker {
     yield* handle_mm_fault(k, mm, USER_BUFFER);
     for (let c = 0; c < cycles; c++) {
       const handle = yield* iommu_sva_bind_device(k, dev, mm);
+      // Bind refused (SVA disabled on x86): the device never gets a PASID, so it never probes; the
+      // workload's kernel paths run all the same.
+      if (IS_ERR(handle)) {
+        refused = true;
+        yield* bound.ring();
+        return;
+      }
       if (c === 0) yield* bound.ring();
       if (c < cycles - 1) yield* iommu_sva_unbind_device(k, handle);
     }
@@ -120,6 +128,7 @@ export function spawnAttacker(k: Kernel, options: AttackerOptions): Attacker {
   const probe = new KernelProbe(dev, targets, { probes: options.probes, onPublish: 'all-known' });
   k.exec.spawn({ name: `${dev.name}:probe`, cpu: -1, daemon: true }, function* (): Sim {
     yield* bound.wait();
+    if (refused) return;
     for (;;) yield* probe.probe();
   });
 

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { IOMMU_KINDS, type IommuKind } from '../hw/iommu.ts';
 import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/model/config.ts';
 import { bootPresentFrames } from '../kernel/model/boot-memory.ts';
 import { computePageFlagsLayout } from '../kernel/include/linux/page-flags.ts';
@@ -55,6 +56,10 @@ export const configSchema = z
         iotlb: z.number().int().min(0).max(4096),
         devtlb: z.number().int().min(0).max(4096),
         speculate: z.boolean(),
+        kind: z.enum(IOMMU_KINDS),
+        legacyFlushesPagingStructures: z.boolean(),
+        pgselInv: z.boolean(),
+        mamv: z.number().int().min(0).max(63),
       })
       .strict()
       .partial(),
@@ -159,7 +164,15 @@ export function scenarioFromText(text: string, origin: string): Scenario {
 /** The built-in scenarios: the workloads with their default parameters on the default machine. */
 export const BUILTIN_SCENARIOS: readonly ScenarioFile[] = WORKLOADS.map((w) => ({ name: w.name, workload: w.name }));
 
+/**
+ * A built-in scenario by name; `NAME@amd` (or `@intel`) is that scenario behind the other IOMMU
+ * (config.iommu.kind), so every scenario runs on either and the study covers both.
+ */
 export function builtinScenario(name: string): Scenario | undefined {
-  const file = BUILTIN_SCENARIOS.find((s) => s.name === name);
-  return file === undefined ? undefined : scenarioFrom(file, `built-in ${name}`);
+  const [base, iommu] = name.split('@', 2);
+  if (iommu !== undefined && !IOMMU_KINDS.includes(iommu as IommuKind)) return undefined;
+  const file = BUILTIN_SCENARIOS.find((s) => s.name === base);
+  if (file === undefined) return undefined;
+  if (iommu === undefined) return scenarioFrom(file, `built-in ${name}`);
+  return { ...scenarioFrom({ ...file, config: { iommu: { kind: iommu } } }, `built-in ${name}`), name };
 }

@@ -29,15 +29,16 @@ import { fileURLToPath } from 'node:url';
 import type { ObjectId } from './step.ts';
 import type { Thread } from './thread.ts';
 
-/** kptsim's src/ folder, as the paths of stack frames spell it. */
+/** kptsim's src/ folder (dist/ when running the build), as the paths of stack frames spell it. */
 const SRC = fileURLToPath(new URL('../', import.meta.url));
 
 /** The folders of src/ whose functions are the modelled machine and kernel. */
 const MODELLED = new Set(['kernel', 'designs', 'hw']);
 
-const HOOK_WRAPPER = 'kernel/model/hooks.ts';
+/** Files by their path in src/ without the extension: the same in the sources (.ts) and the build (dist/, .js). */
+const HOOK_WRAPPER = 'kernel/model/hooks';
 const SCAFFOLDING = 'kernel/model/';
-const RESUME = 'sim/thread.ts';
+const RESUME = 'sim/thread';
 
 /** A frame of the JavaScript stack: its function's name (null: anonymous) and file (null: none, e.g. `<anonymous>`, `node:`). */
 export interface JsFrame {
@@ -56,8 +57,9 @@ function classify(f: JsFrame): Classified | null {
   const file = f.file?.replace(/^file:\/\//, '');
   if (file === undefined || !file.startsWith('/')) return null;
   const rel = file.startsWith(SRC) ? file.slice(SRC.length) : null;
-  if (rel === RESUME) return { name: null, role: 'bottom' };
-  if (rel === HOOK_WRAPPER) return { name: null, role: 'hook' };
+  const module = rel?.replace(/\.[cm]?[jt]s$/, '');
+  if (module === RESUME) return { name: null, role: 'bottom' };
+  if (module === HOOK_WRAPPER) return { name: null, role: 'hook' };
   if (rel === null ? file.includes('/node_modules/') : rel.startsWith(SCAFFOLDING) || !MODELLED.has(rel.slice(0, rel.indexOf('/')))) return null;
   return { name: f.name, role: 'modelled' };
 }

@@ -4,23 +4,18 @@
  * file, and a file that is gone is named in the error.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tokenLabel } from '../../src/explore/index.ts';
+import { kptsim } from '../helpers/cli.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SMALL = fileURLToPath(new URL('../../examples/scenarios/vfree-small.yaml', import.meta.url));
-// --import resolves against the cwd: give the loader by its URL, so the CLI runs from anywhere.
-const TSX = import.meta.resolve('tsx');
-
 /** The kptsim CLI run as a user in `cwd` would. */
 function kptsimIn(cwd: string, args: readonly string[]) {
-  const r = spawnSync(process.execPath, ['--import', TSX, MAIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return kptsim(args, { cwd });
 }
 
 /** The report lines (title and details) of a check or replay text output. */

@@ -5,13 +5,12 @@
  * byte, apart from the wall-clock elapsedMs.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { kptsim } from '../helpers/cli.ts';
+import { kptsim, kptsimChild } from '../helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -28,7 +27,7 @@ function executionsIn(checkpoint: string): number {
 /** Starts the CLI, sends `signal` as soon as `file` exists, and resolves with how it ended. */
 function interruptWhenSaved(args: readonly string[], file: string, signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT });
+    const child = kptsimChild(args);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -90,7 +89,7 @@ test('Ctrl-C (SIGINT) stops the run, prints what was covered, saves the checkpoi
 test('Ctrl-C with --workers 2: every worker stops after its current execution and the covered part is printed', async () => {
   const args = ['check', '--design', 'immediate', '--scenario', 'vfree-huge-vmap', '--strategy', 'random', '--budget', '1000000', '--workers', '2'];
   const stopped = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT });
+    const child = kptsimChild(args);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -4,21 +4,18 @@
  * give the single-process result; a missing or inconsistent environment is one line, exit 2.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseShard } from '../../src/cli/shard.ts';
+import { kptsim } from '../helpers/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUN = ['check', '--design', 'v3', '--scenario', 'vfree-huge-vmap', '--strategy', 'random', '--budget', '9', '--json'];
 
-function kptsim(args: readonly string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+function kptsimWith(args: readonly string[], env: Record<string, string> = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KPTSIM_SHARD_|SLURM_ARRAY_|JOB_COMPLETION_INDEX)/.test(k)));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...clean, ...env }, maxBuffer: 64 << 20 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return kptsim(args, { env: { ...clean, ...env } });
 }
 
 const withoutTiming = (json: string) => json.replace(/"elapsedMs": [0-9.]+/, '"elapsedMs": 0');
@@ -30,26 +27,26 @@ const engines: [string, (i: number) => Record<string, string>][] = [
 ];
 
 test('--shard auto: three shards from each engine\'s environment merge into the single-process result', () => {
-  const whole = kptsim(RUN);
+  const whole = kptsimWith(RUN);
   assert.equal(whole.code, 1, whole.stderr);
   const dir = mkdtempSync(join(tmpdir(), 'kptsim-shard-auto-'));
   for (const [engine, env] of engines) {
     const files = [0, 1, 2].map((i) => {
-      const r = kptsim([...RUN, '--shard', 'auto'], env(i));
+      const r = kptsimWith([...RUN, '--shard', 'auto'], env(i));
       assert.ok(r.code === 0 || r.code === 1, `${engine} shard ${i}: ${r.stderr}`);
       assert.deepEqual(JSON.parse(r.stdout).shard.index, i, engine);
       const f = join(dir, `${engine.replace(/\W+/g, '-')}-${i}.json`);
       writeFileSync(f, r.stdout);
       return f;
     });
-    const merged = kptsim(['merge', ...files]);
+    const merged = kptsimWith(['merge', ...files]);
     assert.equal(merged.code, 1, merged.stderr);
     assert.equal(withoutTiming(merged.stdout), withoutTiming(whole.stdout), engine);
   }
 });
 
 test('--shard auto with no shard, or an inconsistent one, in the environment is one line naming the variables, exit 2', () => {
-  const none = kptsim([...RUN, '--shard', 'auto']);
+  const none = kptsimWith([...RUN, '--shard', 'auto']);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /--shard auto: no shard in the environment \(KPTSIM_SHARD_INDEX\/KPTSIM_SHARD_COUNT, SLURM_ARRAY_TASK_ID/);
   assert.throws(() => parseShard('auto', { JOB_COMPLETION_INDEX: '2' }), /JOB_COMPLETION_INDEX gives the index \(2\) but KPTSIM_SHARD_COUNT is not set/);

@@ -20,12 +20,17 @@ interface Cell {
 function readmeFindings(): Map<string, string[]> {
   const readme = readFileSync('README.md', 'utf8');
   const table = readme.slice(readme.indexOf('<!-- findings:start -->'), readme.indexOf('<!-- findings:end -->'));
+  // One table per IOMMU, each headed by its scenarios; a row names the design, then its release.
   const lines = table.split('\n').filter((l) => l.startsWith('| '));
-  const scenarios = lines[0].split('|').slice(2, -1).map((c) => c.trim());
+  let scenarios: string[] = [];
   const found = new Map<string, string[]>();
-  for (const line of lines.slice(1)) {
+  for (const line of lines) {
     const cells = line.split('|').slice(1, -1).map((c) => c.trim());
-    const design = cells[0].replaceAll('`', '');
+    if (cells[0] === 'design') {
+      scenarios = cells.slice(1);
+      continue;
+    }
+    const design = cells[0].replace(/^`([^`]+)`.*$/, '$1');
     cells.slice(1).forEach((cell, i) => found.set(`${design} ${scenarios[i]}`, [...cell.matchAll(/\*\*([a-z-]+)\*\*/g)].map((m) => m[1])));
   }
   return found;

@@ -16,15 +16,15 @@ export interface DeferredDesignSpec extends Omit<Design, 'install'> {
 }
 
 export function deferredDesign(spec: DeferredDesignSpec): Design {
-  const { name, summary, source, overrides } = spec;
-  return { name, summary, source, overrides, install: (k) => spec.hooks(k, deferredFree(k, spec.parts)) };
+  const { name, summary, source, overrides, kernel } = spec;
+  return { name, summary, source, overrides, ...(kernel === undefined ? {} : { kernel }), install: (k) => spec.hooks(k, deferredFree(k, spec.parts)) };
 }
 
 /** What a variant says of itself, and the parts it replaces. */
 export type VariantChanges = { readonly name: string; readonly summary: string; readonly source?: string } & Partial<DeferredFreeParts>;
 
-/** `base` with the given parts replaced; its producers are base's. */
+/** `base` with the given parts replaced; its producers and its kernel release are base's. */
 export function variant(base: DeferredDesignSpec, changes: VariantChanges): Design {
   const { name, summary, source = `a variant of ${base.name} (${base.source})`, ...parts } = changes;
-  return deferredDesign({ name, summary, source, overrides: base.overrides, parts: { ...base.parts, ...parts }, hooks: base.hooks });
+  return deferredDesign({ name, summary, source, overrides: base.overrides, kernel: base.kernel, parts: { ...base.parts, ...parts }, hooks: base.hooks });
 }

@@ -10,13 +10,14 @@
  *   5. threads: the kworkers. Scenario threads are spawned by the caller afterwards.
  */
 import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, type Level, type Pa, type Va } from '../../hw/address.ts';
-import { Cpu, Iommu, type PhysMem, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_entry } from '../../hw/index.ts';
+import { AmdIommu, Cpu, Iommu, type PhysMem, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_entry } from '../../hw/index.ts';
 import type { Execution } from '../../sim/index.ts';
 import { bootMemory, bootPresentFrames, captureBootMemory, restoreBootMemory, type BootMemoryImage } from './boot-memory.ts';
 import type { KernelConfig } from './config.ts';
 import { GENERIC_HOOKS } from './generic-hooks.ts';
 import { framedHooks, type KernelHooks } from './hooks.ts';
 import { IommuSva } from '../drivers/iommu/iommu-sva.ts';
+import { amd_iommu_attach_device } from '../drivers/iommu/amd/iommu.ts';
 import type { Kernel } from './kernel.ts';
 import { kernelLayout, type KernelLayout } from '../arch/x86/include/asm/pgtable_64_types.ts';
 import { Lockdep } from '../kernel/locking/lockdep.ts';
@@ -115,6 +116,10 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
     hooks: { ...GENERIC_HOOKS },
     memory_hotplug: memory_hotplug_init(sync),
   };
+  if (iommu.kind === 'amd') {
+    new AmdIommu(iommu);
+    for (const dev of k.devices) amd_iommu_attach_device(k, dev);
+  }
   if (options.install) Object.assign(k.hooks, options.install(k));
   Object.assign(k.hooks, framedHooks(k.hooks));
   spawnKworkers(k, k.system_wq);

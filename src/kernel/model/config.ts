@@ -28,6 +28,13 @@ export interface IommuCacheConfig {
   readonly devtlb: number;
   /** Let the IOMMU walk the next page speculatively after a translation (a recorded choice). */
   readonly speculate?: boolean;
+  /** Whose IOMMU: intel (VT-d, the default) or amd (AMD-Vi: device table, GCR3 tables, its commands). */
+  readonly kind?: 'intel' | 'amd';
+  /** Whether a legacy IOTLB invalidation drops first-stage paging-structure entries; unset: a recorded choice (src/hw/iommu.ts). */
+  readonly legacyFlushesPagingStructures?: boolean;
+  /** CAP.PSI and CAP.MAMV: page-selective invalidation, and its largest address mask (default 18). */
+  readonly pgselInv?: boolean;
+  readonly mamv?: number;
 }
 
 export interface KernelConfig {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Iommu,
+  LEGACY_IOTLB_CHOICE,
   PAGE_SHARED,
   PhysMem,
   SvaDevice,
@@ -13,6 +14,7 @@ import {
   didPasidTag,
   mk_entry,
   vpnOfVa,
+  type IommuConfig,
   type IommuObserver,
   type IommuWalkReadEvent,
   type InvDesc,
@@ -28,13 +30,13 @@ const DID = 7;
 const PASID = 1;
 const SIZES = { levels: 4 as const, pml5: 0, pml4: 4, pdpt: 4, pde: 8, iotlb: 16 };
 
-function setup(exec: Execution = new Execution(new RoundRobinScheduler())) {
+function setup(exec: Execution = new Execution(new RoundRobinScheduler()), options: Partial<IommuConfig> = {}) {
   const mem = new PhysMem(64);
   const b = new TableBuilder(mem, 4);
   // The kernel leaf has no Accessed bit yet, so a walk that marked it would show.
   b.map(KVA, 0x7000, 1, _PAGE_PRESENT | _PAGE_RW | _PAGE_NX, () => _KERNPG_TABLE);
   b.map(UVA, 0x9000, 1, PAGE_SHARED);
-  const iommu = new Iommu(exec, mem, SIZES);
+  const iommu = new Iommu(exec, mem, { ...SIZES, ...options });
   iommu.setPasidEntry(PASID, { pgd: b.root, domainId: DID });
   return { exec, mem, b, iommu, tag: didPasidTag(DID, PASID) };
 }
@@ -138,7 +140,7 @@ test('PSI with ih=0 drops the paging-structure-cache entries covering the range;
   drive(iommu.qi_submit_sync([psi(KVA, 0)]));
   for (const level of [4, 3, 2] as const) assert.equal(iommu.caches.peekPsc(level, tag, vpnOfVa(KVA)), undefined);
   assert.equal(pdeCached(iommu, tag, UVA), true, 'entries for other regions stay');
-  assert.deepEqual(iommu.stats.invalidations, { 'piotlb-pasid': 0, 'piotlb-page': 3, devtlb: 0, wait: 2 });
+  assert.deepEqual(iommu.stats.invalidations, { 'piotlb-pasid': 0, 'piotlb-page': 3, 'iotlb-domain': 0, 'iotlb-page': 0, devtlb: 0, wait: 2 });
 });
 
 test('a PASID-selective invalidation drops every entry of that PASID and none of another PASID', () => {
@@ -301,4 +303,47 @@ test('a paging-structure-cache entry records the step of its fill, and a walk th
   assert.equal(cached[0].filledAt, fills[0]);
   assert.equal(iommu.caches.peekPsc(2, didPasidTag(DID, PASID), vpnOfVa(KVA))?.filledAt, fills[0]);
   assert.ok(obs.reads.filter((e) => !e.fromCache).every((e) => e.filledAt === null), 'memory reads carry no fill step');
+});
+
+/** A legacy IOTLB descriptor for DID, as qi_desc_iotlb() builds it. */
+const legacy = (granularity: 'domain' | 'page', am = 0, ih: 0 | 1 = 0): InvDesc => ({ type: 'iotlb', granularity, did: DID, addr: granularity === 'page' ? KVA : 0n, am, ih, dr: true, dw: true });
+
+/** Both PASIDs of DID and one of another domain have walked KVA; returns what the legacy descriptors left. */
+function afterLegacy(descs: readonly InvDesc[], options: Partial<IommuConfig>, exec?: Execution) {
+  const { iommu, b, tag } = setup(exec, options);
+  iommu.setPasidEntry(2, { pgd: b.root, domainId: DID });
+  iommu.setPasidEntry(3, { pgd: b.root, domainId: DID + 1 });
+  for (const pasid of [PASID, 2, 3]) drive(iommu.translate(pasid, UVA, { write: false }));
+  for (const pasid of [PASID, 2, 3]) drive(iommu.translate(pasid, KVA, { write: false }));
+  drive(iommu.qi_submit_sync(descs));
+  const other = didPasidTag(DID + 1, 3);
+  return {
+    iommu,
+    pde: [tag, didPasidTag(DID, 2), other].map((t) => pdeCached(iommu, t, KVA)),
+    iotlbOfDid: iommu.caches.iotlb.size - (iommu.caches.iotlb.peek(other * 4, vpnOfVa(UVA)) === undefined ? 0 : 1),
+  };
+}
+
+test('a legacy IOTLB invalidation names no PASID: its leaves go for every PASID of the DID, page-selective or not (QEMU vtd_hash_remove_by_page: first-stage entries by DID)', () => {
+  for (const d of [legacy('domain'), legacy('page', 0)]) {
+    const { iotlbOfDid, iommu } = afterLegacy([d], { legacyFlushesPagingStructures: true });
+    assert.equal(iotlbOfDid, 0, 'no IOTLB entry of the DID survives, not even of the user page a 1-page PSI at KVA misses');
+    assert.equal(iommu.caches.iotlb.size, 1, 'the other domain keeps its entry');
+  }
+});
+
+test('whether it drops the first-stage paging-structure caches is the hardware option legacyFlushesPagingStructures (the VT-d specification leaves it open)', () => {
+  assert.deepEqual(afterLegacy([legacy('domain')], { legacyFlushesPagingStructures: false }).pde, [true, true, true]);
+  assert.deepEqual(afterLegacy([legacy('domain')], { legacyFlushesPagingStructures: true }).pde, [false, false, true]);
+  assert.deepEqual(afterLegacy([legacy('page', 0, 1)], { legacyFlushesPagingStructures: true }).pde, [true, true, true], 'IH=1 keeps them whatever the hardware');
+});
+
+test('unset, it is a recorded data choice made once per execution, at the first legacy descriptor the IOMMU processes', () => {
+  const asked: ChoicePoint[] = [];
+  const answer = (data: number): Scheduler => ({ beginExecution: (i) => i === 0, choose: (p) => (p.kind === 'data' ? (asked.push(p), data) : 0) });
+  const kept = afterLegacy([legacy('domain'), legacy('domain')], {}, new Execution(answer(0)));
+  assert.deepEqual(asked.map((p) => [p.reason, p.options]), [[LEGACY_IOTLB_CHOICE, ['keeps them', 'drops them']]]);
+  assert.deepEqual(kept.pde, [true, true, true]);
+  assert.deepEqual(afterLegacy([legacy('domain')], {}, new Execution(answer(1))).pde, [false, false, true]);
+  assert.deepEqual(kept.iommu.stats.invalidations, { 'piotlb-pasid': 0, 'piotlb-page': 0, 'iotlb-domain': 2, 'iotlb-page': 0, devtlb: 0, wait: 1 });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE, TLB_FLUSH_ALL, ULONG_MAX } from '../../../src/hw/address.ts';
 import type { IommuWalkReadEvent } from '../../../src/hw/index.ts';
-import { iommu_sva_bind_device, iommu_sva_invalidate_kva_range, iommu_sva_unbind_device } from '../../../src/kernel/drivers/iommu/iommu-sva.ts';
+import { IS_ERR, iommu_sva_bind_device, iommu_sva_invalidate_kva_range, iommu_sva_unbind_device } from '../../../src/kernel/drivers/iommu/iommu-sva.ts';
 import { pgd_alloc } from '../../../src/kernel/kernel/fork.ts';
 import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/kernel/locking/spinlock.ts';
 import { vmalloc } from '../../../src/kernel/mm/vmalloc.ts';
@@ -16,6 +16,7 @@ test('bind puts the mm on iommu_sva_mms and sets iommu_sva_present; the last unb
       const mm = (yield* pgd_alloc(k, 'task'))!;
       const h0 = yield* iommu_sva_bind_device(k, k.devices[0], mm);
       const h1 = yield* iommu_sva_bind_device(k, k.devices[1], mm);
+      assert.ok(!IS_ERR(h0) && !IS_ERR(h1));
       seen.push(`bound: present=${k.sva.iommu_sva_present} mms=${k.sva.iommu_sva_mms.length} pasid=${h0.iommu_mm.pasid === h1.iommu_mm.pasid}`);
       yield* iommu_sva_unbind_device(k, h0);
       seen.push(`one left: present=${k.sva.iommu_sva_present}`);
@@ -29,7 +30,7 @@ test('bind puts the mm on iommu_sva_mms and sets iommu_sva_present; the last unb
 test('iommu_sva_invalidate_kva_range returns without touching the IOMMU when no mm is bound', () => {
   const k = bootTestKernel();
   runKernel(k, [() => iommu_sva_invalidate_kva_range(k, k.layout.PAGE_OFFSET, TLB_FLUSH_ALL)]);
-  assert.deepEqual(Object.values(k.iommu.stats.invalidations), [0, 0, 0, 0]);
+  assert.deepEqual(Object.values(k.iommu.stats.invalidations).filter((n) => n !== 0), []);
 });
 
 test('iommu_sva_invalidate_kva_range takes a mutex: under a spinlock it is sleep-in-atomic (the v1 bug)', () => {

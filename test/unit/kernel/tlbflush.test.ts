@@ -60,5 +60,5 @@ test('no CPU TLB flush reaches the IOMMU (the bug the project is about)', () => 
       yield* flush_tlb_kernel_range(k, k.layout.VMALLOC_START, TLB_FLUSH_ALL);
     },
   ]);
-  assert.deepEqual(Object.values(k.iommu.stats.invalidations), [0, 0, 0, 0]);
+  assert.deepEqual(Object.values(k.iommu.stats.invalidations).filter((n) => n !== 0), []);
 });

@@ -11,24 +11,64 @@
 import type { Va } from '../../../hw/address.ts';
 import type { SvaDevice } from '../../../hw/index.ts';
 import { step, type ObjectId, type Sim } from '../../../sim/index.ts';
-import { intel_svm_domain_alloc, intel_svm_domain_free, intel_svm_remove_dev_pasid, intel_svm_set_dev_pasid, type DmarDomain } from './intel/svm.ts';
+import { intel_svm_domain_alloc, intel_svm_domain_free, intel_svm_remove_dev_pasid, intel_svm_set_dev_pasid } from './intel/svm.ts';
+import { amd_iommu_domain_alloc_sva, amd_iommu_remove_dev_pasid, iommu_sva_domain_free, iommu_sva_set_dev_pasid } from './amd/pasid.ts';
 import type { Kernel, SyncCore } from '../../model/kernel.ts';
 import type { MmStruct } from '../../kernel/fork.ts';
 import { mutex_init, mutex_lock, mutex_unlock, type mutex } from '../../kernel/locking/mutex.ts';
+
+/** An SVA domain (struct iommu_domain of type IOMMU_DOMAIN_SVA) with the vendor's ops the core calls. */
+export interface SvaDomain {
+  users: number;
+  set_dev_pasid(k: Kernel, dev: SvaDevice): Sim;
+  remove_dev_pasid(k: Kernel, dev: SvaDevice): Sim;
+  free(): void;
+}
 
 /** struct iommu_mm_data: an mm's PASID and its SVA domains. */
 export interface IommuMmData {
   readonly mm: MmStruct;
   readonly pasid: number;
-  readonly sva_domains: DmarDomain[];
+  readonly sva_domains: SvaDomain[];
 }
 
 /** What iommu_sva_bind_device() returns (struct iommu_sva). */
 export interface IommuSvaHandle {
   readonly dev: SvaDevice;
-  readonly domain: DmarDomain;
+  readonly domain: SvaDomain;
   readonly iommu_mm: IommuMmData;
   users: number;
+}
+
+export const EOPNOTSUPP = 95;
+
+/** iommu_sva_bind_device()'s ERR_PTR(-errno). */
+export interface SvaBindError {
+  readonly errno: number;
+}
+
+export function IS_ERR(r: IommuSvaHandle | SvaBindError): r is SvaBindError {
+  return 'errno' in r;
+}
+
+/** ops->domain_alloc_sva of the IOMMU's vendor driver, and the domain's ops. */
+function domain_alloc_sva(k: Kernel, mm: MmStruct, did: number, pasid: number): SvaDomain {
+  if (k.iommu.kind === 'amd') {
+    const pdom = amd_iommu_domain_alloc_sva(k, mm, did);
+    return {
+      users: 0,
+      set_dev_pasid: (kk, dev) => iommu_sva_set_dev_pasid(kk, pdom, dev, pasid),
+      remove_dev_pasid: (kk, dev) => amd_iommu_remove_dev_pasid(kk, pdom, dev, pasid),
+      free: () => iommu_sva_domain_free(pdom),
+    };
+  }
+  const domain = intel_svm_domain_alloc(k, mm, did, pasid);
+  return {
+    users: 0,
+    set_dev_pasid: (kk, dev) => intel_svm_set_dev_pasid(kk, domain, dev),
+    remove_dev_pasid: (kk, dev) => intel_svm_remove_dev_pasid(kk, domain, dev),
+    free: () => intel_svm_domain_free(domain),
+  };
 }
 
 /** The globals of iommu-sva.c: iommu_sva_lock, iommu_sva_present, iommu_sva_mms. */
@@ -64,7 +104,13 @@ export class IommuSva {
   }
 }
 
-export function* iommu_sva_bind_device(k: Kernel, dev: SvaDevice, mm: MmStruct): Sim<IommuSvaHandle> {
+/**
+ * With "iommu: disable SVA when CONFIG_X86 is set" applied alone (k.release.x86SvaDisabled; the
+ * model is x86), binding fails with -EOPNOTSUPP whatever the IOMMU: amdxdna's "SVA bind device
+ * failed, ret -95" on 6.18.4-6.18.6.
+ */
+export function* iommu_sva_bind_device(k: Kernel, dev: SvaDevice, mm: MmStruct): Sim<IommuSvaHandle | SvaBindError> {
+  if (k.release.x86SvaDisabled) return { errno: -EOPNOTSUPP };
   const sva = k.sva;
   yield* mutex_lock(k, sva.iommu_sva_lock);
   const iommu_mm = sva.mmDataFor(mm);
@@ -76,7 +122,7 @@ export function* iommu_sva_bind_device(k: Kernel, dev: SvaDevice, mm: MmStruct):
   }
   let domain = iommu_mm.sva_domains[0];
   if (domain === undefined) {
-    domain = intel_svm_domain_alloc(k, mm, sva.allocDomainId(), iommu_mm.pasid);
+    domain = domain_alloc_sva(k, mm, sva.allocDomainId(), iommu_mm.pasid);
     if (iommu_mm.sva_domains.length === 0) {
       yield step('iommu_sva_present = true', 'write', sva.presentObj);
       if (sva.iommu_sva_mms.length === 0) sva.iommu_sva_present = true;
@@ -84,7 +130,7 @@ export function* iommu_sva_bind_device(k: Kernel, dev: SvaDevice, mm: MmStruct):
     }
     iommu_mm.sva_domains.unshift(domain);
   }
-  yield* intel_svm_set_dev_pasid(k, domain, dev);
+  yield* domain.set_dev_pasid(k, dev);
   domain.users++;
   const handle: IommuSvaHandle = { dev, domain, iommu_mm, users: 1 };
   sva.handles.push(handle);
@@ -101,10 +147,10 @@ export function* iommu_sva_unbind_device(k: Kernel, handle: IommuSvaHandle): Sim
   }
   sva.handles.splice(sva.handles.indexOf(handle), 1);
   const { domain, iommu_mm } = handle;
-  yield* intel_svm_remove_dev_pasid(k, domain, handle.dev);
+  yield* domain.remove_dev_pasid(k, handle.dev);
   if (--domain.users === 0) {
     iommu_mm.sva_domains.splice(iommu_mm.sva_domains.indexOf(domain), 1);
-    intel_svm_domain_free(domain);
+    domain.free();
   }
   if (iommu_mm.sva_domains.length === 0) {
     yield step('iommu_sva_present = false', 'write', sva.presentObj);

@@ -34,14 +34,18 @@
  * early return (it compares pte_val + addr, which for any kernel address wraps far above 1 GiB),
  * the vmemmap_pmd_is_unused() sub-PMD bookkeeping (a section's memmap is whole PMDs, see
  * mm/memory_hotplug.ts), the 1 GiB-leaf branches (the direct map uses at most 2 MiB leaves; meeting
- * one is a ModelInvariantError), the direct-map page counters (update_page_count) and
- * put_page_bootmem() (CONFIG_HAVE_BOOTMEM_INFO_NODE: reserved pages go to free_reserved_page()).
+ * one is a ModelInvariantError), the direct-map page counters (update_page_count) and the altmap
+ * (memmap_on_memory: the model's memmap never lives on the hot-added memory).
  *
- * free_pagetable() as in v6.18, before the series: a reserved (boot/memblock) page goes back with
- * free_reserved_page() one page at a time; anything else with __free_pages(page, order) — which for
- * an order-9 vmemmap block frees all 512 pages. v6.19's commit bf9e4e30f353 ("x86/mm: use
- * pagetable_free()") replaced that with pagetable_free(page_ptdesc(page)); the upstream design
- * carries that version, with its consequences.
+ * free_pagetable() as in v6.18, before the series: a reserved (boot/memblock) page goes back one
+ * page at a time — with put_page_bootmem() if boot registered it as SECTION_INFO or
+ * MIX_SECTION_INFO (mm/bootmem_info.ts), else free_reserved_page(); anything else with
+ * __free_pages(page, order) — which for an order-9 vmemmap block frees all 512 pages. v6.19's
+ * commit bf9e4e30f353 ("x86/mm: use pagetable_free()") replaced that with
+ * pagetable_free(page_ptdesc(page)); the upstream design carries that version, with its
+ * consequences. Tip 39406c05f8f1 ("x86/mm: Fix freeing of PMD-sized vmemmap pages", v7.2;
+ * k.release.vmemmapFree) frees vmemmap pages with free_vmemmap_pages() instead, which no hook
+ * reaches, and leaves free_pagetable() with tables only.
  */
 import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, PTRS_PER_TABLE, levelSize, type Level, type Pa, type Va } from '../../../../hw/address.ts';
 import { PAGE_KERNEL, PAGE_KERNEL_LARGE, mk_entry } from '../../../../hw/index.ts';
@@ -53,6 +57,7 @@ import { kasan_check } from '../../../mm/kasan/generic.ts';
 import type { Kernel } from '../../../model/kernel.ts';
 import { __va } from '../include/asm/pgtable_64_types.ts';
 import { PageReserved, type Page } from '../../../include/linux/mm_types.ts';
+import { MIX_SECTION_INFO, SECTION_INFO, bootmem_type, put_page_bootmem } from '../../../mm/bootmem_info.ts';
 import {
   entry_leaf,
   entry_none,
@@ -85,15 +90,36 @@ export function generic_free_pagetable(k: Kernel, page: Page, order: number): Si
 }
 
 /**
- * The body of free_pagetable() with the version's way of freeing a non-reserved page: a reserved
- * (boot/memblock) page goes back with free_reserved_page() one page at a time in every version.
+ * The body of free_pagetable() with the version's way of freeing a non-reserved page. A reserved
+ * (boot/memblock) page goes back one page at a time in every version, through put_page_bootmem()
+ * if the first page's bootmem type is one free_pagetable() hands to it: SECTION_INFO or
+ * MIX_SECTION_INFO while vmemmap pages come here, MIX_SECTION_INFO alone after 39406c05f8f1.
  */
 export function* free_pagetable_with(k: Kernel, page: Page, order: number, free: (page: Page, order: number) => Sim): Sim {
-  if (PageReserved(k.pages, page)) {
-    for (let i = 0; i < 1 << order; i++) yield* free_reserved_page(k, page + i);
-  } else {
-    yield* free(page, order);
-  }
+  if (!PageReserved(k.pages, page)) return yield* free(page, order);
+  const type = bootmem_type(k.pages, page);
+  const put = type === MIX_SECTION_INFO || (type === SECTION_INFO && k.release.vmemmapFree === 'free_pagetable');
+  yield* free_reserved_pages(k, page, order, put);
+}
+
+/** `1 << order` reserved pages from `page`, each with put_page_bootmem() or free_reserved_page(). */
+function* free_reserved_pages(k: Kernel, page: Page, order: number, put_bootmem: boolean): Sim {
+  for (let i = 0; i < 1 << order; i++) yield* (put_bootmem ? put_page_bootmem(k, page + i) : free_reserved_page(k, page + i));
+}
+
+/**
+ * free_vmemmap_pages() without an altmap (39406c05f8f1): a vmemmap page or block is not a table,
+ * so the whole order goes back with __free_pages() — or, reserved, page by page, through
+ * put_page_bootmem() if it is a SECTION_INFO memmap page.
+ */
+function* free_vmemmap_pages(k: Kernel, page: Page, order: number): Sim {
+  if (!PageReserved(k.pages, page)) return yield* __free_pages(k, page, order);
+  yield* free_reserved_pages(k, page, order, bootmem_type(k.pages, page) === SECTION_INFO);
+}
+
+/** How hot-remove frees what a vmemmap leaf maps: the release's function (k.release.vmemmapFree). */
+function free_vmemmap_leaf(k: Kernel, page: Page, order: number): Sim {
+  return k.release.vmemmapFree === 'free_vmemmap_pages' ? free_vmemmap_pages(k, page, order) : free_pagetable(k, page, order);
 }
 
 export const free_pagetable = (k: Kernel, page: Page, order: number) => k.hooks.free_pagetable(k, page, order);
@@ -229,9 +255,9 @@ function* table_empty(k: Kernel, table: Pa, label: string): Sim<boolean> {
   return true;
 }
 
-/** free_hugepage_table() without an altmap: the 2 MiB block a vmemmap PMD leaf maps, order get_order(PMD_SIZE). */
+/** free_hugepage_table() (free_vmemmap_pages() after 39406c05f8f1) without an altmap: the 2 MiB block a vmemmap PMD leaf maps. */
 function free_hugepage_table(k: Kernel, page: Page): Sim {
-  return free_pagetable(k, page, PMD_ORDER);
+  return free_vmemmap_leaf(k, page, PMD_ORDER);
 }
 
 /**
@@ -285,7 +311,7 @@ function* remove_pte_table(k: Kernel, pteTable: Pa, addr: Va, end: Va, direct: b
     const ptep = entry_ptr(pteTable, addr, 1);
     const pte = yield* ptep_get(k, ptep);
     if (!entry_present(pte)) continue;
-    if (!direct) yield* free_pagetable(k, pte_page(pte), 0);
+    if (!direct) yield* free_vmemmap_leaf(k, pte_page(pte), 0);
     yield* locked(k, pte_clear(k, ptep));
   }
   yield* flush_tlb_all(k);

@@ -1,5 +1,5 @@
 /**
- * The Intel VT-d driver's SVA side (drivers/iommu/intel/svm.c, cache.c, pasid.c; v6.19):
+ * The Intel VT-d driver's SVA side (drivers/iommu/intel/svm.c, cache.c, pasid.c; v6.19 and 6.19.y):
  * an SVA domain per mm, the PASID entry pointing the first-stage walk at mm->pgd, and the
  * mmu_notifier callback that turns an mm range into invalidation descriptors.
  *
@@ -11,10 +11,15 @@
  * call with (PAGE_OFFSET, TLB_FLUSH_ALL) is a page-selective invalidation with a huge address mask.
  * [modelling choice] The IH that v6.19 fixes at 0 there is an argument here (0 by default, and on
  * every path the kernel itself takes), so a design can ask what IH = 1 would do.
+ *
+ * Which IOTLB descriptor cache_tag_flush_iotlb() sends for the SVA domain depends on the release
+ * (k.release.intelSvaFlush; src/kernel/model/releases.ts): PASID-based, or — from b33125296b50
+ * until 04b1b069f151 — the legacy one, domain-tagged with no PASID.
  */
 import { PAGE_SHIFT, ULONG_MAX, type Va } from '../../../../hw/address.ts';
 import type { InvDesc, SvaDevice } from '../../../../hw/index.ts';
 import { step, type Sim } from '../../../../sim/index.ts';
+import { cap_max_amask_val, cap_pgsel_inv, qi_desc_iotlb } from './iommu.ts';
 import type { Kernel } from '../../../model/kernel.ts';
 import type { MmStruct, MmuNotifier } from '../../../kernel/fork.ts';
 import { spin_lock_init, spin_lock_irqsave, spin_unlock_irqrestore, type spinlock_t } from '../../../kernel/locking/spinlock.ts';
@@ -94,18 +99,14 @@ export function* cache_tag_flush_all(k: Kernel, domain: DmarDomain): Sim {
 }
 
 /**
- * cache_tag_flush_range(): one IOTLB descriptor for the domain (PASID-selective when the mask
- * covers the whole space, else page-selective-within-PASID with address mask and IH), one
+ * cache_tag_flush_range(): one IOTLB descriptor for the domain (cache_tag_flush_iotlb), one
  * device-TLB descriptor per ATS device, submitted under domain->cache_lock and waited for.
  */
 export function* cache_tag_flush_range(k: Kernel, domain: DmarDomain, start: Va, end: Va, ih: 0 | 1): Sim {
-  const { addr, mask } =
-    start === 0n && end === ULONG_MAX ? { addr: 0n, mask: MAX_AGAW_PFN_WIDTH } : calculate_psi_aligned_address(start, end);
-  const descs: InvDesc[] = [
-    mask >= MAX_AGAW_PFN_WIDTH
-      ? { type: 'piotlb', granularity: 'pasid', did: domain.did, pasid: domain.pasid }
-      : { type: 'piotlb', granularity: 'page', did: domain.did, pasid: domain.pasid, addr, am: mask, ih },
-  ];
+  const all = start === 0n && end === ULONG_MAX;
+  const { addr, mask } = all ? { addr: 0n, mask: MAX_AGAW_PFN_WIDTH } : calculate_psi_aligned_address(start, end);
+  const descs: InvDesc[] = [cache_tag_flush_iotlb(k, domain, addr, mask, ih, all)];
+  // The SVA tag has a PASID, so the device-TLB descriptor is the PASID-based one in every release.
   for (const dev of domain.devices) if (dev.hasDevtlb) descs.push(devtlbDesc(dev, domain.pasid, addr, mask));
   const flags = yield* spin_lock_irqsave(k, domain.cache_lock);
   yield* k.iommu.qi_submit_sync(descs);
@@ -113,6 +114,23 @@ export function* cache_tag_flush_range(k: Kernel, domain: DmarDomain, start: Va,
   if (k.exec.tracing) {
     k.exec.log('sva', `cache_tag_flush_range(0x${start.toString(16)}, 0x${end.toString(16)}, ih=${ih}): addr 0x${addr.toString(16)} mask ${mask}`);
   }
+}
+
+/**
+ * cache_tag_flush_iotlb() for the SVA domain's tag. PASID-based: PASID-selective when the mask
+ * covers the whole space, else page-selective-within-PASID. Legacy: page-selective-within-domain
+ * only if the hardware has PSI and the mask fits its MAMV, else — and for a flush-all (the
+ * kernel's pages == -1) — domain-selective with addr, mask and IH zeroed.
+ */
+function cache_tag_flush_iotlb(k: Kernel, domain: DmarDomain, addr: Va, mask: number, ih: 0 | 1, all: boolean): InvDesc {
+  if (k.release.intelSvaFlush === 'piotlb') {
+    return mask >= MAX_AGAW_PFN_WIDTH
+      ? { type: 'piotlb', granularity: 'pasid', did: domain.did, pasid: domain.pasid }
+      : { type: 'piotlb', granularity: 'page', did: domain.did, pasid: domain.pasid, addr, am: mask, ih };
+  }
+  const cap = k.iommu.cap;
+  if (!cap_pgsel_inv(cap) || mask > cap_max_amask_val(cap) || all) return qi_desc_iotlb(cap, domain.did, 0n, 0, 'domain');
+  return qi_desc_iotlb(cap, domain.did, addr | BigInt(ih), mask, 'page');
 }
 
 function devtlbDesc(dev: SvaDevice, pasid: number, addr: Va, mask: number): InvDesc {

@@ -8,17 +8,21 @@
  * The page-table pages CPA makes and frees:
  *  - split_large_page() takes its new table from the cpa_alloc_pgtable hook, in v6.18/v6.19
  *    alloc_pages(GFP_KERNEL, 0): no __GFP_COMP, no pagetable ctor, and no ptdesc_set_kernel() —
- *    docs/kernel/deferred-free.md, Marking at allocation. Vishal
- *    Moola's March 2026 tip commit (pagetable_alloc) is later than v6.19 and not modelled. The table
- *    is not zeroed: __split_large_page() writes all 512 entries before linking it.
+ *    docs/kernel/deferred-free.md, Marking at allocation. From v7.1 (e751303e0ad2, Vishal Moola)
+ *    it is pagetable_alloc(GFP_KERNEL, 0), still unmarked, and the loser of a split race gives its
+ *    table back with pagetable_free() (k.release.cpaSplitLoserFree); "x86/mm/pat: Allocate split
+ *    page tables as kernel page tables" (probably v7.3) marks it — the hook is the designs'
+ *    (src/designs/upstream-later.ts). The table is not zeroed: __split_large_page() writes all 512
+ *    entries before linking it.
  *  - cpa_collapse_large_pages() queues the tables it made redundant on a local list through
  *    ptdesc->pt_list while it collapses (under pgd_lock), runs flush_tlb_all(), and only then
  *    takes each off the list (list_del) and frees it. That free is the cpa_free_pgtable hook:
  *    v6.18's __free_page(ptdesc_page(ptdesc)) here; v6.19's commit bf9e4e30f353 made it
  *    pagetable_free(ptdesc), which the upstream design carries. A split table is unmarked, so
  *    even v6.19 frees it at once: no IOMMU invalidation precedes its reuse (docs/kernel/pitfalls.md §5).
- *    Lorenzo Stoakes' 2026 ptdump fix (mmap_read_lock(&init_mm) around the free loop) is not in
- *    the v7.0-based tree this was checked against, and not modelled.
+ *    Lorenzo Stoakes' 2026 ptdump use-after-free fixes (collapse under mmap_write_lock(&init_mm),
+ *    attribute changes under its read lock: linux-next a1c7570cedd0, d5d8b8662e6e, probably v7.3)
+ *    are not modelled: the model has no mmap lock and no ptdump walker for them to exclude.
  *
  * Locking: x86-64 shares the kernel PMD/PUD tables between all mms, so only init_mm's entries
  * change, under pgd_lock (split, the large-page check, collapse). Linux also serialises whole
@@ -64,7 +68,7 @@ import {
   set_pud,
   type EntryPtr,
 } from '../../include/asm/pgtable.ts';
-import { page_ptdesc, ptdesc_page } from '../../../../include/linux/mm.ts';
+import { page_ptdesc, pagetable_free, ptdesc_page } from '../../../../include/linux/mm.ts';
 import { spin_lock, spin_unlock } from '../../../../kernel/locking/spinlock.ts';
 import { flush_tlb_all, flush_tlb_kernel_range } from '../tlb.ts';
 import { purge_vmap_area_lazy } from '../../../../mm/vmalloc.ts';
@@ -414,7 +418,9 @@ function* split_large_page(k: Kernel, kpte: EntryPtr, address: Va): Sim<number> 
   if (pt === null) return -ENOMEM;
   const base = ptdesc_page(pt);
   // The loser of a split race frees a table nothing ever linked, so no walk can have cached it.
-  if ((yield* __split_large_page(k, kpte, address, base)) !== 0) yield* __free_page(k, base);
+  if ((yield* __split_large_page(k, kpte, address, base)) !== 0) {
+    yield* (k.release.cpaSplitLoserFree === 'pagetable_free' ? pagetable_free(k, pt) : __free_page(k, base));
+  }
   return 0;
 }
 
