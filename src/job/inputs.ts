@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Design } from '../designs/index.ts';
 import { GENERIC_HOOKS } from '../kernel/model/generic-hooks.ts';
+import type { KernelRelease } from '../kernel/model/release.ts';
 import { CostModelError, DEFAULT_COSTS, loadCostModel, type CostModel } from '../measure/cost-model.ts';
 import { ScenarioError, scenarioFromText, type Scenario } from '../scenario/scenario.ts';
 import { containedDesign } from './contain.ts';
@@ -37,6 +38,17 @@ export type { CostModel } from '../measure/cost-model.ts';
 
 const HOOK_NAMES = Object.keys(GENERIC_HOOKS) as [string, ...string[]];
 
+/** A design's kernel release (src/kernel/model/release.ts): every field, as a release constant has them. */
+const kernelReleaseSchema = z
+  .object({
+    name: z.string().min(1),
+    intelSvaFlush: z.enum(['piotlb', 'legacy']),
+    x86SvaDisabled: z.boolean(),
+    vmemmapFree: z.enum(['free_pagetable', 'free_vmemmap_pages']),
+    cpaSplitLoserFree: z.enum(['__free_page', 'pagetable_free']),
+  })
+  .strict() satisfies z.ZodType<KernelRelease>;
+
 /** The shape a design module must export (as `default` or as `design`). */
 const designSchema = z
   .object({
@@ -44,6 +56,7 @@ const designSchema = z
     summary: z.string().min(1),
     source: z.string().min(1),
     overrides: z.array(z.enum(HOOK_NAMES)),
+    kernel: kernelReleaseSchema.optional(),
     install: z.custom<Design['install']>((v) => typeof v === 'function', 'a function (k) => hooks'),
   })
   .strict();

@@ -25,9 +25,9 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export function kptsim(args: readonly string[], options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv } = {}): CliRun {
+export function kptsim(args: readonly string[], options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number } = {}): CliRun {
   ensureBuilt();
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: options.cwd ?? ROOT, env: options.env, encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: options.cwd ?? ROOT, env: options.env, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
