@@ -552,8 +552,9 @@ export function split_page(k: MemoryCore, page: Page, order: number): void {
 /**
  * free_reserved_page(): hand a PG_reserved (memblock/boot) page to the buddy allocator:
  * ClearPageReserved, init_page_count (refcount 1), __free_page, adjust_managed_page_count(+1).
- * This is also what x86 free_pagetable() gets for a reserved page table; put_page_bootmem() (the
- * bootmem-info refcount of CONFIG_HAVE_BOOTMEM_INFO_NODE section pages) is not modelled separately.
+ * This is what x86 free_pagetable() gets for a reserved page table boot did not register as
+ * bootmem info; a registered one goes through put_page_bootmem() (mm/bootmem_info.ts), which ends
+ * here when its last reference goes.
  */
 export function* free_reserved_page(k: MemoryCore, page: Page): Sim {
   checkBlock(k, page, 0, 'free_reserved_page');

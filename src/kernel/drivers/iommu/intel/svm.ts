@@ -35,7 +35,6 @@ export interface DmarDomain {
   readonly devices: SvaDevice[];
   readonly cache_lock: spinlock_t;
   readonly notifier: MmuNotifier;
-  users: number;
 }
 
 /** intel_svm_domain_alloc(): a domain whose mmu_notifier is registered on `mm`. */
@@ -50,7 +49,6 @@ export function intel_svm_domain_alloc(k: Kernel, mm: MmStruct, did: number, pas
       name: `intel-svm did ${did}`,
       arch_invalidate_secondary_tlbs: (kk, m, start, end, ih) => intel_arch_invalidate_secondary_tlbs(kk, domain, m, start, end, ih),
     },
-    users: 0,
   };
   mm.notifiers.push(domain.notifier);
   return domain;
