@@ -8,7 +8,7 @@
  * schedule — each is checked for its option count as it is replayed, and the whole schedule
  * against the token's counts and schedule hash at the end (`replayToken` does both).
  */
-import type { Choice, ChoicePoint, Execution, ExecutionResult, Scheduler } from '../sim/index.ts';
+import type { Choice, ChoicePoint, Execution, ExecutionResult, Scheduler, Violation } from '../sim/index.ts';
 import type { Program } from './program.ts';
 import { defaultPick } from './schedule.ts';
 import { decodeToken, scheduleHash, type DecodedToken } from './token.ts';
@@ -120,13 +120,16 @@ export function replayToken(program: Program, token: string): Replayed {
   return { exec, result };
 }
 
-/** Runs `program` once along the full choice list `choices` (every step compared). */
-export function replayChoices(program: Program, choices: readonly Choice[]): Replayed {
+/** Runs `program` once along the full choice list `choices` (every step compared); with `stopAt`, up to that violation. */
+export function replayChoices(program: Program, choices: readonly Choice[], stopAt?: (v: Violation) => boolean): Replayed {
   const scheduler = new ReplayScheduler(choices);
   scheduler.beginExecution(0);
   const exec = program.build(scheduler);
+  if (stopAt !== undefined) exec.stopWhen(stopAt);
   const result = exec.run();
-  if (result.choices.length !== choices.length) {
+  // Ended at `stopAt`'s violation, the replay is a prefix of the schedule (every choice was compared).
+  const prefix = stopAt !== undefined && result.status === 'violation' && result.choices.length <= choices.length;
+  if (!prefix && result.choices.length !== choices.length) {
     throw new ReplayDivergence(
       `replay diverged: the execution ended (${result.status}) after ${result.choices.length} choices, the schedule recorded ${choices.length}`,
     );

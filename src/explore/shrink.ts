@@ -11,8 +11,8 @@
  * departure loses the violation or costs a preemption or steps — unless the run budget cut the
  * search, which the result reports.
  *
- * Both measures are taken the same way before and after — steps up to the violation's report, so
- * an execution cut short by the exploration (abandoned by its strategy) and one run to its end are
+ * Both measures are taken the same way before and after — steps up to the violation's report and
+ * the preemptions among them, so an execution cut short by the exploration (abandoned by its strategy) and one run to its end are
  * comparable — and neither grows: a schedule with fewer preemptions whose report comes later than
  * the original's is not taken, and the result is the original schedule when nothing better was
  * found, so shrunk <= original in steps and in preemptions. It is not a global minimum (ddmin only removes and moves departures; it never
@@ -27,7 +27,7 @@
  * Every candidate is a fresh deterministic execution (Program.build), and the shrunk schedule is
  * returned as the full choice list of its execution, so it replays (and tokenizes) exactly.
  */
-import type { Choice, ExecutionResult, Violation, ViolationKind } from '../sim/index.ts';
+import type { Choice, ExecutionResult, Scheduler, Violation, ViolationKind } from '../sim/index.ts';
 import type { Program } from './program.ts';
 import { replayChoices } from './replay.ts';
 import { countPreemptions, scheduleOf, ScheduleScheduler, switchKey, type DataPick, type Schedule, type Switch } from './schedule.ts';
@@ -35,6 +35,11 @@ import { countPreemptions, scheduleOf, ScheduleScheduler, switchKey, type DataPi
 export interface ShrinkOptions {
   /** At most this many candidate executions (default 500). */
   readonly maxRuns?: number;
+  /**
+   * The finding's violation, as the execution reports it: a candidate's execution then ends at
+   * its report (Execution.stopWhen), and only the shrunk schedule is run to its end.
+   */
+  readonly stopAt?: (v: Violation) => boolean;
 }
 
 export interface ScheduleSize {
@@ -96,9 +101,27 @@ export function shrink(
       return null;
     }
     runs++;
-    const scheduler = new ScheduleScheduler(toSchedule(departures));
+    return candidate(departures, run(departures, options.stopAt), finding);
+  };
+  /**
+   * One execution of `departures`. A candidate is cut where it can no longer be taken: at its
+   * finding's report (stopAt), or, with no report by the original's report step, there (abandoned:
+   * no schedule reporting later is kept). Only the shrunk schedule runs to its end.
+   */
+  const run = (departures: readonly Departure[], stopAt?: (v: Violation) => boolean): ExecutionResult => {
+    const schedule = new ScheduleScheduler(toSchedule(departures));
+    let threadChoices = 0;
+    const scheduler: Scheduler =
+      stopAt === undefined
+        ? schedule
+        : {
+            beginExecution: (index) => schedule.beginExecution(index),
+            choose: (point) => (point.kind === 'thread' && ++threadChoices > original.steps + 1 ? 'abandon' : schedule.choose(point)),
+          };
     scheduler.beginExecution(0);
-    return candidate(departures, program.build(scheduler).run(), finding);
+    const exec = program.build(scheduler);
+    if (stopAt !== undefined) exec.stopWhen(stopAt);
+    return exec.run();
   };
 
   const start = scheduleOf(choices);
@@ -159,13 +182,19 @@ export function shrink(
     }
   }
 
-  const final = best.result;
+  // A candidate stopped at its finding: the shrunk schedule's whole execution, for its token.
+  let whole = options.stopAt === undefined || best.result === original.result ? best.result : run(best.departures);
+  if (finding(whole) === undefined) {
+    // Not seen when run to its end (a guard's verdict past the report): keep the original.
+    best = original;
+    whole = original.result;
+  }
   return {
-    choices: final.choices,
-    schedule: scheduleOf(final.choices),
-    result: final,
+    choices: whole.choices,
+    schedule: scheduleOf(whole.choices),
+    result: whole,
     original: sizeOf(original, start),
-    shrunk: sizeOf(best, scheduleOf(final.choices)),
+    shrunk: sizeOf(best, scheduleOf(whole.choices), whole),
     runs,
     budgetCut,
   };
@@ -173,7 +202,20 @@ export function shrink(
 
 function candidate(departures: readonly Departure[], result: ExecutionResult, finding: Finding): Candidate | null {
   const v = finding(result);
-  return v === undefined ? null : { departures, result, preemptions: countPreemptions(result.choices), steps: v.step };
+  return v === undefined ? null : { departures, result, preemptions: countPreemptions(upToStep(result.choices, v.step)), steps: v.step };
+}
+
+/**
+ * The choices made up to step `step` (each step is one thread choice, data choices fall between):
+ * preemptions are counted there, as steps are, so an execution stopped at its finding and one run
+ * to its end measure alike.
+ */
+function upToStep(choices: readonly Choice[], step: number): readonly Choice[] {
+  let threads = 0;
+  for (let i = 0; i < choices.length; i++) {
+    if (choices[i].kind === 'thread' && ++threads > step + 1) return choices.slice(0, i);
+  }
+  return choices;
 }
 
 function withinOriginal(c: Candidate, original: Candidate): boolean {
@@ -190,10 +232,11 @@ function toSchedule(departures: readonly Departure[]): Schedule {
   return { switches, data };
 }
 
-function sizeOf(c: Candidate, schedule: Schedule): ScheduleSize {
+/** `c`'s measures, with the choices of its whole execution (`whole`: a candidate may have been cut at its finding). */
+function sizeOf(c: Candidate, schedule: Schedule, whole: ExecutionResult = c.result): ScheduleSize {
   return {
     steps: c.steps,
-    choices: c.result.choices.length,
+    choices: whole.choices.length,
     preemptions: c.preemptions,
     departures: schedule.switches.length + schedule.data.length,
   };

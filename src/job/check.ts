@@ -142,11 +142,12 @@ function finishCheck(run: PreparedCheck, result: ExplorationResult, label: strin
   const witnessRuns = result.stoppedBy === 'interrupted' ? 0 : (options.witnessRuns ?? 50);
   const violations = result.violations.map((found): CheckViolation => {
     const hung = guard?.recorded(found.violation);
-    const finding = reproduces(findingKey(found.violation), guard);
-    const shrunk = hung === undefined && shrinkRuns > 0 ? shrink(program, found.choices, finding, { maxRuns: shrinkRuns }) : null;
+    const key = findingKey(found.violation);
+    const finding = reproduces(key, guard);
+    const shrunk = hung === undefined && shrinkRuns > 0 ? shrink(program, found.choices, finding, { maxRuns: shrinkRuns, stopAt: (v) => findingKey(v) === key }) : null;
     const choices = shrunk?.choices ?? hung?.choices ?? found.choices;
     // A hung execution is not run again: its replay would hang where the guard cut it.
-    const report = (hung === undefined ? withStacks(program, choices, finding) : undefined) ?? found.violation;
+    const report = (hung === undefined ? withStacks(program, choices, finding, key) : undefined) ?? found.violation;
     return {
       kind: found.kind,
       message: report.title,
@@ -158,8 +159,8 @@ function finishCheck(run: PreparedCheck, result: ExplorationResult, label: strin
       replay: encodeToken(program.identity, choices, hung?.label(label) ?? label),
       steps: shrunk?.shrunk.steps ?? found.violation.step,
       originalSteps: shrunk?.original.steps ?? found.violation.step,
-      preemptions: countPreemptions(choices),
-      originalPreemptions: countPreemptions(found.choices),
+      preemptions: shrunk?.shrunk.preemptions ?? countPreemptions(choices),
+      originalPreemptions: shrunk?.original.preemptions ?? countPreemptions(found.choices),
       occurrences: found.occurrences,
       execution: strategy.exhaustive ? found.execution : globalIndex(slice, found.execution),
       schedule: renderSchedule(choices),
@@ -225,7 +226,7 @@ function reproduces(key: string, guard: ExecutionGuard | undefined): Finding {
 }
 
 /** The finding's report in one replay of `choices` that records kernel stacks. */
-function withStacks(program: Program, choices: readonly Choice[], finding: Finding): Violation | undefined {
+function withStacks(program: Program, choices: readonly Choice[], finding: Finding, key: string): Violation | undefined {
   const stacked: Program = {
     identity: program.identity,
     build(scheduler) {
@@ -234,7 +235,8 @@ function withStacks(program: Program, choices: readonly Choice[], finding: Findi
       return exec;
     },
   };
-  return finding(replayChoices(stacked, choices).result);
+  // The report is all it is for: the rest of the execution would only take more stacks.
+  return finding(replayChoices(stacked, choices, (v) => findingKey(v) === key).result);
 }
 
 /**

@@ -80,6 +80,8 @@ export class Execution {
   private atQuiescence = false;
   /** A fatal violation was reported (see stopOnViolation). */
   private fatal = false;
+  /** A violation this accepts ends the execution like a fatal one (stopWhen). */
+  private until: ((v: Violation) => boolean) | null = null;
   /** The last step that changed something another thread can see, or ended a thread (livelockWindow). */
   private lastProgress = 0;
   private schedulerFailed = false;
@@ -168,6 +170,15 @@ export class Execution {
   }
 
   /**
+   * With stopOnViolation, ends the execution after the step that reports a violation `until`
+   * accepts, as a fatal one does: a shrinking candidate is judged by its finding, and what runs
+   * after it (most of a long workload) cannot change that.
+   */
+  stopWhen(until: (v: Violation) => boolean): void {
+    this.until = until;
+  }
+
+  /**
    * Reports a violation of the modelled kernel. With stopOnViolation the execution ends after this
    * step when the violation is fatal (FATAL_KINDS, or `where.fatal`), and goes on otherwise.
    */
@@ -183,7 +194,7 @@ export class Execution {
       ...(where.site === undefined ? {} : { site: where.site }),
       ...(where.pfn === undefined ? {} : { pfn: where.pfn }),
     };
-    if (where.fatal === true || FATAL_KINDS.has(kind)) this.fatal = true;
+    if (where.fatal === true || FATAL_KINDS.has(kind) || this.until?.(violation) === true) this.fatal = true;
     this.violations.push(violation);
     if (this.events !== null) this.log('violation', `${kind}: ${title}`);
   }

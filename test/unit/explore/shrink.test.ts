@@ -70,7 +70,8 @@ test('shrinking keeps the data choice a bug needs and drops the thread switches 
   const found = explore(p, new RandomScheduler(2), { budget: 100, stopAtFirst: true });
   assert.ok(countPreemptions(found.violations[0].choices) > 0);
   const shrunk = shrink(p, found.violations[0].choices, reportsKind('leak'));
-  assert.deepEqual([shrunk.original.preemptions, shrunk.original.steps], [6, 6]);
+  // Both measured up to the report (step 6): the original's sixth switch comes after it.
+  assert.deepEqual([shrunk.original.preemptions, shrunk.original.steps], [5, 6]);
   // Without the switch the noise runs first and the leak is reported at step 9, later than the
   // original's 6: that schedule is not taken. One switch lets the allocation run at step 2.
   assert.deepEqual([shrunk.shrunk.preemptions, shrunk.shrunk.steps], [1, 4]);
@@ -146,4 +147,16 @@ test('shrinking never reports more steps or more preemptions than it started fro
     }),
     { numRuns: 60, seed: 15 },
   );
+});
+
+test('with stopAt, candidates end at their finding (or where they can no longer be taken), and the shrunk schedule is the same and is run to its end', () => {
+  const p = failingAllocation(2);
+  const found = explore(p, new RandomScheduler(2), { budget: 100, stopAtFirst: true });
+  const plain = shrink(p, found.violations[0].choices, reportsKind('leak'));
+  const cut = shrink(p, found.violations[0].choices, reportsKind('leak'), { stopAt: (v) => v.kind === 'leak' });
+  assert.deepEqual(cut.choices, plain.choices);
+  assert.deepEqual([cut.shrunk, cut.original], [plain.shrunk, plain.original]);
+  // The token's execution is whole: the noise thread's writes after the leak are in it.
+  assert.equal(cut.result.status, plain.result.status);
+  assert.equal(cut.result.steps, plain.result.steps);
 });
