@@ -157,6 +157,11 @@ function checkField(name: string, v: number, bits: number): bigint {
   return BigInt(v);
 }
 
+/** qw1 of a page-selective IOTLB invalidation, PASID-based or legacy: ADDR 63:12 | IH 6 | AM 5:0. */
+function addrIhAm(d: { readonly addr: Va; readonly ih: 0 | 1; readonly am: number }): bigint {
+  return (U64(d.addr) & PAGE_MASK) | (BigInt(d.ih) << 6n) | checkField('am', d.am, 6);
+}
+
 export function encodeDesc(d: InvDesc): EncodedDesc {
   switch (d.type) {
     case 'amd-inv-iommu-pages':
@@ -168,15 +173,13 @@ export function encodeDesc(d: InvDesc): EncodedDesc {
       const gran = d.granularity === 'pasid' ? QI_GRAN_NONG_PASID : QI_GRAN_PSI_PASID;
       const qw0 = (checkField('pasid', d.pasid, 20) << 32n) | (checkField('did', d.did, 16) << 16n) | (gran << 4n) | QI_EIOTLB_TYPE;
       if (d.granularity === 'pasid') return { qw0, qw1: 0n };
-      const qw1 = (U64(d.addr) & PAGE_MASK) | (BigInt(d.ih) << 6n) | checkField('am', d.am, 6);
-      return { qw0, qw1 };
+      return { qw0, qw1: addrIhAm(d) };
     }
     case 'iotlb': {
       const gran = d.granularity === 'domain' ? QI_IOTLB_GRAN_DSI : QI_IOTLB_GRAN_PSI;
       const drain = (d.dr ? 1n << 7n : 0n) | (d.dw ? 1n << 6n : 0n);
       const qw0 = (checkField('did', d.did, 16) << 16n) | drain | (gran << 4n) | QI_IOTLB_TYPE;
-      const qw1 = (U64(d.addr) & PAGE_MASK) | (BigInt(d.ih) << 6n) | checkField('am', d.am, 6);
-      return { qw0, qw1 };
+      return { qw0, qw1: addrIhAm(d) };
     }
     case 'devtlb': {
       const pfsid = checkField('pfsid', d.pfsid ?? 0, 16);
