@@ -56,8 +56,9 @@ export { free_pmd_page_with, free_pte_page_with } from './kernel/arch/x86/mm/pgt
 export { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_for_each_safe, list_splice_tail, list_splice_tail_init, type ListHead } from './kernel/include/linux/list.ts';
 export { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from './kernel/kernel/locking/spinlock.ts';
 export { mutex_lock, mutex_unlock } from './kernel/kernel/locking/mutex.ts';
+export { lockdep_assert_held } from './kernel/kernel/locking/lockdep.ts';
 export { INIT_WORK, flush_work, schedule_work } from './kernel/kernel/workqueue.ts';
-export { might_sleep } from './kernel/kernel/sched/core.ts';
+export { cond_resched, might_sleep } from './kernel/kernel/sched/core.ts';
 export { preempt_disable, preempt_enable } from './kernel/include/linux/preempt.ts';
 
 // Side records: kmalloc'ed objects with a typed payload, read and written in steps.

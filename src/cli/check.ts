@@ -34,6 +34,7 @@ interface CheckFlags {
   seed: number;
   depth: number;
   preemptionBound?: number;
+  faults?: number;
   maxSteps: number;
   executionTimeout: number;
   json?: boolean;
@@ -57,6 +58,7 @@ const CHECKPOINTED = {
   timeMs: 'time',
   depth: 'depth',
   preemptionBound: 'preemptionBound',
+  faults: 'faults',
   maxSteps: 'maxSteps',
   shard: 'shard',
 } as const satisfies Record<keyof CheckpointInputs, keyof CheckFlags>;
@@ -86,6 +88,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'seed of the random and pct strategies', nonNegativeInt('--seed'), 0)
     .option('--depth <d>', 'PCT bug depth', positiveInt('--depth'), 3)
     .option('--preemption-bound <n>', 'dfs: at most this many preemptions per execution (then never complete)', nonNegativeInt('--preemption-bound'))
+    .option('--faults <n>', 'at most this many injected allocation failures per execution (with failAtomicAllocations; default: any number); dfs and dpor are complete within it', nonNegativeInt('--faults'))
     .option('--max-steps <n>', 'executions longer than this are cut (and the run is not complete)', positiveInt('--max-steps'), 200_000)
     .option('--workers <n>', 'worker threads on this machine (random and pct are split; dfs and dpor run in one)', workerCount('--workers'), 1)
     .option(...EXECUTION_TIMEOUT)
@@ -125,6 +128,7 @@ export function checkCommand(program: Command, ctx: CliContext): void {
         timeMs: flags.time,
         pctDepth: flags.depth,
         preemptionBound: flags.preemptionBound,
+        faults: flags.faults,
         maxSteps: flags.maxSteps,
         selfCheck: flags.selfCheck,
       };

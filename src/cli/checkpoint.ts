@@ -5,7 +5,7 @@
  *
  *   { "format": "kptsim-checkpoint", "version": 1,
  *     "inputs":    { design, scenario, strategy, seed, budget, timeMs, depth, preemptionBound,
- *                    maxSteps, shard: { index, count } }   -- the check's inputs, as resolved
+ *                    faults, maxSteps, shard: { index, count } }   -- the check's inputs, as resolved
  *     "inputHash": sha256 of the program identity (design name and source, scenario parameters
  *                  and machine) and of the text of a design module or scenario file given by path
  *     "state":     the exploration between two executions (src/explore/checkpoint.ts): executions
@@ -47,6 +47,7 @@ const inputsSchema = z
     timeMs: z.number().nonnegative().optional(),
     depth: count.min(1),
     preemptionBound: count.optional(),
+    faults: count.optional(),
     maxSteps: count.min(1),
     shard: z.object({ index: count, count: z.number().int().positive() }).strict(),
   })
@@ -91,6 +92,11 @@ export function readCheckpoint(path: string): CheckpointFile {
   if (shard.index >= shard.count) throw new UsageError(`--resume ${path}: inputs.shard: index ${shard.index} is not below count ${shard.count}`);
   if (parsed.data.state.strategy.name !== parsed.data.inputs.strategy) {
     throw new UsageError(`--resume ${path}: state.strategy.name: ${parsed.data.state.strategy.name} does not match inputs.strategy ${parsed.data.inputs.strategy}`);
+  }
+  const { faults } = parsed.data.inputs;
+  if (parsed.data.state.strategy.faults !== faults) {
+    const shown = (n: number | undefined) => (n === undefined ? 'none' : String(n));
+    throw new UsageError(`--resume ${path}: state.strategy.faults: ${shown(parsed.data.state.strategy.faults)} does not match inputs.faults ${shown(faults)}`);
   }
   return parsed.data;
 }

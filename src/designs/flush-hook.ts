@@ -9,10 +9,12 @@ import type { Va } from '../hw/address.ts';
 import type { Kernel } from '../kernel/model/kernel.ts';
 import { preempt_disable, preempt_enable } from '../kernel/include/linux/preempt.ts';
 import { generic_flush_tlb_kernel_range } from '../kernel/arch/x86/mm/tlb.ts';
+import { preemption_point } from '../kernel/kernel/sched/core.ts';
 import type { Sim } from '../sim/index.ts';
 
 export function hookedFlushTlbKernelRange(invalidate: (k: Kernel, start: Va, end: Va) => Sim) {
   return function* flush_tlb_kernel_range(k: Kernel, start: Va, end: Va): Sim {
+    yield* preemption_point(k);
     preempt_disable(k);
     yield* generic_flush_tlb_kernel_range(k, start, end);
     yield* invalidate(k, start, end);

@@ -21,7 +21,7 @@ import type { Design } from './design.ts';
 function* iommu_sva_invalidate_kva_range_v3(k: Kernel, start: Va, end: Va): Sim {
   yield step('READ_ONCE(iommu_sva_present)', 'read', k.sva.presentObj);
   if (!k.sva.iommu_sva_present) return;
-  if (k.config.failAtomicAllocations && k.exec.choose('kzalloc GFP_ATOMIC', ['succeed', 'fail']) === 1) return;
+  if (k.config.failAtomicAllocations && k.exec.choose('kzalloc GFP_ATOMIC', ['succeed', 'fail'], { fault: true }) === 1) return;
   const work = INIT_WORK<Kernel>(k, 'iommu_sva_invalidate_work', function* (kk) {
     yield* mutex_lock(kk, kk.sva.iommu_sva_lock);
     for (const iommu_mm of kk.sva.iommu_sva_mms) yield* mmu_notifier_arch_invalidate_secondary_tlbs(kk, iommu_mm.mm, start, end);

@@ -10,7 +10,11 @@
  *  - dfs: the search stack (each node's choice kind, reason, option count, thread ids, the option
  *    order it explores and its position in it), whether a bound cut the search, whether it ended;
  *  - dpor: the stack (thread nodes with their runnable ids, pending steps, sleep, backtrack and done
- *    sets in insertion order; data nodes), the threads' CPUs learnt so far, the counters.
+ *    sets in insertion order; data nodes with the option order they explore), the threads' CPUs
+ *    learnt so far, the counters.
+ * Each also holds its fault bound (--faults; absent: any number, as in files from before the
+ * bound): the tree a snapshot describes was cut to that bound, so a run with another one is refused.
+ * dfs and dpor also hold where their fault sweep is (src/explore/faults.ts; absent: not begun).
  * Violations found so far are kept with the replay token of the execution that first showed them
  * (not shrunk): resuming replays the token to get the full choice list back, which also checks that
  * the model still runs that execution the same way.
@@ -36,8 +40,13 @@ const stepSchema = z
   })
   .strict();
 
-const randomState = z.object({ name: z.literal('random'), executions: count }).strict();
-const pctState = z.object({ name: z.literal('pct'), executions: count, maxSteps: count }).strict();
+/** At most this many injected faults per execution (--faults); absent: any number. */
+const faults = count.optional();
+/** The fault sweep (src/explore/faults.ts): the fault point the next sweep execution fails, or over; absent: not begun. */
+const sweep = z.union([z.number().int().positive(), z.literal('over')]).optional();
+
+const randomState = z.object({ name: z.literal('random'), faults, executions: count }).strict();
+const pctState = z.object({ name: z.literal('pct'), faults, executions: count, maxSteps: count }).strict();
 
 const dfsNode = z
   .object({
@@ -49,7 +58,7 @@ const dfsNode = z
     pos: count,
   })
   .strict();
-const dfsState = z.object({ name: z.literal('dfs'), executions: count, cut: z.boolean(), finished: z.boolean(), stack: z.array(dfsNode) }).strict();
+const dfsState = z.object({ name: z.literal('dfs'), faults, sweep, executions: count, cut: z.boolean(), finished: z.boolean(), stack: z.array(dfsNode) }).strict();
 
 const dporThreadNode = z
   .object({
@@ -64,10 +73,15 @@ const dporThreadNode = z
     chosen: count,
   })
   .strict();
-const dporDataNode = z.object({ kind: z.literal('data'), reason: z.string(), optionCount: z.number().int().positive(), chosen: count }).strict();
+/** `order`: the options explored, in order (absent in files from before fault-first: 0, 1, ...); `chosen` is one of them. */
+const dporDataNode = z
+  .object({ kind: z.literal('data'), reason: z.string(), optionCount: z.number().int().positive(), order: z.array(count).optional(), chosen: count })
+  .strict();
 const dporState = z
   .object({
     name: z.literal('dpor'),
+    faults,
+    sweep,
     executions: count,
     sleepBlocked: count,
     cut: z.boolean(),
@@ -125,6 +139,13 @@ export type ExplorerSnapshot = z.infer<typeof explorerSnapshotSchema>;
 export function expectState<N extends StrategyState['name']>(name: N, state: StrategyState): Extract<StrategyState, { name: N }> {
   if (state.name !== name) throw new CheckpointError(`strategy.name: expected ${name}, got ${state.name}`);
   return state as Extract<StrategyState, { name: N }>;
+}
+
+/** Throws CheckpointError unless a snapshot's fault bound is this run's (undefined: any number). */
+export function checkFaultBound(saved: number | undefined, mine: number | undefined): void {
+  if (saved === mine) return;
+  const says = (n: number | undefined) => (n === undefined ? 'no fault bound (any number of injected faults)' : `--faults ${n}`);
+  throw new CheckpointError(`strategy.faults: the snapshot was taken with ${says(saved)}, this run has ${says(mine)}; a run continues only with the bound it began with`);
 }
 
 /** The first issue of a failed parse as one line: `field.path: message`. */

@@ -25,17 +25,38 @@
  * (observed on the trace: in the runnable set before the step and not after, or the reverse) is
  * dependent with that thread's pending step: a task entering an atomic section or disabling
  * interrupts, an interrupt handler starting, take a CPU without touching an object.
- * Happens-before is the transitive closure of program order and these dependences, as vector
- * clocks over the executed trace. Sleep sets cannot observe the step a sleeping thread has not
- * run, so threads pinned to the same CPU never sleep for each other.
+ * Under PREEMPT_NONE and PREEMPT_VOLUNTARY a task keeps its CPU until it sleeps or reaches a
+ * scheduling point (src/sim/execution.ts), which is such a runnable-set change too, observed the
+ * same way. Happens-before is the transitive closure of program order and these dependences, as
+ * vector clocks over the executed trace. Sleep sets cannot observe the step a sleeping thread has
+ * not run, so threads pinned to the same CPU never sleep for each other. Checked under each
+ * preemption model against dfs (test/unit/explore/dpor-preempt.test.ts).
  *
  * Assumptions (DPOR is sound relative to them): each step touches only the object it declares, in
  * the declared way; a Blocker's condition is changed only by steps on the object the blocked step
  * names (lock acquire/release are writes, so a blocked `mutex_lock` and the `mutex_unlock` that
  * frees it are dependent) or shows as a runnable-set change; the program is deterministic given its
- * choices, object ids included (sleep sets compare steps recorded in earlier executions). Data choices (kind 'data') are branching points explored exhaustively, every value,
- * with no reduction across them; a data choice belongs to the thread step that made it.
+ * choices, object ids included (sleep sets compare steps recorded in earlier executions).
  * Co-enabledness is not known statically, so every dependent pair is taken as possibly co-enabled.
+ *
+ * Data choices (kind 'data') are branching points explored exhaustively, every value, with no
+ * reduction across them; a data choice belongs to the thread step that made it, so a trace is a
+ * sequence of steps each with its values. The values of one data node are explored one after the
+ * other below the same thread nodes, each subtree on its own: the race analysis, sleep sets and
+ * backtrack sets never compare two values of one node, so the order they are tried in does not
+ * change what is explored.
+ *
+ * Injected faults (a data choice marked `fault`: option 0 is "no fault") are tried first, so that
+ * a failure path is reached in the first executions rather than after the whole subtree where the
+ * allocation succeeds; and after the first execution that meets one, the fault sweep (faults.ts)
+ * fails each allocation of the first schedule on its own, in extra executions that stand outside
+ * the search (no node, no race analysis: the search reaches each of them anyway). With a fault
+ * bound N, an execution that has injected N faults takes "no fault" at every later fault point:
+ * what is explored is the program restricted to the traces with at most N faults. That set is
+ * closed under prefixes and under reordering independent steps (a trace's fault count is a sum over
+ * its steps, whatever their order), so a reordering DPOR relies on — a race reversed, a sleeping
+ * thread's step moved earlier — stays inside it: the guarantee below holds for the restricted
+ * program, "every trace" read as "every trace with at most N injected faults".
  *
  * Known limit: that a pending step would take the CPU from the thread that ran (an interrupt that
  * could have fired before a step of the task it interrupts) is seen only when it happens on the
@@ -47,11 +68,12 @@
  * order of dependent steps) was explored up to its first violation, within the limit above: each
  * reachable violation, deadlock and final state was reached. Not complete if an execution hit the
  * step limit. Checked against dfs on random programs with locks, atomic sections, interrupt
- * handlers and data choices (test/unit/explore/dpor.test.ts).
+ * handlers, data choices and injected faults under fault bounds (test/unit/explore/dpor.test.ts).
  */
 import { dependent, NO_OBJECT, type ChoicePoint, type Execution, type ExecutionResult, type Step } from '../sim/index.ts';
 import { checkForcedPoint, checkPathReplayed, pathCoverage } from './prefix.ts';
-import { CheckpointError, expectState, type DporState, type StrategyState } from './checkpoint.ts';
+import { CheckpointError, checkFaultBound, expectState, type DporState, type StrategyState } from './checkpoint.ts';
+import { FaultSweep, faultOrder } from './faults.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 interface ThreadNode {
@@ -75,6 +97,10 @@ interface DataNode {
   readonly kind: 'data';
   readonly reason: string;
   readonly optionCount: number;
+  /** The options this node explores, in order (faults first at a fault point; only 0 past the bound). */
+  readonly order: readonly number[];
+  /** Position in `order` of `chosen`, the option the current path takes. */
+  pos: number;
   chosen: number;
 }
 
@@ -97,30 +123,51 @@ export class DporScheduler implements ExplorationStrategy {
   private readonly cpuOf: number[] = [];
   /** Runnable ids where this execution was abandoned (sleep-set blocked), else null. */
   private abandonedAt: readonly number[] | null = null;
+  /** At most this many injected faults per execution (undefined: any number), and those taken so far. */
+  private readonly faultBound: number | undefined;
+  private faults = 0;
+  private readonly sweep: FaultSweep;
+
+  constructor(options: { readonly faults?: number } = {}) {
+    this.faultBound = options.faults;
+    this.sweep = new FaultSweep(options.faults);
+  }
 
   get complete(): boolean {
     return this.finished && !this.cut;
   }
 
   beginExecution(_index: number): boolean {
+    if (this.sweep.begin()) {
+      this.executions++;
+      return true;
+    }
     if (this.finished) return false;
     this.executions++;
     this.lastThreadNode = -1;
     this.lastThread = -1;
     this.abandonedAt = null;
+    this.faults = 0;
     return true;
   }
 
   choose(point: ChoicePoint): number | 'abandon' {
+    if (this.sweep.running) return this.sweep.choose(point);
+    this.sweep.observe(point);
     const existing = this.stack[point.index];
     if (existing !== undefined) {
       checkForcedPoint('dpor', existing, point);
       if (existing.kind === 'thread') this.enterThreadNode(point.index, existing);
+      else if (point.fault === true && existing.chosen !== 0) this.faults++;
       return existing.chosen;
     }
     if (point.kind === 'data' || point.threadIds === undefined || point.steps === undefined) {
-      this.stack.push({ kind: 'data', reason: point.reason, optionCount: point.options.length, chosen: 0 });
-      return 0;
+      const n = point.options.length;
+      const order = point.kind === 'data' && point.fault === true ? faultOrder(n, this.faults, this.faultBound) : Array.from({ length: n }, (_, i) => i);
+      const chosen = order[0];
+      if (point.fault === true && chosen !== 0) this.faults++;
+      this.stack.push({ kind: 'data', reason: point.reason, optionCount: n, order, pos: 0, chosen });
+      return chosen;
     }
     const ids = point.threadIds;
     const steps = point.steps;
@@ -152,6 +199,9 @@ export class DporScheduler implements ExplorationStrategy {
   }
 
   endExecution(exec: Execution, result: ExecutionResult): void {
+    const swept = this.sweep.running;
+    this.sweep.end();
+    if (swept) return;
     checkPathReplayed('dpor', this.stack.length, result);
     for (const t of exec.threads) this.cpuOf[t.id] = t.ctx.cpu;
     if (result.status === 'step-limit') this.cut = true;
@@ -159,8 +209,8 @@ export class DporScheduler implements ExplorationStrategy {
     while (this.stack.length > 0) {
       const top = this.stack[this.stack.length - 1];
       if (top.kind === 'data') {
-        if (top.chosen + 1 < top.optionCount) {
-          top.chosen++;
+        if (top.pos + 1 < top.order.length) {
+          top.chosen = top.order[++top.pos];
           return;
         }
       } else {
@@ -184,7 +234,7 @@ export class DporScheduler implements ExplorationStrategy {
     return pathCoverage(
       this.stack.map((node) =>
         node.kind === 'data'
-          ? { before: node.chosen, total: node.optionCount }
+          ? { before: node.pos, total: node.order.length }
           : { before: node.done.size - 1, total: Math.max(node.backtrack.size, node.done.size) },
       ),
     );
@@ -199,6 +249,8 @@ export class DporScheduler implements ExplorationStrategy {
     const plain = (s: Step) => ({ label: s.label, access: s.access, obj: s.obj });
     return {
       name: 'dpor',
+      ...(this.faultBound === undefined ? {} : { faults: this.faultBound }),
+      ...(this.sweep.saved === undefined ? {} : { sweep: this.sweep.saved }),
       executions: this.executions,
       sleepBlocked: this.sleepBlocked,
       cut: this.cut,
@@ -207,7 +259,7 @@ export class DporScheduler implements ExplorationStrategy {
       cpuOf: [...this.cpuOf],
       stack: this.stack.map((n) =>
         n.kind === 'data'
-          ? { kind: 'data' as const, reason: n.reason, optionCount: n.optionCount, chosen: n.chosen }
+          ? { kind: 'data' as const, reason: n.reason, optionCount: n.optionCount, order: [...n.order], chosen: n.chosen }
           : {
               kind: 'thread' as const,
               reason: n.reason,
@@ -226,21 +278,25 @@ export class DporScheduler implements ExplorationStrategy {
   restoreState(state: StrategyState): void {
     const s = expectState('dpor', state);
     if (this.executions !== 0) throw new CheckpointError('dpor: restoreState after the exploration began');
+    checkFaultBound(s.faults, this.faultBound);
     s.stack.forEach((n, i) => {
-      const bad = n.chosen >= n.optionCount || (n.kind === 'thread' && (n.ids.length !== n.optionCount || n.steps.length !== n.optionCount));
-      if (bad) throw new CheckpointError(`strategy.stack.${i}: chosen, ids or steps do not fit ${n.optionCount} options`);
+      const order = n.kind === 'data' ? n.order : undefined;
+      const badOrder = order !== undefined && (!order.includes(n.chosen) || new Set(order).size !== order.length || order.some((o) => o >= n.optionCount));
+      const bad = n.chosen >= n.optionCount || badOrder || (n.kind === 'thread' && (n.ids.length !== n.optionCount || n.steps.length !== n.optionCount));
+      if (bad) throw new CheckpointError(`strategy.stack.${i}: chosen, order, ids or steps do not fit ${n.optionCount} options`);
     });
     this.executions = s.executions;
     this.sleepBlocked = s.sleepBlocked;
     this.cut = s.cut;
     this.finished = s.finished;
+    this.sweep.restore(s.sweep, s.executions);
     this.cpuOf.length = 0;
     this.cpuOf.push(...s.cpuOf);
     this.stack.length = 0;
     for (const n of s.stack) {
       this.stack.push(
         n.kind === 'data'
-          ? { kind: 'data', reason: n.reason, optionCount: n.optionCount, chosen: n.chosen }
+          ? dataNode(n.reason, n.optionCount, n.order ?? Array.from({ length: n.optionCount }, (_, o) => o), n.chosen)
           : {
               kind: 'thread',
               reason: n.reason,
@@ -445,6 +501,11 @@ export class DporScheduler implements ExplorationStrategy {
       }
     }
   }
+}
+
+/** A data node restored from a snapshot, at `chosen`'s place in its order. */
+function dataNode(reason: string, optionCount: number, order: readonly number[], chosen: number): DataNode {
+  return { kind: 'data', reason, optionCount, order, pos: order.indexOf(chosen), chosen };
 }
 
 /** Markers in the per-thread "first event in v" table. */

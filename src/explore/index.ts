@@ -6,6 +6,7 @@ export * from './random.ts';
 export * from './pct.ts';
 export * from './dfs.ts';
 export * from './dpor.ts';
+export * from './faults.ts';
 export * from './strategies.ts';
 export * from './round-robin.ts';
 export * from './replay.ts';

@@ -5,7 +5,9 @@
  * Each execution gives the threads distinct random priorities d .. d+n-1 and picks d-1 priority
  * change points uniformly among the k steps; it always runs the highest-priority runnable thread,
  * and at the j-th change point (in step order) the thread that would run drops to priority d-j,
- * below every initial priority. Data choices are uniform at random.
+ * below every initial priority. Data choices are uniform at random; an injected fault is one value
+ * among the others, and once an execution has taken the fault bound every later fault point takes
+ * "no fault". The guarantee below is about thread orders and holds whatever the data choices.
  *
  * Guarantee (the paper's Theorem 1): for a bug of depth d (d ordering constraints between steps)
  * in a program of n threads and at most k steps, one execution finds it with probability at least
@@ -20,7 +22,8 @@
  */
 import type { ChoicePoint, ExecutionResult } from '../sim/index.ts';
 import { below, executionRng, type RandomGenerator } from './rng.ts';
-import { expectState, type PctState, type StrategyState } from './checkpoint.ts';
+import { checkFaultBound, expectState, type PctState, type StrategyState } from './checkpoint.ts';
+import { mayInject } from './faults.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export interface PctOptions {
@@ -30,6 +33,8 @@ export interface PctOptions {
   readonly stepsEstimate?: number;
   /** Stop after this many executions (default: never; the explorer's budget decides). */
   readonly executions?: number;
+  /** At most this many injected faults per execution (default: any number). */
+  readonly faults?: number;
 }
 
 export const DEFAULT_PCT_DEPTH = 3;
@@ -50,6 +55,8 @@ export class PctScheduler implements ExplorationStrategy {
   private changePoints: number[] = [];
   private nextChange = 0;
   private steps = 0;
+  /** Faults injected in this execution so far. */
+  private faults = 0;
 
   constructor(
     private readonly seed: number,
@@ -68,6 +75,7 @@ export class PctScheduler implements ExplorationStrategy {
     this.lowered.clear();
     this.steps = 0;
     this.nextChange = 0;
+    this.faults = 0;
     const k = this.options.stepsEstimate ?? this.maxSteps;
     const points: number[] = [];
     if (k > 0) for (let j = 0; j < this.depth - 1; j++) points.push(1 + below(this.rng, k));
@@ -77,7 +85,12 @@ export class PctScheduler implements ExplorationStrategy {
 
   choose(point: ChoicePoint): number {
     const n = point.options.length;
-    if (point.kind === 'data') return n === 1 ? 0 : below(this.rng, n);
+    if (point.kind === 'data') {
+      if (point.fault === true && !mayInject(this.faults, this.options.faults)) return 0;
+      const pick = n === 1 ? 0 : below(this.rng, n);
+      if (point.fault === true && pick !== 0) this.faults++;
+      return pick;
+    }
     const ids = point.threadIds;
     if (ids === undefined) return 0;
     this.steps++;
@@ -107,11 +120,12 @@ export class PctScheduler implements ExplorationStrategy {
 
   /** Between executions: the count begun and the running step maximum (the per-execution fields are reset by beginExecution). */
   saveState(): PctState {
-    return { name: 'pct', executions: this.executions, maxSteps: this.maxSteps };
+    return { name: 'pct', ...(this.options.faults === undefined ? {} : { faults: this.options.faults }), executions: this.executions, maxSteps: this.maxSteps };
   }
 
   restoreState(state: StrategyState): void {
     const s = expectState('pct', state);
+    checkFaultBound(s.faults, this.options.faults);
     this.executions = s.executions;
     this.maxSteps = s.maxSteps;
   }

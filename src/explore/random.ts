@@ -1,11 +1,14 @@
 /**
  * The seeded random strategy: every choice uniformly at random from a generator derived from
  * (seed, execution index), so execution i replays on its own (docs/architecture.md, Determinism). Probabilistic, never
- * complete: no guarantee beyond "each schedule has a non-zero chance per execution".
+ * complete: no guarantee beyond "each schedule has a non-zero chance per execution". An injected
+ * fault is one data value among the others; once an execution has taken the fault bound, every
+ * later fault point takes "no fault".
  */
 import type { ChoicePoint } from '../sim/index.ts';
 import { below, executionRng, type RandomGenerator } from './rng.ts';
-import { expectState, type RandomState, type StrategyState } from './checkpoint.ts';
+import { checkFaultBound, expectState, type RandomState, type StrategyState } from './checkpoint.ts';
+import { mayInject } from './faults.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export class RandomScheduler implements ExplorationStrategy {
@@ -15,9 +18,14 @@ export class RandomScheduler implements ExplorationStrategy {
   executions = 0;
   private rng: RandomGenerator;
 
+  /** Faults injected in this execution so far. */
+  private faults = 0;
+
   constructor(
     private readonly seed: number,
     private readonly limit = Infinity,
+    /** At most this many injected faults per execution (undefined: any number). */
+    private readonly faultBound?: number,
   ) {
     this.rng = executionRng(seed, 0);
   }
@@ -26,11 +34,15 @@ export class RandomScheduler implements ExplorationStrategy {
     if (index >= this.limit) return false;
     this.rng = executionRng(this.seed, index);
     this.executions++;
+    this.faults = 0;
     return true;
   }
 
   choose(point: ChoicePoint): number {
-    return point.options.length === 1 ? 0 : below(this.rng, point.options.length);
+    if (point.fault === true && !mayInject(this.faults, this.faultBound)) return 0;
+    const pick = point.options.length === 1 ? 0 : below(this.rng, point.options.length);
+    if (point.fault === true && pick !== 0) this.faults++;
+    return pick;
   }
 
   endExecution(): void {}
@@ -41,10 +53,12 @@ export class RandomScheduler implements ExplorationStrategy {
 
   /** Execution i draws from (seed, i) alone: the count of executions begun is the whole state. */
   saveState(): RandomState {
-    return { name: 'random', executions: this.executions };
+    return { name: 'random', ...(this.faultBound === undefined ? {} : { faults: this.faultBound }), executions: this.executions };
   }
 
   restoreState(state: StrategyState): void {
-    this.executions = expectState('random', state).executions;
+    const s = expectState('random', state);
+    checkFaultBound(s.faults, this.faultBound);
+    this.executions = s.executions;
   }
 }

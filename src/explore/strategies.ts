@@ -11,10 +11,10 @@ import type { ExplorationStrategy, StrategyName, StrategyOptions } from './strat
 export type StrategyFactory = (options: StrategyOptions) => ExplorationStrategy;
 
 export const STRATEGIES: Readonly<Record<StrategyName, StrategyFactory>> = {
-  random: (o) => new RandomScheduler(o.seed ?? 0),
-  pct: (o) => new PctScheduler(o.seed ?? 0, { depth: o.pctDepth, stepsEstimate: o.stepsEstimate }),
-  dfs: (o) => new DfsScheduler({ preemptionBound: o.preemptionBound }),
-  dpor: () => new DporScheduler(),
+  random: (o) => new RandomScheduler(o.seed ?? 0, Infinity, o.faults),
+  pct: (o) => new PctScheduler(o.seed ?? 0, { depth: o.pctDepth, stepsEstimate: o.stepsEstimate, faults: o.faults }),
+  dfs: (o) => new DfsScheduler({ preemptionBound: o.preemptionBound, faults: o.faults }),
+  dpor: (o) => new DporScheduler({ faults: o.faults }),
 };
 
 export const STRATEGY_NAMES = Object.keys(STRATEGIES) as readonly StrategyName[];

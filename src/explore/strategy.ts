@@ -42,4 +42,9 @@ export interface StrategyOptions {
   readonly stepsEstimate?: number;
   /** DFS: at most this many preemptions per execution (makes the search incomplete when it cuts). */
   readonly preemptionBound?: number;
+  /**
+   * Every strategy: at most this many injected faults per execution (default: any number). The
+   * exhaustive ones explore every execution within it, and are complete for it.
+   */
+  readonly faults?: number;
 }

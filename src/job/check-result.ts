@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { STRATEGY_NAMES, type StrategyName } from '../explore/index.ts';
-import { VIOLATION_KINDS } from '../sim/index.ts';
+import { PREEMPT_MODES, VIOLATION_KINDS } from '../sim/index.ts';
 
 const count = z.number().int().nonnegative();
 
@@ -17,6 +17,15 @@ export const checkSpaceSchema = z.object({
   steps: count,
   /** The data choices the configuration offers besides thread choices. */
   dataChoices: z.array(z.string()).readonly(),
+  /**
+   * Those of `dataChoices` that inject a fault (an allocation failure); the others are hardware
+   * nondeterminism. Absent in results from before the fault bound.
+   */
+  faultChoices: z.array(z.string()).readonly().optional(),
+  /** At most this many injected faults per execution (--faults); absent: any number. */
+  faults: count.optional(),
+  /** The kernel's preemption model (the scenario's config.preempt); absent in results from before it. */
+  preempt: z.enum(PREEMPT_MODES).optional(),
   pctDepth: z.number().int().positive().optional(),
   preemptionBound: count.optional(),
 });
@@ -67,7 +76,8 @@ export const checkViolationSchema = z.object({
 
 /**
  * The inputs that define a run: every shard of one run has the same (kptsim merge refuses shards
- * that differ in any). A bound not given is null. `depth` is PCT's (null for other strategies, which
+ * that differ in any). A bound not given is null; `faults` may also be absent (a result written
+ * before the fault bound, which had none), which compares as null. `depth` is PCT's (null for other strategies, which
  * do not read it); `identity` is a sha256 of the program identity (design name and source, scenario
  * name, parameters and machine), so a shard of another design or scenario file of the same names
  * is caught too.
@@ -81,6 +91,7 @@ export const checkRunSchema = z.object({
   timeMs: z.number().nonnegative().nullable(),
   depth: z.number().int().positive().nullable(),
   preemptionBound: count.nullable(),
+  faults: count.nullable().optional(),
   maxSteps: z.number().int().positive().nullable(),
   identity: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest'),
 });

@@ -49,6 +49,8 @@ export interface CheckOptions {
   readonly timeMs?: number;
   readonly pctDepth?: number;
   readonly preemptionBound?: number;
+  /** At most this many injected faults (GFP_ATOMIC failures) per execution; default: any number. */
+  readonly faults?: number;
   readonly maxSteps?: number;
   /** Candidate executions the shrinker may run per violation (0: do not shrink). */
   readonly shrinkRuns?: number;
@@ -208,6 +210,7 @@ function shardOf(run: PreparedCheck): CheckShard {
       timeMs: options.timeMs ?? null,
       depth: options.strategy === 'pct' ? (options.pctDepth ?? 3) : null,
       preemptionBound: options.preemptionBound ?? null,
+      faults: options.faults ?? null,
       maxSteps: options.maxSteps ?? null,
       identity: createHash('sha256').update(program.identity).digest('hex'),
     },
@@ -241,29 +244,40 @@ function withStacks(program: Program, choices: readonly Choice[], finding: Findi
 
 /**
  * The strategy for this run, and the space it explores, from one pilot execution (round robin):
- * its threads and steps, and the data choices offered. PCT's step estimate k is that fixed count
- * rather than learnt as it goes, so that execution i depends on (seed, i) alone and a run split into
- * shards or workers is the same run.
+ * its threads and steps, and the data choices offered (which of them are faults: the pilot sees the
+ * choice points). PCT's step estimate k is that fixed count rather than learnt as it goes, so that
+ * execution i depends on (seed, i) alone and a run split into shards or workers is the same run.
  */
 function strategyFor(program: Program, design: Design, scenario: Scenario, options: CheckOptions, slice: Slice): { strategy: ExplorationStrategy; space: CheckSpace } {
   const pilot = new RoundRobinScheduler();
   pilot.beginExecution(0);
-  const exec = program.build(pilot);
+  const data = new Set<string>();
+  const faults = new Set<string>();
+  const exec = program.build({
+    beginExecution: (i) => pilot.beginExecution(i),
+    choose(point) {
+      if (point.kind === 'data') (point.fault === true ? faults : data).add(point.reason);
+      return pilot.choose(point);
+    },
+  });
   const ran = exec.run();
   const stepsEstimate = options.strategy === 'pct' ? ran.steps : undefined;
-  const data = new Set(ran.choices.filter((c) => c.kind === 'data').map((c) => c.reason));
-  if (scenario.config.failAtomicAllocations) data.add('alloc_pages GFP_ATOMIC');
+  // What the pilot did not reach (it never fails an allocation), the configuration still offers.
+  if (scenario.config.failAtomicAllocations) faults.add('alloc_pages GFP_ATOMIC');
   if (scenario.config.iommu.speculate === true) data.add('iommu speculative walk');
   const iommu = scenario.config.iommu;
   if (design.kernel?.intelSvaFlush === 'legacy' && iommu.kind !== 'amd' && iommu.legacyFlushesPagingStructures === undefined) data.add(LEGACY_IOTLB_CHOICE);
   const space: CheckSpace = {
     threads: exec.threads.length,
     steps: ran.steps,
-    dataChoices: [...data].sort(),
+    dataChoices: [...data, ...faults].sort(),
+    faultChoices: [...faults].sort(),
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
+    preempt: scenario.config.preempt,
     ...(options.strategy === 'pct' ? { pctDepth: options.pctDepth ?? 3 } : {}),
     ...(options.preemptionBound === undefined ? {} : { preemptionBound: options.preemptionBound }),
   };
-  const strategy = STRATEGIES[options.strategy]({ seed: options.seed, pctDepth: options.pctDepth, preemptionBound: options.preemptionBound, stepsEstimate });
+  const strategy = STRATEGIES[options.strategy]({ seed: options.seed, pctDepth: options.pctDepth, preemptionBound: options.preemptionBound, faults: options.faults, stepsEstimate });
   return { strategy: strategy.exhaustive ? strategy : new SlicedStrategy(strategy, slice), space };
 }
 
@@ -289,6 +303,7 @@ const RUN_INPUTS: readonly { readonly key: keyof CheckRun; readonly name: string
   { key: 'timeMs', name: 'time (ms)' },
   { key: 'depth', name: 'depth' },
   { key: 'preemptionBound', name: 'preemption bound' },
+  { key: 'faults', name: 'fault bound' },
   { key: 'maxSteps', name: 'max steps' },
   { key: 'identity', name: 'design/scenario identity' },
 ];
@@ -307,8 +322,8 @@ function checkParts(parts: readonly CheckResult[], into: { readonly index: numbe
       if (p[key] !== p.shard.run[key]) throw new MergeError(`${name(i)}: ${key} ${p[key]} disagrees with its own shard.run.${key} ${p.shard.run[key]}`);
     }
     for (const { key, name: input } of RUN_INPUTS) {
-      const mine = p.shard.run[key];
-      const theirs = first.shard.run[key];
+      const mine = p.shard.run[key] ?? null;
+      const theirs = first.shard.run[key] ?? null;
       if (mine === theirs) continue;
       if (key === 'identity') {
         throw new MergeError(`${name(i)}: a shard of another run: its design/scenario identity differs from ${name(0)}'s (the same names, another design or scenario file)`);

@@ -2,7 +2,9 @@
  * What a check may promise a reviewer, in one of three words (docs/verdicts.md):
  *  - bug: violations were found, each with a replay token (a hazard with its witness, when found);
  *  - proved: an exhaustive strategy covered the whole configuration — and only the nondeterminism
- *    the model has (which is said), at the model's granularity (which is said too);
+ *    the model has (which is said: the thread interleavings, the preemption model, the injected
+ *    failures and how many per execution, the other data choices), at the model's granularity
+ *    (which is said too);
  *  - not found in N executions: with what N guarantees. For PCT of depth d on n threads and k
  *    steps, each execution finds any bug of depth d with probability at least 1/(n·k^(d−1))
  *    (Burckhardt, Kothari, Musuvathi, Nagarakatte, "A Randomized Scheduler with Probabilistic
@@ -25,10 +27,10 @@ export interface VerdictInput {
 
 /**
  * Where the model is coarser than the kernel: a proof holds for the model, and these are the
- * kernel behaviours it does not include (issue 13 refines them).
+ * kernel behaviours it does not include (docs/kernel/preemption-and-races.md).
  */
 export const MODEL_LIMITS =
-  'at the model\'s granularity: a step is atomic (list helpers, flag words and counters change inside one step), a thread is preempted only between steps where the model offers a choice, and memory is sequentially consistent';
+  "at the model's granularity: a step is atomic — the loads and stores of list_head words and kmalloc'ed records are checked for data races, so where none was reported finer orders of them show nothing new, but page flag words and counters are not checked — a task is preempted at step boundaries and just before it enters an atomic section, and memory is sequentially consistent";
 
 export function checkVerdict(r: VerdictInput): Verdict {
   if (r.violations.length > 0) {
@@ -37,12 +39,11 @@ export function checkVerdict(r: VerdictInput): Verdict {
   }
   const { space } = r;
   if (r.complete) {
-    const data = space.dataChoices.length > 0 ? ` and every data choice it offers (${space.dataChoices.join(', ')})` : ' (it offers no data choice)';
     const how = r.strategy === 'dpor' ? 'every interleaving up to reordering of independent steps' : 'every interleaving';
     return {
       kind: 'proved',
       summary: 'proved',
-      detail: `${r.strategy} covered ${how} of this configuration's ${space.threads} threads${data} in ${r.executions} executions, ${MODEL_LIMITS}`,
+      detail: `${r.strategy} covered ${how} of this configuration's ${space.threads} threads${preemptionText(space)}${dataText(space)} in ${r.executions} executions, ${MODEL_LIMITS}`,
     };
   }
   const cut =
@@ -52,7 +53,52 @@ export function checkVerdict(r: VerdictInput): Verdict {
   return { kind: 'not-found', summary: `not found in ${r.executions}${r.stepBound > 0 ? ` (${r.stepBound} cut by the step bound)` : ''}`, detail: notFoundDetail(r) + cut };
 }
 
+/** The kernel's preemption model, which decides where a task may lose its CPU (absent in older results). */
+function preemptionText(space: CheckSpace): string {
+  switch (space.preempt) {
+    case 'full':
+      return ' under full kernel preemption (CONFIG_PREEMPT)';
+    case 'voluntary':
+      return ' under voluntary preemption (CONFIG_PREEMPT_VOLUNTARY)';
+    case 'none':
+      return ' without kernel preemption (CONFIG_PREEMPT_NONE)';
+    default:
+      return '';
+  }
+}
+
+/**
+ * The injected failures a proof covers, and how many per execution, then the other data choices.
+ * A result from before faults were told apart lists its data choices as one.
+ */
+function dataText(space: CheckSpace): string {
+  if (space.faultChoices === undefined) {
+    return space.dataChoices.length > 0 ? ` and every data choice it offers (${space.dataChoices.join(', ')})` : ' (it offers no data choice)';
+  }
+  const faults = space.faultChoices;
+  const others = space.dataChoices.filter((c) => !faults.includes(c));
+  const injected =
+    faults.length === 0
+      ? 'with no injected failure (the scenario does not set failAtomicAllocations)'
+      : space.faults === undefined
+        ? `with any number of injected failures per execution (${faults.join(', ')})`
+        : `with up to ${failures(space.faults)} per execution (${faults.join(', ')}; --faults ${space.faults})`;
+  const rest = others.length === 0 ? 'no other data choice' : `every value of its other data choices (${others.join(', ')})`;
+  return `, ${injected} and ${rest},`;
+}
+
+function failures(n: number): string {
+  return `${n} injected failure${n === 1 ? '' : 's'}`;
+}
+
 function notFoundDetail(r: VerdictInput): string {
+  const { space } = r;
+  // With fault injection on, what a bounded run left out: executions with more failures.
+  const bounded = space.faults !== undefined && (space.faultChoices?.length ?? 0) > 0 ? `; at most ${failures(space.faults)} per execution (--faults ${space.faults})` : '';
+  return samplingDetail(r) + bounded;
+}
+
+function samplingDetail(r: VerdictInput): string {
   const { space } = r;
   const n = r.executions;
   switch (r.strategy) {

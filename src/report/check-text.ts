@@ -12,7 +12,9 @@ export function witnessLine(w: Witness): string {
 
 export function renderCheck(r: CheckResult, checkpoint?: string): string {
   const lines: string[] = [];
-  const bound = r.complete ? 'complete: the whole space was covered' : `not complete (stopped by ${r.stoppedBy})`;
+  // Complete under --faults N is complete for the executions with at most N injected failures.
+  const within = r.space.faults === undefined || (r.space.faultChoices?.length ?? 0) === 0 ? '' : ` (up to ${r.space.faults} injected failure${r.space.faults === 1 ? '' : 's'} per execution)`;
+  const bound = r.complete ? `complete: the whole space was covered${within}` : `not complete (stopped by ${r.stoppedBy})`;
   lines.push(`kptsim check: design ${r.design}, scenario ${r.scenario}, strategy ${r.strategy}: ${r.executions} executions, ${bound}`);
   if (r.stoppedBy === 'interrupted') {
     lines.push(`interrupted: ${r.executions} executions covered${r.violations.length > 0 ? '; the violations below are not shrunk' : ''}`);

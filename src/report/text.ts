@@ -20,6 +20,7 @@ export const HINTS: Partial<Record<string, string>> = {
   'flags-corruption': 'a private bit was OR-ed into page->flags where a packed field (zone, node, last_cpupid) lives: use a real page flag',
   deadlock: 'threads wait on each other, or lockdep saw an inversion: compare the lock orders in the report',
   'list-corruption': 'a list_head was added twice or used after list_del: one owner per pt_list at a time',
+  'data-race': 'two threads touched the same word, one writing, with nothing ordering them: take the lock that protects it on both sides (the report names which one held it), or make both accesses atomic',
 };
 
 /** The report block: decoded evidence, where it was seen, and a hint. */

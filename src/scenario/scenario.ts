@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { IOMMU_KINDS, type IommuKind } from '../hw/iommu.ts';
 import { DEFAULT_CONFIG, type KernelConfig } from '../kernel/model/config.ts';
+import { PREEMPT_MODES } from '../sim/index.ts';
 import { bootPresentFrames } from '../kernel/model/boot-memory.ts';
 import { computePageFlagsLayout } from '../kernel/include/linux/page-flags.ts';
 import type { Workload } from './workload.ts';
@@ -35,6 +36,7 @@ export interface Scenario {
 export const configSchema = z
   .object({
     cpus: z.number().int().min(2).max(8),
+    preempt: z.enum(PREEMPT_MODES),
     frames: z.number().int().min(1024).max(1 << 16),
     pagingLevels: z.union([z.literal(4), z.literal(5)]),
     pageFlags: z

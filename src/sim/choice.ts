@@ -1,8 +1,8 @@
 /**
  * Every nondeterministic decision of an execution is one typed ChoicePoint: which thread runs next,
- * whether a GFP_ATOMIC allocation fails, whether the IOMMU walks speculatively. A Scheduler answers
- * each one; the Execution records the answer together with what was offered, so a run replays from
- * its choice list and a replay can say exactly where it diverged.
+ * whether a GFP_ATOMIC allocation fails (an injected fault), whether the IOMMU walks speculatively.
+ * A Scheduler answers each one; the Execution records the answer together with what was offered, so
+ * a run replays from its choice list and a replay can say exactly where it diverged.
  */
 import type { Step } from './step.ts';
 
@@ -20,6 +20,12 @@ export interface ChoicePoint {
   readonly threadIds?: readonly number[];
   /** How many choices were made before this one in the execution. */
   readonly index: number;
+  /**
+   * For `data` choices: an injected fault (a GFP_ATOMIC allocation failure). Option 0 injects
+   * none, every other option injects one; strategies bound how many one execution takes
+   * (--faults). Not recorded in the Choice: a replay answers it like any data choice.
+   */
+  readonly fault?: boolean;
 }
 
 export interface Choice {

@@ -4,6 +4,16 @@
  * `in_interrupt()` look at (include/linux/preempt.h), which is what `might_sleep()` checks.
  */
 
+/**
+ * The kernel's preemption model (kernel/Kconfig.preempt): PREEMPT_NONE switches tasks only where
+ * one sleeps or calls cond_resched(); PREEMPT_VOLUNTARY also at might_sleep() (might_resched());
+ * PREEMPT (full) wherever preemption is enabled. Each allows every interleaving of the one before.
+ * Interrupt handlers interrupt whatever runs with interrupts on, in every model.
+ */
+export const PREEMPT_MODES = ['none', 'voluntary', 'full'] as const;
+
+export type PreemptMode = (typeof PREEMPT_MODES)[number];
+
 /** Where a thread runs: a task, a softirq or a hard interrupt handler, or a device (no CPU). */
 export type ContextKind = 'task' | 'softirq' | 'hardirq' | 'device';
 

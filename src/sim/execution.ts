@@ -11,8 +11,9 @@
  * When nothing is runnable and a non-daemon thread has work left, that is a deadlock.
  */
 import type { Choice, ChoiceKind, ChoicePoint, Scheduler } from './choice.ts';
-import { newContext, type ContextKind } from './context.ts';
+import { newContext, type ContextKind, type PreemptMode } from './context.ts';
 import { NO_OBJECT, ObjectNames, type Step } from './step.ts';
+import { HappensBefore } from './happens-before.ts';
 import { StackDepot, captureStack, kernelFrames, parseStack, type Track } from './stack.ts';
 import { Thread, lastSteps, type ThreadBody } from './thread.ts';
 import type { TraceCategory, TraceEvent } from './trace.ts';
@@ -70,10 +71,15 @@ export class Execution {
    * oracle's ordering of invalidation completions before frees. Must not change the model.
    */
   readonly stepListeners: ((thread: Thread, step: Step) => void)[] = [];
+  /** Happens-before between the threads, once a data-race detector asked for it (trackHappensBefore). */
+  private hb: HappensBefore | null = null;
   /** The allocation and free tracks, while the execution records stacks (recordStacks); null otherwise. */
   stacks: StackDepot | null = null;
   stepCount = 0;
   private running: Thread | null = null;
+  private preemption: PreemptMode = 'full';
+  /** The task that last ran on each CPU: under PREEMPT_NONE/VOLUNTARY it keeps the CPU until it gives it up. */
+  private readonly onCpu: (Thread | undefined)[] = [];
   private abandoned = false;
   /** Checks that only make sense once everything has settled (leaks, accounting), run at quiescence. */
   private readonly quiescenceChecks: (() => void)[] = [];
@@ -138,22 +144,62 @@ export class Execution {
     return { pid: t.id, comm: t.name, cpu: t.ctx.cpu, step: this.stepCount, stack: captureStack(t) };
   }
 
+  /** The thread whose step is running now, or null (at boot, at quiescence). */
+  get currentOrNull(): Thread | null {
+    return this.running;
+  }
+
   /** The thread whose step is running now. Model code asks this for its kernel context. */
   get current(): Thread {
     if (this.running === null) throw new ModelInvariantError('no simulated thread is running');
     return this.running;
   }
 
+  /** The kernel's preemption model, set at boot before any thread runs. */
+  setPreemption(mode: PreemptMode): void {
+    this.preemption = mode;
+  }
+
+  /**
+   * Whether some other thread could take the running task's CPU right now: an interrupt handler of
+   * its CPU while interrupts are on (every model), or another task of its CPU under PREEMPT (full)
+   * while preemption is enabled. Where that is so, the kernel model makes the instant a step
+   * (preemption_point()) before it enters an atomic section, which would otherwise fold it into the
+   * step before.
+   */
+  preemptibleHere(): boolean {
+    const t = this.current;
+    const c = t.ctx;
+    if (c.kind !== 'task' || c.cpu < 0 || c.irqsDisabledDepth > 0) return false;
+    const tasksToo = this.preemption === 'full' && c.preemptCount === 0;
+    for (const o of this.threads) {
+      if (o === t || o.done || o.ctx.cpu !== c.cpu) continue;
+      if (tasksToo || o.ctx.kind === 'hardirq' || o.ctx.kind === 'softirq') return true;
+    }
+    return false;
+  }
+
+  /** From now on, keep happens-before between the threads (happens-before.ts); set up at boot, before any thread runs. */
+  trackHappensBefore(): HappensBefore {
+    this.hb ??= new HappensBefore(this.objects);
+    return this.hb;
+  }
+
   spawn(options: SpawnOptions, body: ThreadBody): Thread {
     const kind = options.kind ?? (options.cpu < 0 ? 'device' : 'task');
     const thread = new Thread(this.threads.length, options.name, newContext(options.cpu, kind), options.daemon ?? false, body);
     this.threads.push(thread);
+    this.hb?.spawned(thread, this.running);
     return thread;
   }
 
-  /** A nondeterministic data choice (GFP_ATOMIC failure, IOMMU speculation), recorded like a thread pick. */
-  choose(reason: string, options: readonly string[]): number {
-    return this.decide('data', reason, options);
+  /**
+   * A nondeterministic data choice (GFP_ATOMIC failure, IOMMU speculation), recorded like a thread
+   * pick. `fault`: option 0 is "no fault" and every other option injects one (an allocation
+   * failure), which strategies count against --faults; hardware nondeterminism is not a fault.
+   */
+  choose(reason: string, options: readonly string[], how?: { readonly fault?: boolean }): number {
+    return this.decide('data', reason, options, how?.fault === true);
   }
 
   /**
@@ -239,10 +285,14 @@ export class Execution {
       const chosen = this.pickThread(runnable);
       if (chosen === null) return this.finish('abandoned');
       this.running = chosen;
+      if (chosen.ctx.kind === 'task' && chosen.ctx.cpu >= 0) this.onCpu[chosen.ctx.cpu] = chosen;
       this.stepCount++;
       const next = chosen.pending;
       if (next !== null && next.obj !== NO_OBJECT && next.access !== 'read' && next.access !== 'local') this.lastProgress = this.stepCount;
-      if (this.stepListeners.length > 0 && chosen.pending !== null) for (const l of this.stepListeners) l(chosen, chosen.pending);
+      if (next !== null) {
+        this.hb?.before(chosen, next);
+        for (const l of this.stepListeners) l(chosen, next);
+      }
       try {
         chosen.resume();
       } catch (err) {
@@ -251,6 +301,7 @@ export class Execution {
       } finally {
         this.running = null;
       }
+      if (next !== null) this.hb?.after(chosen, next);
       if (chosen.done) this.lastProgress = this.stepCount;
     }
   }
@@ -282,8 +333,9 @@ export class Execution {
     return this.abandoned ? null : stable[index];
   }
 
-  private decide(kind: ChoiceKind, reason: string, options: readonly string[]): number {
-    return this.ask({ kind, reason, options, index: this.choices.length }, null);
+  private decide(kind: ChoiceKind, reason: string, options: readonly string[], fault: boolean): number {
+    // The recorded Choice has no fault flag: tokens replay as before, and a replay checks kind, reason and options.
+    return this.ask(fault ? { kind, reason, options, index: this.choices.length, fault } : { kind, reason, options, index: this.choices.length }, null);
   }
 
   /** Asks the scheduler and records the answer; `records` caches the Choice per answer for these options. */
@@ -331,9 +383,22 @@ export class Execution {
       if (blocker !== undefined && blocker.blocks(t)) continue;
       const cpu = t.ctx.cpu;
       if (cpu >= 0 && (cpu >= 31 || (held & (1 << cpu)) !== 0) && !this.cpuAdmits(t)) continue;
+      if (this.preemption !== 'full' && cpu >= 0 && t.ctx.kind === 'task' && this.cpuKeptFrom(t)) continue;
       runnable.push(t);
     }
     return runnable;
+  }
+
+  /**
+   * Under PREEMPT_NONE/VOLUNTARY: whether the task that last ran on `t`'s CPU still keeps it — it
+   * has not ended, is not asleep (its step blocked) and is not at a scheduling point this model
+   * honours (cond_resched() in both; might_sleep() too under voluntary).
+   */
+  private cpuKeptFrom(t: Thread): boolean {
+    const o = this.onCpu[t.ctx.cpu];
+    if (o === undefined || o === t || o.done) return false;
+    if (o.pending?.blocker?.blocks(o) === true) return false;
+    return o.resched === null || (o.resched === 'might_resched' && this.preemption === 'none');
   }
 
   /** Whether the CPU `t` is pinned to lets it run now (see the header comment). */

@@ -7,3 +7,4 @@ export * from './thread.ts';
 export * from './stack.ts';
 export * from './trace.ts';
 export * from './execution.ts';
+export * from './happens-before.ts';

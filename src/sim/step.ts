@@ -56,10 +56,22 @@ export function dependent(a: Step, b: Step): boolean {
 /** Names for non-frame objects, so traces and reports can say "lock kernel_pgtable_work.lock". */
 export class ObjectNames {
   private readonly names: string[] = [];
+  /** Per object, whether it was registered as data (happens-before.ts). */
+  private readonly data: boolean[] = [];
 
-  register(name: string): ObjectId {
+  /**
+   * A new object. `data`: plain memory (a list_head, a kmalloc'ed record) that steps touch but that
+   * orders nothing between threads; by default an object synchronises (a lock, an atomic, a
+   * critical section run as one step).
+   */
+  register(name: string, data = false): ObjectId {
     this.names.push(name);
+    this.data.push(data);
     return FRAME_OBJECT_LIMIT + this.names.length - 1;
+  }
+
+  isData(id: ObjectId): boolean {
+    return id >= FRAME_OBJECT_LIMIT && this.data[id - FRAME_OBJECT_LIMIT] === true;
   }
 
   describe(id: ObjectId): string {

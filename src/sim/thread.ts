@@ -20,6 +20,13 @@ export class Thread {
    * outermost first: where a page-table page is freed, as a path (`pmd_free_pte_page > pte_free_kernel`).
    */
   readonly frames: string[] = [];
+  /**
+   * Whether the step this thread is about to take is a voluntary scheduling point: set while the
+   * code before it runs (cond_resched(), or might_sleep()'s might_resched()), cleared when it next
+   * runs. Under PREEMPT_NONE and PREEMPT_VOLUNTARY another task of its CPU runs only there
+   * (Execution's runnable rule).
+   */
+  resched: 'cond_resched' | 'might_resched' | null = null;
   /** The last RECENT_STEPS step labels, a ring: `recentAt` is where the next one goes. */
   private readonly ring: string[] = [];
   private recentAt = 0;
@@ -64,6 +71,7 @@ export class Thread {
       this.recentAt = (this.recentAt + 1) % RECENT_STEPS;
     }
     this.steps++;
+    this.resched = null;
     if (this.generator === null) this.generator = this.body(this);
     const next = this.generator.next();
     this.pending = next.done ? null : next.value;

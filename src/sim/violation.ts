@@ -13,6 +13,7 @@ export const VIOLATION_KINDS = [
   'sleep-in-atomic',
   'deadlock',
   'list-corruption',
+  'data-race',
   'accounting',
   'flags-corruption',
   'assertion',

@@ -83,3 +83,13 @@ test('--shard is refused for an exhaustive strategy, naming the flag', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--shard splits random and pct explorations/);
 });
+
+test('--faults takes a non-negative integer: anything else exits 2 with one line naming --faults, before anything runs', () => {
+  for (const bad of ['-1', 'two', '1.5']) {
+    const r = kptsim(['check', '--design', 'upstream', '--scenario', 'vfree-huge-vmap', '--strategy', 'dpor', `--faults=${bad}`]);
+    assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, new RegExp(`--faults expects a non-negative integer, got '${bad.replace('.', '\\.')}'`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { kptsim } from '../helpers/cli.ts';
 
 /** v3 on vfree-huge-vmap: the device walks the PTE table pmd_free_pte_page() freed, through its cached PDE. */
-const TOKEN = 'kpt1.H1sidjMiLCJ2ZnJlZS1odWdlLXZtYXAiLDIwMDAwMF2jB94CAqwCAB8H11OEs4yQh4qte5Lj';
+const TOKEN = 'kpt1.H1sidjMiLCJ2ZnJlZS1odWdlLXZtYXAiLDIwMDAwMF2zB1sYAAoBAwABAQABAQoABAEaBwUEAgcCAwACAgMAAQAAAQMBAgADAQQBAgABAQACAQUAaX6TFfMwP_M2J8oF';
 const SNAPSHOT = new URL('../fixtures/snapshots/kasan-report.txt', import.meta.url);
 
 /** The finding's title and report, up to its hint. */

@@ -59,7 +59,7 @@ test('check --json records its shard and the inputs that define the run; a run w
   assert.equal(shard.index, 0);
   assert.equal(shard.count, 1);
   const { identity, ...inputs } = shard.run;
-  assert.deepEqual(inputs, { design: 'v3', scenario: 'vfree-huge-vmap', strategy: 'pct', seed: 0, budget: 30, timeMs: null, depth: 3, preemptionBound: null, maxSteps: 200000 });
+  assert.deepEqual(inputs, { design: 'v3', scenario: 'vfree-huge-vmap', strategy: 'pct', seed: 0, budget: 30, timeMs: null, depth: 3, preemptionBound: null, faults: null, maxSteps: 200000 });
   assert.match(identity, /^[0-9a-f]{64}$/);
   shards.forEach((f, i) => {
     const part = JSON.parse(readFileSync(f, 'utf8')).shard;

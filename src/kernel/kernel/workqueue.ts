@@ -32,7 +32,7 @@
 import { ModelInvariantError, step, type Blocker, type ObjectId, type Sim, type Step } from '../../sim/index.ts';
 import type { ExecCore, Kernel, SyncCore } from '../model/kernel.ts';
 import type { LockdepMap } from './locking/lockdep.ts';
-import { might_sleep } from './sched/core.ts';
+import { cond_resched, might_sleep, preemption_point } from './sched/core.ts';
 import { local_irq_restore, local_irq_save } from '../include/linux/preempt.ts';
 
 /** A work function: like Linux's `void (*func)(struct work_struct *)`, with the kernel passed in. */
@@ -144,6 +144,7 @@ export function spawnKworkers<K extends SyncCore>(k: K, wq: WorkqueueStruct<K>):
  * Returns false when the item was already pending. Callable in any context, hard IRQ included.
  */
 export function* queue_work<K extends SyncCore>(k: ExecCore, wq: WorkqueueStruct<K>, work: work_struct<K>): Sim<boolean> {
+  yield* preemption_point(k);
   const flags = local_irq_save(k);
   yield work.steps.queue_work;
   if (work.pending) {
@@ -246,5 +247,7 @@ function* process_one_work<K extends SyncCore>(k: K, worker: Worker<K>, work: wo
       ...k.exec.callTrace(t),
     ]);
   }
+  // process_one_work() does this after every function, so that a kworker never hogs a !PREEMPTION CPU.
+  yield* cond_resched(k);
   yield worker.doneStep;
 }

@@ -355,7 +355,7 @@ export function* alloc_pages(k: MemoryCore, gfp: gfp_t, order: number): Sim<Page
     return null;
   }
   if (gfpflags_allow_blocking(gfp)) might_sleep(k, 'alloc_pages');
-  else if (k.config.failAtomicAllocations && k.exec.choose('alloc_pages GFP_ATOMIC', ['succeed', 'fail']) === 1) {
+  else if (k.config.failAtomicAllocations && k.exec.choose('alloc_pages GFP_ATOMIC', ['succeed', 'fail'], { fault: true }) === 1) {
     if (k.exec.tracing) k.exec.log('alloc', `alloc_pages(${formatGfp(gfp)}, order ${order}) failed (fault injected)`);
     return null;
   }

@@ -17,8 +17,9 @@
  * [modelling choice] An object is a typed payload, not bytes: `kmalloc(k, init, gfp)` returns a
  * pointer to a fresh object holding `init`, and kzalloc's `init` stands for the zeroed memory (null
  * pointers, zero counts). The payload is read and written only through slab_read()/slab_write(),
- * one step each on the object, so two threads touching one object are ordered by the scheduler and
- * KASAN checks every access. Objects take no frames and are never reused (KASAN's quarantine also
+ * one step each on the object, so KASAN checks every access; each is also a plain load or store for
+ * the data-race detector (src/kernel/kernel/kcsan.ts): the object is data, so the steps order
+ * nothing, and two threads that touch it with nothing else ordering them race. Objects take no frames and are never reused (KASAN's quarantine also
  * delays reuse), so only fault injection fails an allocation and a stale pointer never aliases a
  * newer object. kmalloc() itself takes no step: SLUB serves it from a per-CPU freelist, and the new
  * object is known to no other thread until the caller publishes it. kfree() is a write step on the
@@ -74,13 +75,13 @@ function heap(k: Kernel): KmallocHeap {
 
 function* __kmalloc<T>(k: Kernel, fn: 'kmalloc' | 'kzalloc', init: T, gfp: gfp_t): Sim<SlabObject<T> | null> {
   if (gfpflags_allow_blocking(gfp)) might_sleep(k, fn);
-  else if (k.config.failAtomicAllocations && k.exec.choose(`${fn} GFP_ATOMIC`, ['succeed', 'fail']) === 1) {
+  else if (k.config.failAtomicAllocations && k.exec.choose(`${fn} GFP_ATOMIC`, ['succeed', 'fail'], { fault: true }) === 1) {
     if (k.exec.tracing) k.exec.log('alloc', `${fn}(${formatGfp(gfp)}) failed (fault injected)`);
     return null;
   }
   const h = heap(k);
   const name = `kmalloc object ${h.records.size}`;
-  const obj = k.exec.objects.register(name);
+  const obj = k.exec.objects.register(name, true);
   const ptr: SlabObject<T> = { obj, name };
   h.records.set(obj, { ptr, value: init, freed: false, notLeak: false, allocComm: current_comm(k.exec), allocStep: k.exec.stepCount });
   const track = k.exec.track();
@@ -152,6 +153,7 @@ function kasan_check_object(k: Kernel, p: SlabObject<unknown>, r: SlabRecord | u
  */
 export function* slab_read<T>(k: Kernel, p: SlabObject<T>, label: string): Sim<T> {
   yield step(label, 'read', p.obj);
+  k.kcsan.access(p.obj, false, slab_read);
   const r = recordOf(k, p);
   kasan_check_object(k, p, r, false, label);
   return r?.value as T;
@@ -160,6 +162,7 @@ export function* slab_read<T>(k: Kernel, p: SlabObject<T>, label: string): Sim<T
 /** A write of the whole payload through `p`: one step; a write to a freed object is reported and dropped. */
 export function* slab_write<T>(k: Kernel, p: SlabObject<T>, label: string, value: T): Sim {
   yield step(label, 'write', p.obj);
+  k.kcsan.access(p.obj, true, slab_write);
   const r = recordOf(k, p);
   if (kasan_check_object(k, p, r, true, label)) r.value = value;
 }

@@ -11,7 +11,7 @@
  */
 import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, type Level, type Pa, type Va } from '../../hw/address.ts';
 import { AmdIommu, Cpu, Iommu, type PhysMem, PAGE_KERNEL, PAGE_KERNEL_LARGE, SvaDevice, _PAGE_TABLE, mk_entry } from '../../hw/index.ts';
-import type { Execution } from '../../sim/index.ts';
+import { FRAME_OBJECT_LIMIT, type Execution } from '../../sim/index.ts';
 import { bootMemory, bootPresentFrames, captureBootMemory, restoreBootMemory, type BootMemoryImage } from './boot-memory.ts';
 import type { KernelConfig } from './config.ts';
 import { GENERIC_HOOKS } from './generic-hooks.ts';
@@ -20,6 +20,7 @@ import { IommuSva } from '../drivers/iommu/iommu-sva.ts';
 import { amd_iommu_attach_device } from '../drivers/iommu/amd/iommu.ts';
 import type { Kernel } from './kernel.ts';
 import { kernelLayout, type KernelLayout } from '../arch/x86/include/asm/pgtable_64_types.ts';
+import { Kcsan } from '../kernel/kcsan.ts';
 import { Lockdep } from '../kernel/locking/lockdep.ts';
 import { memblock_alloc_pages, type BootMemory } from '../mm/memblock.ts';
 import { memory_hotplug_init } from '../mm/memory_hotplug.ts';
@@ -71,6 +72,7 @@ export class BootCache {
 
 export function boot(exec: Execution, options: BootOptions): Kernel {
   const { config, cache } = options;
+  exec.setPreemption(config.preempt);
   const layout = kernelLayout(config.pagingLevels);
   let pgd = 0;
   let memory: BootMemory;
@@ -91,6 +93,10 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
   }
 
   const lockdep = new Lockdep(exec);
+  const lists = memory.lists;
+  // Words below FRAME_OBJECT_LIMIT are list words (ListArena); above it, kmalloc'ed objects by their object id.
+  const kcsan = new Kcsan(exec, lockdep, (word) => (word < FRAME_OBJECT_LIMIT ? lists.describeWord(word) : exec.objects.describe(word)));
+  lists.kcsan = kcsan;
   const sync = { exec, config, lockdep };
   const cpus = Array.from({ length: config.cpus }, (_, id) => {
     const cpu = new Cpu(id, memory.mem, { tlbEntries: config.cpuTlbEntries, pscEntries: config.cpuPscEntries, levels: config.pagingLevels }, exec.objects);
@@ -101,6 +107,7 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
   const k: Kernel = {
     ...memory,
     lockdep,
+    kcsan,
     layout,
     cpus,
     tlbObjects: cpus.map((c) => c.tlbObj),

@@ -3,6 +3,7 @@
  * decide. Scenarios set these; defaults are small enough for exhaustive checking.
  */
 import type { PagingLevels } from '../../hw/address.ts';
+import type { PreemptMode } from '../../sim/index.ts';
 
 /**
  * Widths of the page->flags fields (include/linux/page-flags-layout.h). Page flags take the low
@@ -39,6 +40,8 @@ export interface IommuCacheConfig {
 
 export interface KernelConfig {
   readonly cpus: number;
+  /** When a task may lose its CPU to another task of that CPU (default full: the most interleavings). */
+  readonly preempt: PreemptMode;
   /** Simulated physical memory in 4 KiB frames (must cover the zones below). */
   readonly frames: number;
   readonly pagingLevels: PagingLevels;
@@ -88,6 +91,7 @@ export const DEFAULT_PAGE_FLAGS: PageFlagsConfig = {
 
 export const DEFAULT_CONFIG: KernelConfig = {
   cpus: 2,
+  preempt: 'full',
   frames: 2048,
   pagingLevels: 4,
   pageFlags: DEFAULT_PAGE_FLAGS,

@@ -12,6 +12,7 @@ import type { KernelConfig } from './config.ts';
 import type { KernelHooks } from './hooks.ts';
 import type { KernelRelease } from './release.ts';
 import type { ListArena } from '../include/linux/list.ts';
+import type { Kcsan } from '../kernel/kcsan.ts';
 import type { Lockdep } from '../kernel/locking/lockdep.ts';
 import type { MemoryHotplug } from '../mm/memory_hotplug.ts';
 import type { KmallocHeap } from '../mm/slab.ts';
@@ -52,6 +53,8 @@ export interface SyncCore extends ExecCore {
 
 export interface Kernel extends MemoryCore, SyncCore {
   readonly layout: KernelLayout;
+  /** The data-race detector the plain loads and stores of lists and kmalloc'ed objects are told to. */
+  readonly kcsan: Kcsan;
   readonly cpus: readonly Cpu[];
   /** The object identity of each CPU's TLB, for the steps of a flush IPI. */
   readonly tlbObjects: readonly ObjectId[];

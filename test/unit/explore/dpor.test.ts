@@ -97,7 +97,8 @@ test('dpor reorders a step with an atomic section that takes its CPU (preemption
 
 // Random small programs: DPOR must reach the final states DFS reaches. Threads read and write two
 // variables, take two locks (nested, so lock-order deadlocks happen), enter atomic sections, make
-// data choices, and may be interrupt handlers sharing a CPU with a task (a handler spinning on a
+// data choices (some of them injected faults, under a fault bound of 0, 1, 2 or none, the same for
+// both), and may be interrupt handlers sharing a CPU with a task (a handler spinning on a
 // lock its interrupted task holds is a deadlock). Compared: every final state of a run that
 // completed (shared values and every value each thread read or chose), and whether some run
 // deadlocks. Where a deadlock leaves a thread's purely local steps unrun is not compared: see
@@ -105,14 +106,14 @@ test('dpor reorders a step with an atomic section that takes its CPU (preemption
 type Op =
   | { readonly op: 'read'; readonly v: number }
   | { readonly op: 'write'; readonly v: number }
-  | { readonly op: 'choose' }
+  | { readonly op: 'choose'; readonly fault: boolean }
   | { readonly op: 'locked'; readonly l: number; readonly body: readonly Op[] }
   | { readonly op: 'atomic'; readonly body: readonly Op[] };
 
 const leaf: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('read' as const), v: fc.integer({ min: 0, max: 1 }) }),
   fc.record({ op: fc.constant('write' as const), v: fc.integer({ min: 0, max: 1 }) }),
-  fc.record({ op: fc.constant('choose' as const) }),
+  fc.record({ op: fc.constant('choose' as const), fault: fc.boolean() }),
 );
 const { op: opArb } = fc.letrec<{ op: Op }>((tie) => ({
   op: fc.oneof(
@@ -135,7 +136,8 @@ function* runOps(w: World, t: Thread, ops: readonly Op[], log: number[]): Sim {
     else if (o.op === 'write') yield* w.write(`v${o.v}`, 10 * (t.id + 1) + log.length);
     else if (o.op === 'choose') {
       yield step('choose', 'local', NO_OBJECT);
-      log.push(100 + w.exec.choose('pick', ['a', 'b']));
+      // An injected fault logs 201 (option 1); a plain data choice 100 or 101.
+      log.push((o.fault ? 200 : 100) + w.exec.choose(o.fault ? 'kmalloc GFP_ATOMIC' : 'pick', ['a', 'b'], { fault: o.fault }));
     } else if (o.op === 'locked') {
       if (w.lock(`L${o.l}`).holder === t) continue; // not recursive
       yield* w.acquire(`L${o.l}`, t);
@@ -175,21 +177,30 @@ function outcomes(worlds: readonly World[]): string[] {
   return [...seen].sort();
 }
 
-test('dpor reaches the final states, read values and deadlocks dfs reaches (random programs: locks, atomic sections, interrupts, data choices)', () => {
+/** The faults a world injected: its threads' logged 201s. */
+const injected = (w: World) => w.logs.flat().filter((x) => x === 201).length;
+
+test('dpor reaches the final states, read values and deadlocks dfs reaches (random programs: locks, atomic sections, interrupts, data choices, fault bounds)', () => {
   let compared = 0;
+  let bounded = 0;
   fc.assert(
-    fc.property(fc.array(threadArb, { minLength: 2, maxLength: 3 }), (threads) => {
+    fc.property(fc.array(threadArb, { minLength: 2, maxLength: 3 }), fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }), (threads, faults) => {
       const dfsWorlds: World[] = [];
       const dporWorlds: World[] = [];
-      const dfs = explore(randomProgram(threads, dfsWorlds), new DfsScheduler(), { budget: 400 });
+      const dfs = explore(randomProgram(threads, dfsWorlds), new DfsScheduler({ faults }), { budget: 400 });
       fc.pre(dfs.complete);
-      const dpor = explore(randomProgram(threads, dporWorlds), new DporScheduler(), {});
+      const dpor = explore(randomProgram(threads, dporWorlds), new DporScheduler({ faults }), {});
       assert.equal(dpor.complete, true);
       assert.deepEqual(outcomes(dporWorlds), outcomes(dfsWorlds));
       assert.ok(dpor.executions <= dfs.executions);
+      if (faults !== undefined) {
+        for (const w of [...dfsWorlds, ...dporWorlds]) assert.ok(injected(w) <= faults, `${injected(w)} faults injected, bound ${faults}`);
+        bounded++;
+      }
       compared++;
     }),
     { seed: 20240611, numRuns: 150 },
   );
   assert.equal(compared, 150);
+  assert.ok(bounded > 60, `${bounded} of 150 programs ran under a bound`);
 });

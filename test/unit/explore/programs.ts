@@ -3,7 +3,7 @@
  * locks through blockers, atomic sections through the preempt count. No kernel.
  */
 import type { Program } from '../../../src/explore/index.ts';
-import { Execution, NO_OBJECT, step, type Blocker, type ContextKind, type ObjectId, type Scheduler, type Sim, type Thread } from '../../../src/sim/index.ts';
+import { Execution, NO_OBJECT, step, type Blocker, type ContextKind, type ObjectId, type PreemptMode, type Scheduler, type Sim, type Thread } from '../../../src/sim/index.ts';
 
 /** The world of one execution: named shared variables and locks, each with its object id. */
 export class World {
@@ -69,11 +69,12 @@ export interface ThreadSpec {
 }
 
 /** A Program spawning `threads` in a fresh World each build; `onBuild` sees every world. */
-export function program(identity: string, threads: readonly ThreadSpec[], onBuild?: (w: World) => void): Program {
+export function program(identity: string, threads: readonly ThreadSpec[], onBuild?: (w: World) => void, preempt: PreemptMode = 'full'): Program {
   return {
     identity,
     build(scheduler: Scheduler): Execution {
       const exec = new Execution(scheduler, { stopOnViolation: true });
+      exec.setPreemption(preempt);
       const w = new World(exec);
       threads.forEach((spec, i) => exec.spawn({ name: spec.name, cpu: spec.cpu ?? i, kind: spec.kind }, (t) => spec.body(w, t)));
       onBuild?.(w);

@@ -8,7 +8,8 @@ import {
   preempt_disable,
   preempt_enable,
 } from '../../../src/kernel/include/linux/preempt.ts';
-import { in_atomic, irqs_disabled, type Sim } from '../../../src/sim/index.ts';
+import { in_atomic, irqs_disabled, type PreemptMode, type Sim } from '../../../src/sim/index.ts';
+import { spin_lock, spin_lock_init, spin_unlock } from '../../../src/kernel/kernel/locking/spinlock.ts';
 import { newExecution, newSyncCore, runThreads } from '../../helpers/sim.ts';
 
 /** Runs `body` as the only thread and returns what it observed and what was reported. */
@@ -83,4 +84,33 @@ test('local_irq_enable turns interrupts on whatever the nesting, and a later res
   });
   // cli/sti do not count: one sti after two cli is interrupts on; restoring a saved "off" is off.
   assert.deepEqual(seen, [false, true, false]);
+});
+
+test('preemption_point(): spin_lock() first offers the instant before preempt_disable() as a step, only when another thread of the CPU could take it (sched/core.ts)', () => {
+  const point = (mode: PreemptMode, other: 'task' | 'hardirq', cpu: number) => {
+    const exec = newExecution();
+    exec.setPreemption(mode);
+    const k = newSyncCore(exec);
+    const lock = spin_lock_init(k, 'L');
+    const labels: string[] = [];
+    exec.stepListeners.push((t, s) => {
+      if (t.name === 't0') labels.push(s.label);
+    });
+    runThreads(exec, [
+      function* (): Sim {
+        yield* spin_lock(k, lock);
+        yield* spin_unlock(k, lock);
+      },
+      [{ cpu, kind: other }, function* (): Sim {}],
+    ]);
+    return labels.includes('preemption point');
+  };
+  // PREEMPT: another task of CPU 0 may take it there.
+  assert.equal(point('full', 'task', 0), true);
+  // PREEMPT_NONE/VOLUNTARY: a task is not preempted there; an interrupt handler still may fire.
+  assert.equal(point('none', 'task', 0), false);
+  assert.equal(point('voluntary', 'task', 0), false);
+  assert.equal(point('none', 'hardirq', 0), true);
+  // Alone on its CPU: nobody could use the step, so there is none.
+  assert.equal(point('full', 'task', 1), false);
 });

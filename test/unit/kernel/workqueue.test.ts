@@ -59,8 +59,9 @@ test('kworkers are daemon threads kworker/u:i on CPU i % cpus, and an idle pool 
 
 test('schedule_work while pending is a no-op (queue_work_on returns false)', () => {
   const returned: boolean[] = [];
-  // The producer queues twice before any kworker takes the item off the worklist.
-  const { work, result } = run(new ScriptedScheduler(['producer', 'producer', 'producer', 'producer']), idleWork, (k, work) => [
+  // The producer queues twice before any kworker takes the item off the worklist (each queue_work()
+  // first offers the kworker of its CPU a preemption point, which the script does not take).
+  const { work, result } = run(new ScriptedScheduler(['producer', 'producer', 'producer', 'producer', 'producer', 'producer']), idleWork, (k, work) => [
     [
       { name: 'producer', cpu: 0 },
       function* () {

@@ -16,6 +16,7 @@ import { amd_iommu_domain_alloc_sva, amd_iommu_remove_dev_pasid, iommu_sva_domai
 import type { Kernel, SyncCore } from '../../model/kernel.ts';
 import type { MmStruct } from '../../kernel/fork.ts';
 import { mutex_init, mutex_lock, mutex_unlock, type mutex } from '../../kernel/locking/mutex.ts';
+import { lockdep_assert_held } from '../../kernel/locking/lockdep.ts';
 
 /** An SVA domain (struct iommu_domain of type IOMMU_DOMAIN_SVA) with the vendor's ops the core calls. */
 export interface SvaDomain {
@@ -89,7 +90,7 @@ export class IommuSva {
     this.presentObj = k.exec.objects.register('iommu_sva_present');
   }
 
-  /** iommu_alloc_mm_data(): the mm's PASID, allocated on first bind and kept for the mm's life. */
+  /** The mm's PASID, allocated on first bind and kept for the mm's life (iommu_alloc_mm_data()). */
   mmDataFor(mm: MmStruct): IommuMmData {
     let data = this.mmData.get(mm);
     if (data === undefined) {
@@ -104,6 +105,12 @@ export class IommuSva {
   }
 }
 
+/** iommu_alloc_mm_data(): under iommu_sva_lock, which it asserts as Linux does. */
+function iommu_alloc_mm_data(k: Kernel, mm: MmStruct): IommuMmData {
+  lockdep_assert_held(k, k.sva.iommu_sva_lock, 'iommu_alloc_mm_data');
+  return k.sva.mmDataFor(mm);
+}
+
 /**
  * With "iommu: disable SVA when CONFIG_X86 is set" applied alone (k.release.x86SvaDisabled; the
  * model is x86), binding fails with -EOPNOTSUPP whatever the IOMMU: amdxdna's "SVA bind device
@@ -113,7 +120,7 @@ export function* iommu_sva_bind_device(k: Kernel, dev: SvaDevice, mm: MmStruct):
   if (k.release.x86SvaDisabled) return { errno: -EOPNOTSUPP };
   const sva = k.sva;
   yield* mutex_lock(k, sva.iommu_sva_lock);
-  const iommu_mm = sva.mmDataFor(mm);
+  const iommu_mm = iommu_alloc_mm_data(k, mm);
   const existing = sva.handles.find((h) => h.dev === dev && h.iommu_mm === iommu_mm);
   if (existing !== undefined) {
     existing.users++;

@@ -16,9 +16,12 @@
  * operation stops there. __list_splice() has no DEBUG_LIST validation, as in Linux.
  *
  * Callers hold whatever lock protects the list and yield their own step (on objOf(head)) first:
- * these functions are plain, atomic within that step.
+ * these functions are plain, atomic within that step. Each load and store of a `next` or `prev` word
+ * is told to the data-race detector (src/kernel/kernel/kcsan.ts) as the C code makes it, so a list
+ * touched without its lock is reported even though the step runs it whole.
  */
 import { type Execution, type ObjectId, ModelInvariantError } from '../../../sim/index.ts';
+import type { Kcsan } from '../../kernel/kcsan.ts';
 import { contextLines } from './mm_types.ts';
 
 /** A `struct list_head *`: a node index, or a sentinel below. */
@@ -46,6 +49,8 @@ export class ListArena {
   size: number;
   private readonly names: string[] = [];
   private readonly objects: ObjectId[] = [];
+  /** The data-race detector the loads and stores are told to (null: none, as at boot). */
+  kcsan: Kcsan | null = null;
 
   constructor(
     readonly exec: Execution,
@@ -77,6 +82,11 @@ export class ListArena {
     return node < this.pageNodes ? node : this.objects[node - this.pageNodes];
   }
 
+  /** A word's name in a data-race report: `kernel_pgtable_work.list.next`, `page 0x1a3 lru.prev`. */
+  describeWord(word: number): string {
+    return `${this.describe(word >> 1)}.${(word & 1) === NEXT ? 'next' : 'prev'}`;
+  }
+
   /** How messages name a pointer: `page 0x1a3 lru`, a head's name, or a sentinel's value. */
   describe(node: ListHead): string {
     if (node < 0) return SENTINEL_TEXT[node] ?? `bad pointer ${node}`;
@@ -96,9 +106,23 @@ export class ListArena {
     }
     const node = this.size++;
     this.names.push(name);
-    this.objects.push(this.exec.objects.register(name));
+    this.objects.push(this.exec.objects.register(name, true));
     return node;
   }
+}
+
+/* ---- plain loads and stores, for the data-race detector ---- */
+
+const NEXT = 0;
+const PREV = 1;
+type Field = typeof NEXT | typeof PREV;
+
+function ld(l: ListArena, node: ListHead, f: Field): void {
+  if (l.kcsan !== null && node >= 0) l.kcsan.access(node * 2 + f, false, ld);
+}
+
+function st(l: ListArena, node: ListHead, f: Field): void {
+  if (l.kcsan !== null && node >= 0) l.kcsan.access(node * 2 + f, true, st);
 }
 
 /* ---- reporting ---- */
@@ -127,6 +151,8 @@ function deref(l: ListArena, p: ListHead, field: 'next' | 'prev', where: string)
 /* ---- include/linux/list.h ---- */
 
 export function INIT_LIST_HEAD(l: ListArena, h: ListHead): void {
+  st(l, h, NEXT);
+  st(l, h, PREV);
   l.next[h] = h;
   l.prev[h] = h;
 }
@@ -143,11 +169,13 @@ function __list_add_valid(l: ListArena, nw: ListHead, prev: ListHead, next: List
     return false;
   }
   if (!deref(l, next, 'prev', fn)) return false;
+  ld(l, next, PREV);
   if (l.prev[next] !== prev) {
     corruption(l, fn, `list_add corruption. next->prev should be prev (${l.describe(prev)}), but was ${l.describe(l.prev[next])}. (next=${l.describe(next)}).`);
     return false;
   }
   if (!deref(l, prev, 'next', fn)) return false;
+  ld(l, prev, NEXT);
   if (l.next[prev] !== next) {
     corruption(l, fn, `list_add corruption. prev->next should be next (${l.describe(next)}), but was ${l.describe(l.next[prev])}. (prev=${l.describe(prev)}).`);
     return false;
@@ -161,6 +189,10 @@ function __list_add_valid(l: ListArena, nw: ListHead, prev: ListHead, next: List
 
 function __list_add(l: ListArena, nw: ListHead, prev: ListHead, next: ListHead): void {
   if (!__list_add_valid(l, nw, prev, next)) return;
+  st(l, next, PREV);
+  st(l, nw, NEXT);
+  st(l, nw, PREV);
+  st(l, prev, NEXT);
   l.prev[next] = nw;
   l.next[nw] = next;
   l.prev[nw] = prev;
@@ -170,18 +202,22 @@ function __list_add(l: ListArena, nw: ListHead, prev: ListHead, next: ListHead):
 /** list_add(): insert `nw` right after `head` (LIFO). */
 export function list_add(l: ListArena, nw: ListHead, head: ListHead): void {
   if (!deref(l, head, 'next', 'list_add')) return;
+  ld(l, head, NEXT);
   __list_add(l, nw, head, l.next[head]);
 }
 
 /** list_add_tail(): insert `nw` right before `head` (FIFO). */
 export function list_add_tail(l: ListArena, nw: ListHead, head: ListHead): void {
   if (!deref(l, head, 'prev', 'list_add_tail')) return;
+  ld(l, head, PREV);
   __list_add(l, nw, l.prev[head], head);
 }
 
 /** __list_del_entry_valid_or_report(). */
 function __list_del_entry_valid(l: ListArena, entry: ListHead): boolean {
   const fn = '__list_del_entry_valid_or_report';
+  ld(l, entry, PREV);
+  ld(l, entry, NEXT);
   const prev = l.prev[entry];
   const next = l.next[entry];
   if (next === LIST_NULL) {
@@ -201,11 +237,13 @@ function __list_del_entry_valid(l: ListArena, entry: ListHead): boolean {
     return false;
   }
   if (!deref(l, prev, 'next', fn)) return false;
+  ld(l, prev, NEXT);
   if (l.next[prev] !== entry) {
     corruption(l, fn, `list_del corruption. prev->next should be ${l.describe(entry)}, but was ${l.describe(l.next[prev])}. (prev=${l.describe(prev)})`);
     return false;
   }
   if (!deref(l, next, 'prev', fn)) return false;
+  ld(l, next, PREV);
   if (l.prev[next] !== entry) {
     corruption(l, fn, `list_del corruption. next->prev should be ${l.describe(entry)}, but was ${l.describe(l.prev[next])}. (next=${l.describe(next)})`);
     return false;
@@ -217,6 +255,8 @@ function __list_del_entry(l: ListArena, entry: ListHead): void {
   if (!__list_del_entry_valid(l, entry)) return;
   const prev = l.prev[entry];
   const next = l.next[entry];
+  st(l, next, PREV);
+  st(l, prev, NEXT);
   l.prev[next] = prev;
   l.next[prev] = next;
 }
@@ -224,6 +264,8 @@ function __list_del_entry(l: ListArena, entry: ListHead): void {
 /** list_del(): unlink and poison (next = LIST_POISON1, prev = LIST_POISON2), even if the check failed. */
 export function list_del(l: ListArena, entry: ListHead): void {
   __list_del_entry(l, entry);
+  st(l, entry, NEXT);
+  st(l, entry, PREV);
   l.next[entry] = LIST_POISON1;
   l.prev[entry] = LIST_POISON2;
 }
@@ -245,25 +287,35 @@ export function list_move_tail(l: ListArena, entry: ListHead, head: ListHead): v
 }
 
 export function list_empty(l: ListArena, head: ListHead): boolean {
+  ld(l, head, NEXT);
   return l.next[head] === head;
 }
 
 export function list_is_singular(l: ListArena, head: ListHead): boolean {
-  return !list_empty(l, head) && l.next[head] === l.prev[head];
+  if (list_empty(l, head)) return false;
+  ld(l, head, PREV);
+  return l.next[head] === l.prev[head];
 }
 
 /** list_first_entry(): head->next, unchecked (the caller knows the list is not empty). */
 export function list_first(l: ListArena, head: ListHead): ListHead {
+  ld(l, head, NEXT);
   return l.next[head];
 }
 
 /** __list_splice(): link list's entries between prev and next. No DEBUG_LIST validation. */
 function __list_splice(l: ListArena, list: ListHead, prev: ListHead, next: ListHead): void {
+  ld(l, list, NEXT);
+  ld(l, list, PREV);
   const first = l.next[list];
   const last = l.prev[list];
   const where = '__list_splice';
   if (!deref(l, first, 'prev', where) || !deref(l, prev, 'next', where)) return;
   if (!deref(l, last, 'next', where) || !deref(l, next, 'prev', where)) return;
+  st(l, first, PREV);
+  st(l, prev, NEXT);
+  st(l, last, NEXT);
+  st(l, next, PREV);
   l.prev[first] = prev;
   l.next[prev] = first;
   l.next[last] = next;
@@ -272,24 +324,30 @@ function __list_splice(l: ListArena, list: ListHead, prev: ListHead, next: ListH
 
 /** list_splice(): join `list` at the front of `head`; `list` itself is left stale. */
 export function list_splice(l: ListArena, list: ListHead, head: ListHead): void {
-  if (!list_empty(l, list)) __list_splice(l, list, head, l.next[head]);
+  if (list_empty(l, list)) return;
+  ld(l, head, NEXT);
+  __list_splice(l, list, head, l.next[head]);
 }
 
 /** list_splice_init(): as list_splice(), then reinitialise `list` to empty. */
 export function list_splice_init(l: ListArena, list: ListHead, head: ListHead): void {
   if (list_empty(l, list)) return;
+  ld(l, head, NEXT);
   __list_splice(l, list, head, l.next[head]);
   INIT_LIST_HEAD(l, list);
 }
 
 /** list_splice_tail(): join `list` at the back of `head`; `list` still points at the moved entries. */
 export function list_splice_tail(l: ListArena, list: ListHead, head: ListHead): void {
-  if (!list_empty(l, list)) __list_splice(l, list, l.prev[head], head);
+  if (list_empty(l, list)) return;
+  ld(l, head, PREV);
+  __list_splice(l, list, l.prev[head], head);
 }
 
 /** list_splice_tail_init(): as list_splice_tail(), then reinitialise `list` to empty. */
 export function list_splice_tail_init(l: ListArena, list: ListHead, head: ListHead): void {
   if (list_empty(l, list)) return;
+  ld(l, head, PREV);
   __list_splice(l, list, l.prev[head], head);
   INIT_LIST_HEAD(l, list);
 }
@@ -303,6 +361,7 @@ export function list_splice_tail_init(l: ListArena, list: ListHead, head: ListHe
  */
 export function* list_for_each_safe(l: ListArena, head: ListHead): Generator<ListHead, void, undefined> {
   if (!deref(l, head, 'next', 'list_for_each_entry_safe')) return;
+  ld(l, head, NEXT);
   let pos = l.next[head];
   let steps = 0;
   while (pos !== head) {
@@ -311,6 +370,7 @@ export function* list_for_each_safe(l: ListArena, head: ListHead): Generator<Lis
       l.exec.report('list-corruption', `watchdog: BUG: soft lockup - iterating ${l.describe(head)} never returns to the head`, contextLines(l.exec));
       return;
     }
+    ld(l, pos, NEXT);
     const n = l.next[pos];
     yield pos;
     pos = n;

@@ -21,6 +21,7 @@
  * unsafe one) are not modelled. Iteration is over arrays in insertion order, never over hash order.
  */
 import { ModelInvariantError, type Execution, type KernelContext, type Thread } from '../../../sim/index.ts';
+import type { SyncCore } from '../../model/kernel.ts';
 
 /** Class ids stay below this so that a (class, class) pair packs into one number. */
 const CLASS_LIMIT = 1 << 16;
@@ -302,4 +303,20 @@ function heldLines(t: Thread, held: readonly LockdepMap[]): string[] {
   const lines = [`${held.length} lock${held.length === 1 ? '' : 's'} held by ${t.name}/${t.id}:`];
   held.forEach((l, i) => lines.push(` #${i}: (${l.name})`));
   return lines;
+}
+
+/**
+ * lockdep_assert_held() (include/linux/lockdep.h): WARN when the running thread does not hold
+ * `lock` where the code relies on it. The kernel prints a WARNING at the call site and goes on; the
+ * model reports it as a `data-race` — the access it guards is one no lock orders — and goes on too.
+ */
+export function lockdep_assert_held(k: SyncCore, lock: LockdepMap, where: string): void {
+  const t = k.exec.current;
+  const held = k.lockdep.held(t);
+  if (held.includes(lock)) return;
+  k.exec.report('data-race', `WARNING: CPU: ${t.ctx.cpu} PID: ${t.id} at ${where}: lockdep_assert_held(${lock.name})`, [
+    `${lock.name} is not held by ${t.name}/${t.id}, and ${where} relies on it`,
+    ...heldLines(t, held),
+    ...k.exec.callTrace(t, lockdep_assert_held),
+  ], { site: `lockdep_assert_held(${lock.name}) in ${where}` });
 }

@@ -28,6 +28,7 @@ import {
   preempt_enable,
   type IrqFlags,
 } from '../../include/linux/preempt.ts';
+import { preemption_point } from '../sched/core.ts';
 
 export class spinlock_t implements LockdepMap {
   /** The thread that holds it; null when unlocked. */
@@ -72,6 +73,7 @@ export function spin_lock_init(k: Pick<SyncCore, 'exec' | 'lockdep'>, name: stri
 }
 
 export function* spin_lock(k: SyncCore, lock: spinlock_t): Sim {
+  yield* preemption_point(k);
   preempt_disable(k);
   yield* do_raw_spin_lock(k, lock, lock.steps.spin_lock);
 }
@@ -83,6 +85,7 @@ export function* spin_unlock(k: SyncCore, lock: spinlock_t): Sim {
 
 /** Interrupts off (whatever they were), then the lock. */
 export function* spin_lock_irq(k: SyncCore, lock: spinlock_t): Sim {
+  yield* preemption_point(k);
   local_irq_disable(k);
   preempt_disable(k);
   yield* do_raw_spin_lock(k, lock, lock.steps.spin_lock_irq);
@@ -98,6 +101,7 @@ export function* spin_unlock_irq(k: SyncCore, lock: spinlock_t): Sim {
 
 /** Saves the interrupt state, turns interrupts off, takes the lock; returns the saved state. */
 export function* spin_lock_irqsave(k: SyncCore, lock: spinlock_t): Sim<IrqFlags> {
+  yield* preemption_point(k);
   const flags = local_irq_save(k);
   preempt_disable(k);
   yield* do_raw_spin_lock(k, lock, lock.steps.spin_lock_irqsave);

@@ -14,6 +14,7 @@ import { PAGE_SIZE, TLB_FLUSH_ALL, type Va } from '../../../../hw/address.ts';
 import { step, type Sim } from '../../../../sim/index.ts';
 import type { Kernel } from '../../../model/kernel.ts';
 import { preempt_disable, preempt_enable } from '../../../include/linux/preempt.ts';
+import { preemption_point } from '../../../kernel/sched/core.ts';
 
 /** on_each_cpu(func, wait=1): one step per CPU, touching that CPU's TLB. */
 function* on_each_cpu(k: Kernel, label: string, func: (cpu: number) => void): Sim {
@@ -24,6 +25,7 @@ function* on_each_cpu(k: Kernel, label: string, func: (cpu: number) => void): Si
 }
 
 export function* generic_flush_tlb_kernel_range(k: Kernel, start: Va, end: Va): Sim {
+  yield* preemption_point(k);
   preempt_disable(k);
   const ceiling = BigInt(k.config.tlbSinglePageFlushCeiling * PAGE_SIZE);
   if (end === TLB_FLUSH_ALL || end - start > ceiling) {
