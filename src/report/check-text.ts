@@ -12,8 +12,13 @@ export function witnessLine(w: Witness): string {
 
 export function renderCheck(r: CheckResult, checkpoint?: string): string {
   const lines: string[] = [];
-  // Complete under --faults N is complete for the executions with at most N injected failures.
-  const within = r.space.faults === undefined || (r.space.faultChoices?.length ?? 0) === 0 ? '' : ` (up to ${r.space.faults} injected failure${r.space.faults === 1 ? '' : 's'} per execution)`;
+  // Complete under --faults N is complete for the executions with at most N injected failures, and
+  // under PREEMPT_NONE/VOLUNTARY for the interleavings that model allows: the line says so.
+  const limits = [
+    ...(r.space.preempt === undefined || r.space.preempt === 'full' ? [] : [`config.preempt: ${r.space.preempt}`]),
+    ...(r.space.faults === undefined || (r.space.faultChoices?.length ?? 0) === 0 ? [] : [`up to ${r.space.faults} injected failure${r.space.faults === 1 ? '' : 's'} per execution`]),
+  ];
+  const within = limits.length === 0 ? '' : ` (${limits.join('; ')})`;
   const bound = r.complete ? `complete: the whole space was covered${within}` : `not complete (stopped by ${r.stoppedBy})`;
   lines.push(`kptsim check: design ${r.design}, scenario ${r.scenario}, strategy ${r.strategy}: ${r.executions} executions, ${bound}`);
   if (r.stoppedBy === 'interrupted') {

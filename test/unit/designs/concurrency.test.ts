@@ -16,6 +16,7 @@ import { check } from '../../../src/job/check.ts';
 import { replayLabel } from '../../../src/job/label.ts';
 import { scenarioFromText, type Scenario } from '../../../src/scenario/scenario.ts';
 import type { StrategyName } from '../../../src/explore/index.ts';
+import { renderCheck } from '../../../src/report/check-text.ts';
 
 async function fixture(name: string): Promise<Design> {
   const url = new URL(`../../fixtures/designs/${name}.ts`, import.meta.url);
@@ -52,5 +53,8 @@ test('queue_work() before the add: dpor finds the stranded entry (kmemleak) with
   const none = run(design, scenario('examples/scenarios/vfree-small.yaml', (t) => t.replace('kworkers: 1', 'kworkers: 1\n  preempt: none')), 'dpor');
   assert.equal(none.complete, true);
   assert.deepEqual(none.violations, []);
-  assert.match(none.verdict.detail, /PREEMPT_NONE|preempt(ion)? (mode|model)? ?none/i);
+  assert.match(none.verdict.detail, /without kernel preemption \(CONFIG_PREEMPT_NONE\)/);
+  // The proof's first line says for which preemption model the space was whole.
+  assert.match(renderCheck(none).split('\n')[0], /complete: the whole space was covered \(config\.preempt: none\)$/);
+  assert.match(renderCheck(full).split('\n')[0], /, complete: the whole space was covered$/);
 });
