@@ -82,3 +82,25 @@ export function measureReduction(o: ReductionOptions): ReductionResult {
   }
   return { figures, dfs, dpor, threads };
 }
+
+export interface ProofOptions {
+  readonly design: Design;
+  readonly scenario: Scenario;
+  /** Wall-clock cap on the search: past it the figure says the proof did not finish. */
+  readonly capMs: number;
+}
+
+/**
+ * How long dpor takes to prove a design on a small configuration (wall-clock, one run: the search is
+ * deterministic, so only the time varies), with its execution count beside it. The target is the
+ * speed issue's: upstream on examples/scenarios/vfree-small.yaml in under 5 s.
+ */
+export function measureProof(o: ProofOptions): Figure[] {
+  const t0 = now();
+  const r = check(o.design, o.scenario, { strategy: 'dpor', seed: 0, timeMs: o.capMs, now, shrinkRuns: 0 }, 'bench');
+  const s = (now() - t0) / 1000;
+  const name = `dpor proof time, ${o.design.name} on ${o.scenario.name}`;
+  if (!r.complete) return [figure(GROUP, name, 's', [], { target: { op: '<=', value: 5 }, note: `not complete in ${o.capMs / 1000} s (${r.executions} executions)` })];
+  const verdict = r.violations.length === 0 ? 'proved' : `${r.violations.length} finding(s)`;
+  return [figure(GROUP, name, 's', [s], { target: { op: '<=', value: 5 }, note: `${verdict} in ${r.executions} executions (${Math.round(r.executions / s)} exec/s)` })];
+}

@@ -6,7 +6,7 @@
  * beside them for scale only.
  *
  *   1. raw step cost     kptsim steps/s over the execution core's own ceiling (target >= 0.4)
- *   2. exploration       executions/s of random, pct, dpor; dpor's reduction over dfs (>= 10x)
+ *   2. exploration       executions/s of random, pct, dpor; dpor's reduction over dfs (>= 10x); dpor's proof time on vfree-small (<= 5 s)
  *   3. first violation   time to the first violation per design and strategy
  *   4. scaling           --workers 2 over --workers 1 (>= 1.8x on 2 cores)
  *   5. memory            peak RSS over a long exhaustive run (flat)
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../src/cli/output.ts';
 import { builtinDesign, type Design } from '../src/designs/index.ts';
 import { builtinScenario, scenarioFromText, type Scenario } from '../src/scenario/scenario.ts';
-import { measureRates, measureReduction } from './exploration.ts';
+import { measureProof, measureRates, measureReduction } from './exploration.ts';
 import { measureFirstViolations } from './first-violation.ts';
 import { measureHtmlOpen } from './html-open.ts';
 import { machine, type Machine } from './machine.ts';
@@ -106,9 +106,9 @@ function scenario(name: string): Scenario {
   return s;
 }
 
-function scenarioFile(name: string): Scenario {
-  const path = fileURLToPath(new URL(`./scenarios/${name}`, import.meta.url));
-  return scenarioFromText(readFileSync(path, 'utf8'), `bench/scenarios/${name}`);
+/** A scenario file, by its path from the repository's root (bench/scenarios/…, examples/scenarios/…). */
+function scenarioFile(path: string): Scenario {
+  return scenarioFromText(readFileSync(fileURLToPath(new URL(`../${path}`, import.meta.url)), 'utf8'), path);
 }
 
 /** The designs that have a violation, each on a scenario where `npm run findings` shows it. */
@@ -147,7 +147,8 @@ export async function runBench(options: BenchOptions): Promise<Omit<BenchResults
   if (wanted(2)) {
     say('2. exploration');
     figures.push(...measureRates({ designs, scenario: main, strategies: ['random', 'pct', 'dpor'], budget: z.rateBudget, runs: z.runs }));
-    figures.push(...measureReduction({ design: design('immediate'), scenario: scenarioFile('dpor-small.yaml'), capMs: z.reductionCapMs }).figures);
+    figures.push(...measureReduction({ design: design('immediate'), scenario: scenarioFile('bench/scenarios/dpor-small.yaml'), capMs: z.reductionCapMs }).figures);
+    figures.push(...measureProof({ design: design('upstream'), scenario: scenarioFile('examples/scenarios/vfree-small.yaml'), capMs: z.reductionCapMs }));
   }
   if (wanted(3)) {
     say('3. time to first violation');

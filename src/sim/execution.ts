@@ -291,7 +291,8 @@ export class Execution {
       if (next !== null && next.obj !== NO_OBJECT && next.access !== 'read' && next.access !== 'local') this.lastProgress = this.stepCount;
       if (next !== null) {
         this.hb?.before(chosen, next);
-        for (const l of this.stepListeners) l(chosen, next);
+        const listeners = this.stepListeners;
+        for (let i = 0; i < listeners.length; i++) listeners[i](chosen, next);
       }
       try {
         chosen.resume();

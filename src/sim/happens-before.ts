@@ -35,6 +35,8 @@ export class HappensBefore {
   /** Each synchronising object's clock: registered objects by index above FRAME_OBJECT_LIMIT, frames by number. */
   private readonly objects: (Clock | undefined)[] = [];
   private readonly frames: (Clock | undefined)[] = [];
+  /** The object clock each thread took in last: taking the same one again changes nothing. */
+  private readonly lastTaken: (Clock | undefined)[] = [];
 
   constructor(private readonly names: ObjectNames) {}
 
@@ -69,7 +71,9 @@ export class HappensBefore {
     if (s.access === 'release') this.publish(t, obj);
     else {
       const theirs = this.objectClock(obj);
-      if (theirs !== undefined) this.clocks[t.id] = join(this.clock(t.id), theirs);
+      if (theirs === undefined || theirs === this.lastTaken[t.id]) return;
+      this.lastTaken[t.id] = theirs;
+      this.clocks[t.id] = join(this.clock(t.id), theirs);
     }
   }
 
@@ -87,7 +91,7 @@ export class HappensBefore {
     if (this.names.isData(obj)) return;
     const mine = this.clock(t.id);
     const theirs = this.objectClock(obj);
-    const merged = theirs === undefined ? mine : join(mine, theirs);
+    const merged = theirs === undefined || theirs === mine ? mine : join(mine, theirs);
     if (merged !== theirs) {
       if (obj < FRAME_OBJECT_LIMIT) this.frames[obj] = merged;
       else this.objects[obj - FRAME_OBJECT_LIMIT] = merged;
