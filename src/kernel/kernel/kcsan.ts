@@ -2,7 +2,8 @@
  * A data-race detector in the spirit of KCSAN, the Kernel Concurrency Sanitizer (kernel/kcsan/,
  * Documentation/dev-tools/kcsan.rst; Linux v6.19), over the plain loads and stores of the memory the
  * deferred-free designs share: every list_head word (the pages' lru/pt_list, static heads, embedded
- * nodes).
+ * nodes) and every kmalloc'ed record (slab_read()/slab_write()). Page flag words and counters are
+ * not watched yet (the verdict's model limits say so).
  *
  * KCSAN catches a race when it sees two accesses overlap in time (a watchpoint stalls one access and
  * watches for the other). The model judges by happens-before instead, like ThreadSanitizer: two
