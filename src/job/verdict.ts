@@ -30,7 +30,7 @@ export interface VerdictInput {
  * kernel behaviours it does not include (docs/kernel/preemption-and-races.md).
  */
 export const MODEL_LIMITS =
-  "at the model's granularity: a step is atomic — the loads and stores of list_head words and kmalloc'ed records are checked for data races, so where none was reported finer orders of them show nothing new, but page flag words and counters are not checked — a task is preempted at step boundaries and just before it enters an atomic section, and memory is sequentially consistent";
+  "at the model's granularity: a step is atomic — the loads and stores of list_head words, page->flags words and kmalloc'ed records are checked for data races, so where none was reported finer orders of them show nothing new, but counters are not checked — a task is preempted at step boundaries and just before it enters an atomic section, and memory is sequentially consistent";
 
 export function checkVerdict(r: VerdictInput): Verdict {
   if (r.violations.length > 0) {

@@ -2,8 +2,9 @@
  * A data-race detector in the spirit of KCSAN, the Kernel Concurrency Sanitizer (kernel/kcsan/,
  * Documentation/dev-tools/kcsan.rst; Linux v6.19), over the plain loads and stores of the memory the
  * deferred-free designs share: every list_head word (the pages' lru/pt_list, static heads, embedded
- * nodes) and every kmalloc'ed record (slab_read()/slab_write()). Page flag words and counters are
- * not watched yet (the verdict's model limits say so).
+ * nodes), every page->flags word (atomic bitops and plain `__` ones told apart, as KCSAN tells
+ * marked and plain accesses apart) and every kmalloc'ed record (slab_read()/slab_write()). Counters
+ * are not watched yet (the verdict's model limits say so).
  *
  * KCSAN catches a race when it sees two accesses overlap in time (a watchpoint stalls one access and
  * watches for the other). The model judges by happens-before instead, like ThreadSanitizer: two
@@ -33,13 +34,18 @@ interface Place {
   readonly locks: readonly string[];
 }
 
-/** One access, kept until a later access is judged against it. */
+/**
+ * One access, kept until a later access is judged against it. A word's shadow keeps one record for
+ * its last write and one per thread for reads, overwritten in place (no allocation per access).
+ */
 interface Access {
-  readonly tid: number;
-  readonly epoch: number;
-  readonly write: boolean;
-  readonly step: number;
-  readonly place: Place;
+  tid: number;
+  epoch: number;
+  write: boolean;
+  /** A marked access (an atomic bitop): two of them never race. */
+  atomic: boolean;
+  step: number;
+  place: Place;
 }
 
 /** A thread's last Place and what it was made from: a new one only when the thread has moved on. */
@@ -52,7 +58,11 @@ interface PlaceCache {
   place: Place;
 }
 
-/** A word's shadow: its last write and the reads since, at most one per thread. */
+/**
+ * A word's shadow: its last write and each thread's last read. Reads are not dropped at a write (as
+ * FastTrack does): a read ordered before a write that the next write is ordered after is ordered
+ * before that one too, so keeping it costs a check and never a false report.
+ */
 interface Shadow {
   write: Access | undefined;
   readonly reads: Access[];
@@ -76,30 +86,36 @@ export class Kcsan {
   /**
    * A plain load (write false) or store of `word`, by the running thread; at boot (no thread) it
    * orders before everything and is not kept. `by`: the instrumentation helper that calls this,
-   * left out of stacks with what it called.
+   * left out of stacks with what it called. `atomic`: a marked access, which races only with a plain one.
    */
-  access(word: number, write: boolean, by: (...args: never[]) => unknown): void {
+  access(word: number, write: boolean, by: (...args: never[]) => unknown, atomic = false): void {
     const t = this.exec.currentOrNull;
     if (t === null) return;
-    const now: Access = { tid: t.id, epoch: this.hb.epoch(t), write, step: this.exec.stepCount, place: this.placeOf(t) };
+    const epoch = this.hb.epoch(t);
+    const step = this.exec.stepCount;
+    const place = this.placeOf(t);
     let shadow = this.shadows.get(word);
     if (shadow === undefined) this.shadows.set(word, (shadow = { write: undefined, reads: [] }));
     const last = shadow.write;
-    if (last !== undefined && !this.hb.ordered(last.tid, last.epoch, t)) this.race(last, now, word, by);
-    const reads = shadow.reads;
+    if (last !== undefined && this.races(last, t, atomic)) this.race(last, { tid: t.id, epoch, write, atomic, step, place }, word, by);
     if (write) {
-      for (const r of reads) if (!this.hb.ordered(r.tid, r.epoch, t)) this.race(r, now, word, by);
-      reads.length = 0;
-      shadow.write = now;
+      for (const r of shadow.reads) if (this.races(r, t, atomic)) this.race(r, { tid: t.id, epoch, write, atomic, step, place }, word, by);
+      if (last === undefined) shadow.write = { tid: t.id, epoch, write, atomic, step, place };
+      else update(last, t.id, epoch, true, atomic, step, place);
       return;
     }
-    for (let i = 0; i < reads.length; i++) {
-      if (reads[i].tid === t.id) {
-        reads[i] = now;
+    for (const r of shadow.reads) {
+      if (r.tid === t.id) {
+        update(r, t.id, epoch, false, atomic, step, place);
         return;
       }
     }
-    reads.push(now);
+    shadow.reads.push({ tid: t.id, epoch, write, atomic, step, place });
+  }
+
+  /** Whether `a` and an access of `t` now race: another thread, not both marked, unordered. */
+  private races(a: Access, t: Thread, atomic: boolean): boolean {
+    return a.tid !== t.id && !(atomic && a.atomic) && !this.hb.ordered(a.tid, a.epoch, t);
   }
 
   private placeOf(t: Thread): Place {
@@ -146,4 +162,13 @@ export class Kcsan {
       { site: `data-race in ${key}` },
     );
   }
+}
+
+function update(a: Access, tid: number, epoch: number, write: boolean, atomic: boolean, step: number, place: Place): void {
+  a.tid = tid;
+  a.epoch = epoch;
+  a.write = write;
+  a.atomic = atomic;
+  a.step = step;
+  a.place = place;
 }

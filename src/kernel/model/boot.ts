@@ -94,9 +94,13 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
 
   const lockdep = new Lockdep(exec);
   const lists = memory.lists;
-  // Words below FRAME_OBJECT_LIMIT are list words (ListArena); above it, kmalloc'ed objects by their object id.
-  const kcsan = new Kcsan(exec, lockdep, (word) => (word < FRAME_OBJECT_LIMIT ? lists.describeWord(word) : exec.objects.describe(word)));
+  // Negative words are page->flags (flagsWord()), words below FRAME_OBJECT_LIMIT list words
+  // (ListArena), words above it kmalloc'ed objects by their object id.
+  const kcsan = new Kcsan(exec, lockdep, (word) =>
+    word < 0 ? `page 0x${(-word - 1).toString(16)} flags` : word < FRAME_OBJECT_LIMIT ? lists.describeWord(word) : exec.objects.describe(word),
+  );
   lists.kcsan = kcsan;
+  memory.pages.kcsan = kcsan;
   const sync = { exec, config, lockdep };
   const cpus = Array.from({ length: config.cpus }, (_, id) => {
     const cpu = new Cpu(id, memory.mem, { tlbEntries: config.cpuTlbEntries, pscEntries: config.cpuPscEntries, levels: config.pagingLevels }, exec.objects);

@@ -12,6 +12,9 @@ import { lockdep_assert_held } from '../../../src/kernel/kernel/locking/lockdep.
 import { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from '../../../src/kernel/kernel/locking/spinlock.ts';
 import { ListArena, list_add, list_empty, type ListHead } from '../../../src/kernel/include/linux/list.ts';
 import type { SyncCore } from '../../../src/kernel/model/kernel.ts';
+import { DEFAULT_PAGE_FLAGS } from '../../../src/kernel/model/config.ts';
+import { PageArray, __set_bit, flagsWordOr, set_bit, test_bit } from '../../../src/kernel/include/linux/mm_types.ts';
+import { PG_head, PG_referenced } from '../../../src/kernel/include/linux/page-flags.ts';
 import { step, type Execution, type Scheduler, type Sim } from '../../../src/sim/index.ts';
 import { newExecution, newSyncCore, runThreads, ScriptedScheduler } from '../../helpers/sim.ts';
 
@@ -92,4 +95,30 @@ test('lockdep_assert_held: silent under the lock, a data-race WARNING naming the
   assert.equal(v.kind, 'data-race');
   assert.match(v.title, /^WARNING: CPU: 0 PID: 0 at take_batch: lockdep_assert_held\(work\.lock\)$/);
   assert.ok(v.details.includes('no locks held by t0/0.'), v.details.join('\n'));
+});
+
+test('KCSAN on page->flags: atomic bitops never race with each other; a plain __set_bit() or `page->flags |=` races with an unordered set_bit() or test_bit() (marked vs plain accesses)', () => {
+  const flagsRaces = (a: (pages: PageArray) => void, b: (pages: PageArray) => void) => {
+    const exec = newExecution(new ScriptedScheduler([]));
+    const k = newSyncCore(exec);
+    const pages = new PageArray(4, DEFAULT_PAGE_FLAGS);
+    pages.kcsan = new Kcsan(exec, k.lockdep, (w) => `page 0x${(-w - 1).toString(16)} flags`);
+    const body = (f: (pages: PageArray) => void) =>
+      function* (): Sim {
+        yield step('page', 'local', -1);
+        f(pages);
+      };
+    runThreads(exec, [body(a), body(b)]);
+    return races(exec).map((v) => v.details[0]);
+  };
+  const atomicSet = (p: PageArray) => set_bit(p, PG_referenced, 1);
+  const atomicTest = (p: PageArray) => test_bit(p, PG_head, 1);
+  const plainSet = (p: PageArray) => __set_bit(p, PG_head, 1);
+  const plainOr = (p: PageArray) => flagsWordOr(p, 1, PG_referenced);
+  assert.deepEqual(flagsRaces(atomicSet, atomicTest), []);
+  assert.deepEqual(flagsRaces(atomicSet, atomicSet), []);
+  assert.deepEqual(flagsRaces(atomicSet, plainSet), ['write to page 0x1 flags of 8 bytes by task 0 (t0) on cpu 0 at step 2:']);
+  assert.deepEqual(flagsRaces(atomicTest, plainOr), ['read to page 0x1 flags of 8 bytes by task 0 (t0) on cpu 0 at step 2:']);
+  // Another page's word is another word.
+  assert.deepEqual(flagsRaces(atomicSet, (p) => __set_bit(p, PG_head, 2)), []);
 });

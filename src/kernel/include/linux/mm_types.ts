@@ -16,6 +16,7 @@
  */
 import { type Execution, type Thread, ModelInvariantError } from '../../../sim/index.ts';
 import type { PageFlagsConfig } from '../../model/config.ts';
+import type { Kcsan } from '../../kernel/kcsan.ts';
 import {
   PAGEFLAG_NAMES,
   PAGE_TYPE_NAMES,
@@ -48,6 +49,8 @@ export type ShadowState = typeof SHADOW_RESERVED | typeof SHADOW_ALLOCATED | typ
 
 export class PageArray {
   readonly layout: PageFlagsLayout;
+  /** The data-race detector the page->flags accesses are told to (null: none, as at boot). */
+  kcsan: Kcsan | null = null;
   /** page->flags bits 31:0 and 63:32. */
   readonly flagsLo: Uint32Array;
   readonly flagsHi: Uint32Array;
@@ -204,19 +207,55 @@ function checkBit(nr: number): void {
   }
 }
 
+/**
+ * page->flags as the data-race detector sees it: one word per page (named `page 0x1a3 flags`, by a
+ * negative number so it meets no list word or object). The bitops are atomic accesses (KCSAN
+ * instruments test_bit/set_bit/clear_bit as atomic), the `__` ones and a direct `page->flags |= …`
+ * plain: two atomic accesses never race, a plain one races with anything unordered.
+ */
+export function flagsWord(page: Page): number {
+  return -(page + 1);
+}
+
+function touchFlags(pages: PageArray, page: Page, write: boolean, atomic: boolean, by: (...args: never[]) => unknown): void {
+  pages.kcsan?.access(flagsWord(page), write, by, atomic);
+}
+
 export function test_bit(pages: PageArray, nr: number, page: Page): boolean {
   checkBit(nr);
+  touchFlags(pages, page, false, true, test_bit);
   return nr < 32 ? (pages.flagsLo[page] & (1 << nr)) !== 0 : (pages.flagsHi[page] & (1 << (nr - 32))) !== 0;
 }
 
-/** Atomic set_bit (lock bts); also serves as __set_bit: one model step is atomic either way. */
+/** set_bit(): an atomic read-modify-write (lock bts). */
 export function set_bit(pages: PageArray, nr: number, page: Page): void {
+  touchFlags(pages, page, true, true, set_bit);
+  setBit(pages, nr, page);
+}
+
+export function clear_bit(pages: PageArray, nr: number, page: Page): void {
+  touchFlags(pages, page, true, true, clear_bit);
+  clearBit(pages, nr, page);
+}
+
+/** __set_bit(): the same change as a plain load and store, for a word nobody else can touch yet. */
+export function __set_bit(pages: PageArray, nr: number, page: Page): void {
+  touchFlags(pages, page, true, false, __set_bit);
+  setBit(pages, nr, page);
+}
+
+export function __clear_bit(pages: PageArray, nr: number, page: Page): void {
+  touchFlags(pages, page, true, false, __clear_bit);
+  clearBit(pages, nr, page);
+}
+
+function setBit(pages: PageArray, nr: number, page: Page): void {
   checkBit(nr);
   if (nr < 32) pages.flagsLo[page] |= 1 << nr;
   else pages.flagsHi[page] |= 1 << (nr - 32);
 }
 
-export function clear_bit(pages: PageArray, nr: number, page: Page): void {
+function clearBit(pages: PageArray, nr: number, page: Page): void {
   checkBit(nr);
   if (nr < 32) pages.flagsLo[page] &= ~(1 << nr);
   else pages.flagsHi[page] &= ~(1 << (nr - 32));
@@ -236,6 +275,7 @@ function shlBit(n: number): number {
 /** `page->flags |= BIT(n)`: the seed email's `__page_flags |= BIT(NR_PAGEFLAGS)` (non-atomic RMW). */
 export function flagsWordOr(pages: PageArray, page: Page, n: number): void {
   const b = shlBit(n);
+  touchFlags(pages, page, true, false, flagsWordOr);
   if (b < 32) pages.flagsLo[page] |= 1 << b;
   else pages.flagsHi[page] |= 1 << (b - 32);
 }
@@ -243,6 +283,7 @@ export function flagsWordOr(pages: PageArray, page: Page, n: number): void {
 /** `page->flags &= ~BIT(n)`, with the same SHL semantics. */
 export function flagsWordAndNot(pages: PageArray, page: Page, n: number): void {
   const b = shlBit(n);
+  touchFlags(pages, page, true, false, flagsWordAndNot);
   if (b < 32) pages.flagsLo[page] &= ~(1 << b);
   else pages.flagsHi[page] &= ~(1 << (b - 32));
 }
@@ -250,6 +291,7 @@ export function flagsWordAndNot(pages: PageArray, page: Page, n: number): void {
 /** `page->flags & BIT(n)`, with the same SHL semantics. */
 export function flagsWordTest(pages: PageArray, page: Page, n: number): boolean {
   const b = shlBit(n);
+  touchFlags(pages, page, false, false, flagsWordTest);
   return b < 32 ? (pages.flagsLo[page] & (1 << b)) !== 0 : (pages.flagsHi[page] & (1 << (b - 32))) !== 0;
 }
 
@@ -265,10 +307,10 @@ export function ClearPageReserved(pages: PageArray, page: Page): void {
   clear_bit(pages, PG_reserved, page);
 }
 export function __SetPageReserved(pages: PageArray, page: Page): void {
-  set_bit(pages, PG_reserved, page);
+  __set_bit(pages, PG_reserved, page);
 }
 export function __ClearPageReserved(pages: PageArray, page: Page): void {
-  clear_bit(pages, PG_reserved, page);
+  __clear_bit(pages, PG_reserved, page);
 }
 
 export function PageReferenced(pages: PageArray, page: Page): boolean {
@@ -289,10 +331,10 @@ export function PageHead(pages: PageArray, page: Page): boolean {
   return test_bit(pages, PG_head, page);
 }
 export function __SetPageHead(pages: PageArray, page: Page): void {
-  set_bit(pages, PG_head, page);
+  __set_bit(pages, PG_head, page);
 }
 export function __ClearPageHead(pages: PageArray, page: Page): void {
-  clear_bit(pages, PG_head, page);
+  __clear_bit(pages, PG_head, page);
 }
 
 export function PageTail(pages: PageArray, page: Page): boolean {
