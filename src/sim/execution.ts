@@ -11,7 +11,7 @@
  * When nothing is runnable and a non-daemon thread has work left, that is a deadlock.
  */
 import type { Choice, ChoiceKind, ChoicePoint, Scheduler } from './choice.ts';
-import { newContext, type ContextKind, type PreemptMode } from './context.ts';
+import { in_interrupt, newContext, type ContextKind, type PreemptMode } from './context.ts';
 import { NO_OBJECT, ObjectNames, type Step } from './step.ts';
 import { HappensBefore } from './happens-before.ts';
 import { StackDepot, captureStack, kernelFrames, parseStack, type Track } from './stack.ts';
@@ -174,7 +174,7 @@ export class Execution {
     const tasksToo = this.preemption === 'full' && c.preemptCount === 0;
     for (const o of this.threads) {
       if (o === t || o.done || o.ctx.cpu !== c.cpu) continue;
-      if (tasksToo || o.ctx.kind === 'hardirq' || o.ctx.kind === 'softirq') return true;
+      if (tasksToo || in_interrupt(o.ctx)) return true;
     }
     return false;
   }

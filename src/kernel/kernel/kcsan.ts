@@ -13,8 +13,8 @@
  * schedule ran them in. So an execution that ran them far apart still shows the race, which the
  * order that tears the list (list-corruption) would need to be explored to show.
  *
- * Each word keeps its last write and the reads since it, one per thread (FastTrack's shadow, Flanagan
- * and Freund, PLDI 2009, without its epoch-only fast path). Reported like KCSAN: "BUG: KCSAN:
+ * Each word keeps its last write and each thread's last read (after FastTrack's shadow, Flanagan and
+ * Freund, PLDI 2009, without its epoch-only fast path; see Shadow). Reported like KCSAN: "BUG: KCSAN:
  * data-race in A / B", both accesses with their task, CPU and where they were, and the locks each
  * held; the same pair of places is reported once per execution, as KCSAN rate-limits its reports.
  * Not reported (as KCSAN does not): a race between accesses of one thread, and accesses at boot.

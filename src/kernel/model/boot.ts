@@ -25,7 +25,7 @@ import { Lockdep } from '../kernel/locking/lockdep.ts';
 import { memblock_alloc_pages, type BootMemory } from '../mm/memblock.ts';
 import { memory_hotplug_init } from '../mm/memory_hotplug.ts';
 import { newMm } from '../kernel/fork.ts';
-import type { PageArray } from '../include/linux/mm_types.ts';
+import { describeFlagsWord, type PageArray } from '../include/linux/mm_types.ts';
 import { entry_ptr, entry_table } from '../arch/x86/include/asm/pgtable.ts';
 import { spin_lock_init } from '../kernel/locking/spinlock.ts';
 import { VmallocSpace } from '../mm/vmalloc.ts';
@@ -97,7 +97,7 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
   // Negative words are page->flags (flagsWord()), words below FRAME_OBJECT_LIMIT list words
   // (ListArena), words above it kmalloc'ed objects by their object id.
   const kcsan = new Kcsan(exec, lockdep, (word) =>
-    word < 0 ? `page 0x${(-word - 1).toString(16)} flags` : word < FRAME_OBJECT_LIMIT ? lists.describeWord(word) : exec.objects.describe(word),
+    word < 0 ? describeFlagsWord(word) : word < FRAME_OBJECT_LIMIT ? lists.describeWord(word) : exec.objects.describe(word),
   );
   lists.kcsan = kcsan;
   memory.pages.kcsan = kcsan;

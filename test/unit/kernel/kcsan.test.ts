@@ -13,7 +13,7 @@ import { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from '../../.
 import { ListArena, list_add, list_empty, type ListHead } from '../../../src/kernel/include/linux/list.ts';
 import type { SyncCore } from '../../../src/kernel/model/kernel.ts';
 import { DEFAULT_PAGE_FLAGS } from '../../../src/kernel/model/config.ts';
-import { PageArray, __set_bit, flagsWordOr, set_bit, test_bit } from '../../../src/kernel/include/linux/mm_types.ts';
+import { PageArray, __set_bit, describeFlagsWord, flagsWordOr, set_bit, test_bit } from '../../../src/kernel/include/linux/mm_types.ts';
 import { PG_head, PG_referenced } from '../../../src/kernel/include/linux/page-flags.ts';
 import { step, type Execution, type Scheduler, type Sim } from '../../../src/sim/index.ts';
 import { newExecution, newSyncCore, runThreads, ScriptedScheduler } from '../../helpers/sim.ts';
@@ -102,7 +102,7 @@ test('KCSAN on page->flags: atomic bitops never race with each other; a plain __
     const exec = newExecution(new ScriptedScheduler([]));
     const k = newSyncCore(exec);
     const pages = new PageArray(4, DEFAULT_PAGE_FLAGS);
-    pages.kcsan = new Kcsan(exec, k.lockdep, (w) => `page 0x${(-w - 1).toString(16)} flags`);
+    pages.kcsan = new Kcsan(exec, k.lockdep, describeFlagsWord);
     const body = (f: (pages: PageArray) => void) =>
       function* (): Sim {
         yield step('page', 'local', -1);

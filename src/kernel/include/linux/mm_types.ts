@@ -217,6 +217,11 @@ export function flagsWord(page: Page): number {
   return -(page + 1);
 }
 
+/** A flagsWord()'s name in a report. */
+export function describeFlagsWord(word: number): string {
+  return `page 0x${(-word - 1).toString(16)} flags`;
+}
+
 function touchFlags(pages: PageArray, page: Page, write: boolean, atomic: boolean, by: (...args: never[]) => unknown): void {
   pages.kcsan?.access(flagsWord(page), write, by, atomic);
 }
@@ -224,7 +229,7 @@ function touchFlags(pages: PageArray, page: Page, write: boolean, atomic: boolea
 export function test_bit(pages: PageArray, nr: number, page: Page): boolean {
   checkBit(nr);
   touchFlags(pages, page, false, true, test_bit);
-  return nr < 32 ? (pages.flagsLo[page] & (1 << nr)) !== 0 : (pages.flagsHi[page] & (1 << (nr - 32))) !== 0;
+  return bitIsSet(pages, nr, page);
 }
 
 /** set_bit(): an atomic read-modify-write (lock bts). */
@@ -247,6 +252,10 @@ export function __set_bit(pages: PageArray, nr: number, page: Page): void {
 export function __clear_bit(pages: PageArray, nr: number, page: Page): void {
   touchFlags(pages, page, true, false, __clear_bit);
   clearBit(pages, nr, page);
+}
+
+function bitIsSet(pages: PageArray, nr: number, page: Page): boolean {
+  return nr < 32 ? (pages.flagsLo[page] & (1 << nr)) !== 0 : (pages.flagsHi[page] & (1 << (nr - 32))) !== 0;
 }
 
 function setBit(pages: PageArray, nr: number, page: Page): void {
@@ -276,23 +285,21 @@ function shlBit(n: number): number {
 export function flagsWordOr(pages: PageArray, page: Page, n: number): void {
   const b = shlBit(n);
   touchFlags(pages, page, true, false, flagsWordOr);
-  if (b < 32) pages.flagsLo[page] |= 1 << b;
-  else pages.flagsHi[page] |= 1 << (b - 32);
+  setBit(pages, b, page);
 }
 
 /** `page->flags &= ~BIT(n)`, with the same SHL semantics. */
 export function flagsWordAndNot(pages: PageArray, page: Page, n: number): void {
   const b = shlBit(n);
   touchFlags(pages, page, true, false, flagsWordAndNot);
-  if (b < 32) pages.flagsLo[page] &= ~(1 << b);
-  else pages.flagsHi[page] &= ~(1 << (b - 32));
+  clearBit(pages, b, page);
 }
 
 /** `page->flags & BIT(n)`, with the same SHL semantics. */
 export function flagsWordTest(pages: PageArray, page: Page, n: number): boolean {
   const b = shlBit(n);
   touchFlags(pages, page, false, false, flagsWordTest);
-  return b < 32 ? (pages.flagsLo[page] & (1 << b)) !== 0 : (pages.flagsHi[page] & (1 << (b - 32))) !== 0;
+  return bitIsSet(pages, b, page);
 }
 
 /* ---- page flag accessors (written out; Linux generates them with PAGEFLAG() macros) ---- */
@@ -473,12 +480,7 @@ export function page_cpupid_reset_last(pages: PageArray, page: Page): void {
 
 /** The running thread, or null during boot (before any simulated thread runs). */
 export function currentThread(exec: Execution): Thread | null {
-  try {
-    return exec.current;
-  } catch (e) {
-    if (e instanceof ModelInvariantError) return null;
-    throw e;
-  }
+  return exec.currentOrNull;
 }
 
 /** `current->comm` for report titles; boot code runs as swapper/0. */
