@@ -54,6 +54,7 @@ export { free_pmd_page_with, free_pte_page_with } from './kernel/arch/x86/mm/pgt
 
 // Lists, locks, work items, sleeping.
 export { INIT_LIST_HEAD, list_add, list_add_tail, list_del, list_for_each_safe, list_splice_tail, list_splice_tail_init, type ListHead } from './kernel/include/linux/list.ts';
+export { list_step } from './kernel/model/list-step.ts';
 export { spin_lock, spin_lock_init, spin_unlock, type spinlock_t } from './kernel/kernel/locking/spinlock.ts';
 export { mutex_lock, mutex_unlock } from './kernel/kernel/locking/mutex.ts';
 export { lockdep_assert_held } from './kernel/kernel/locking/lockdep.ts';

@@ -25,7 +25,7 @@
 import type { ChoiceKind, ChoicePoint, ExecutionResult } from '../sim/index.ts';
 import { checkForcedPoint, checkPathReplayed, pathCoverage } from './prefix.ts';
 import { CheckpointError, checkFaultBound, expectState, type DfsState, type StrategyState } from './checkpoint.ts';
-import { FaultSweep, faultOrder } from './faults.ts';
+import { FaultCount, FaultSweep } from './faults.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export interface DfsOptions {
@@ -55,16 +55,15 @@ export class DfsScheduler implements ExplorationStrategy {
   private readonly stack: DfsNode[] = [];
   private finished = false;
   private readonly bound: number;
-  private readonly faultBound: number | undefined;
   /** The thread that ran the previous step on the current path, and the preemptions and faults so far. */
   private lastThread = -1;
   private preemptions = 0;
-  private faults = 0;
+  private readonly faults: FaultCount;
   private readonly sweep: FaultSweep;
 
   constructor(options: DfsOptions = {}) {
     this.bound = options.preemptionBound ?? Infinity;
-    this.faultBound = options.faults;
+    this.faults = new FaultCount(options.faults);
     this.sweep = new FaultSweep(options.faults);
   }
 
@@ -81,7 +80,7 @@ export class DfsScheduler implements ExplorationStrategy {
     this.executions++;
     this.lastThread = -1;
     this.preemptions = 0;
-    this.faults = 0;
+    this.faults.reset();
     return true;
   }
 
@@ -96,7 +95,7 @@ export class DfsScheduler implements ExplorationStrategy {
       checkForcedPoint('dfs', node, point);
     }
     const option = node.order[node.pos];
-    if (point.fault === true && option !== 0) this.faults++;
+    this.faults.took(point, option);
     if (node.ids !== undefined) {
       const id = node.ids[option];
       if (this.lastThread !== id && node.ids.includes(this.lastThread)) this.preemptions++;
@@ -133,7 +132,7 @@ export class DfsScheduler implements ExplorationStrategy {
   saveState(): DfsState {
     return {
       name: 'dfs',
-      ...(this.faultBound === undefined ? {} : { faults: this.faultBound }),
+      ...(this.faults.bound === undefined ? {} : { faults: this.faults.bound }),
       ...(this.sweep.saved === undefined ? {} : { sweep: this.sweep.saved }),
       executions: this.executions,
       cut: this.cut,
@@ -145,7 +144,7 @@ export class DfsScheduler implements ExplorationStrategy {
   restoreState(state: StrategyState): void {
     const s = expectState('dfs', state);
     if (this.executions !== 0) throw new CheckpointError('dfs: restoreState after the exploration began');
-    checkFaultBound(s.faults, this.faultBound);
+    checkFaultBound(s.faults, this.faults.bound);
     s.stack.forEach((n, i) => {
       const bad = n.order.some((o) => o >= n.optionCount) || n.pos >= n.order.length || (n.ids !== undefined && n.ids.length !== n.optionCount);
       if (bad) throw new CheckpointError(`strategy.stack.${i}: order, pos or ids do not fit ${n.optionCount} options`);
@@ -162,7 +161,7 @@ export class DfsScheduler implements ExplorationStrategy {
     const n = point.options.length;
     const ids = point.threadIds;
     const base = { kind: point.kind, reason: point.reason, optionCount: n, pos: 0 };
-    if (point.kind === 'data' && point.fault === true) return { ...base, order: faultOrder(n, this.faults, this.faultBound) };
+    if (point.kind === 'data' && point.fault === true) return { ...base, order: this.faults.order(n) };
     if (point.kind !== 'thread' || ids === undefined) return { ...base, order: Array.from({ length: n }, (_, i) => i) };
     const stay = ids.indexOf(this.lastThread);
     if (stay < 0) return { ...base, ids, order: Array.from({ length: n }, (_, i) => i) };

@@ -73,7 +73,7 @@
 import { dependent, NO_OBJECT, type ChoicePoint, type Execution, type ExecutionResult, type Step } from '../sim/index.ts';
 import { checkForcedPoint, checkPathReplayed, pathCoverage } from './prefix.ts';
 import { CheckpointError, checkFaultBound, expectState, type DporState, type StrategyState } from './checkpoint.ts';
-import { FaultSweep, faultOrder } from './faults.ts';
+import { FaultCount, FaultSweep } from './faults.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 interface ThreadNode {
@@ -123,13 +123,12 @@ export class DporScheduler implements ExplorationStrategy {
   private readonly cpuOf: number[] = [];
   /** Runnable ids where this execution was abandoned (sleep-set blocked), else null. */
   private abandonedAt: readonly number[] | null = null;
-  /** At most this many injected faults per execution (undefined: any number), and those taken so far. */
-  private readonly faultBound: number | undefined;
-  private faults = 0;
+  /** The injected faults taken so far on the current path, against the bound. */
+  private readonly faults: FaultCount;
   private readonly sweep: FaultSweep;
 
   constructor(options: { readonly faults?: number } = {}) {
-    this.faultBound = options.faults;
+    this.faults = new FaultCount(options.faults);
     this.sweep = new FaultSweep(options.faults);
   }
 
@@ -147,7 +146,7 @@ export class DporScheduler implements ExplorationStrategy {
     this.lastThreadNode = -1;
     this.lastThread = -1;
     this.abandonedAt = null;
-    this.faults = 0;
+    this.faults.reset();
     return true;
   }
 
@@ -158,14 +157,14 @@ export class DporScheduler implements ExplorationStrategy {
     if (existing !== undefined) {
       checkForcedPoint('dpor', existing, point);
       if (existing.kind === 'thread') this.enterThreadNode(point.index, existing);
-      else if (point.fault === true && existing.chosen !== 0) this.faults++;
+      else this.faults.took(point, existing.chosen);
       return existing.chosen;
     }
     if (point.kind === 'data' || point.threadIds === undefined || point.steps === undefined) {
       const n = point.options.length;
-      const order = point.kind === 'data' && point.fault === true ? faultOrder(n, this.faults, this.faultBound) : Array.from({ length: n }, (_, i) => i);
+      const order = point.kind === 'data' && point.fault === true ? this.faults.order(n) : Array.from({ length: n }, (_, i) => i);
       const chosen = order[0];
-      if (point.fault === true && chosen !== 0) this.faults++;
+      this.faults.took(point, chosen);
       this.stack.push({ kind: 'data', reason: point.reason, optionCount: n, order, pos: 0, chosen });
       return chosen;
     }
@@ -249,7 +248,7 @@ export class DporScheduler implements ExplorationStrategy {
     const plain = (s: Step) => ({ label: s.label, access: s.access, obj: s.obj });
     return {
       name: 'dpor',
-      ...(this.faultBound === undefined ? {} : { faults: this.faultBound }),
+      ...(this.faults.bound === undefined ? {} : { faults: this.faults.bound }),
       ...(this.sweep.saved === undefined ? {} : { sweep: this.sweep.saved }),
       executions: this.executions,
       sleepBlocked: this.sleepBlocked,
@@ -278,7 +277,7 @@ export class DporScheduler implements ExplorationStrategy {
   restoreState(state: StrategyState): void {
     const s = expectState('dpor', state);
     if (this.executions !== 0) throw new CheckpointError('dpor: restoreState after the exploration began');
-    checkFaultBound(s.faults, this.faultBound);
+    checkFaultBound(s.faults, this.faults.bound);
     s.stack.forEach((n, i) => {
       const order = n.kind === 'data' ? n.order : undefined;
       const badOrder = order !== undefined && (!order.includes(n.chosen) || new Set(order).size !== order.length || order.some((o) => o >= n.optionCount));

@@ -4,22 +4,58 @@
  * allocation fails; a depth-first search that tried option 0 first would reach it only after the
  * whole subtree where the allocation succeeds. So the exhaustive strategies try the faults first,
  * and run a sweep (FaultSweep) that fails each allocation of the first schedule on its own; every
- * strategy stops injecting once an execution has taken the bound (--faults N).
+ * strategy stops injecting once an execution has taken the bound (--faults N), counted by FaultCount.
  */
 import type { ChoicePoint } from '../sim/index.ts';
 
 /**
- * The options a depth-first search explores at a fault point, in order, after `taken` faults on
- * the path: the faults first, then "no fault"; only "no fault" once the bound is reached.
+ * The faults injected so far in one execution, against the bound (--faults N). One count for every
+ * strategy, so that "at most N per execution" means the same whichever explores: the searches ask
+ * it for the order of a new fault node, the samplers for a pick.
  */
-export function faultOrder(optionCount: number, taken: number, bound: number | undefined): number[] {
-  if (bound !== undefined && taken >= bound) return [0];
-  return [...Array.from({ length: optionCount - 1 }, (_, i) => i + 1), 0];
-}
+export class FaultCount {
+  private taken = 0;
 
-/** Whether an execution that has injected `taken` faults may inject another. */
-export function mayInject(taken: number, bound: number | undefined): boolean {
-  return bound === undefined || taken < bound;
+  constructor(readonly bound: number | undefined) {}
+
+  /** A new execution has injected none. */
+  reset(): void {
+    this.taken = 0;
+  }
+
+  /**
+   * Counts `option`, taken at `point`, if it injects a fault. A search counts the forced choices
+   * of the path it replays too: the bound is per path, not per new node.
+   */
+  took(point: ChoicePoint, option: number): void {
+    if (point.fault === true && option !== 0) this.taken++;
+  }
+
+  /**
+   * The options a depth-first search explores at a new fault node, in order: the faults first,
+   * then "no fault"; only "no fault" once the path has taken the bound.
+   */
+  order(optionCount: number): number[] {
+    if (this.full) return [0];
+    return [...Array.from({ length: optionCount - 1 }, (_, i) => i + 1), 0];
+  }
+
+  /**
+   * A sampler's answer at `point`, counted. Past the bound a fault point takes "no fault"
+   * without calling `draw`, so the generator is not advanced there: the picks after it stay those
+   * a seed has always given.
+   */
+  sample(point: ChoicePoint, draw: () => number): number {
+    if (point.fault === true && this.full) return 0;
+    const pick = draw();
+    this.took(point, pick);
+    return pick;
+  }
+
+  /** Whether this execution has taken the bound: no further fault. */
+  private get full(): boolean {
+    return this.bound !== undefined && this.taken >= this.bound;
+  }
 }
 
 /**

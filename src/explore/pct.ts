@@ -23,7 +23,7 @@
 import type { ChoicePoint, ExecutionResult } from '../sim/index.ts';
 import { below, executionRng, type RandomGenerator } from './rng.ts';
 import { checkFaultBound, expectState, type PctState, type StrategyState } from './checkpoint.ts';
-import { mayInject } from './faults.ts';
+import { FaultCount } from './faults.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export interface PctOptions {
@@ -55,8 +55,7 @@ export class PctScheduler implements ExplorationStrategy {
   private changePoints: number[] = [];
   private nextChange = 0;
   private steps = 0;
-  /** Faults injected in this execution so far. */
-  private faults = 0;
+  private readonly faults: FaultCount;
 
   constructor(
     private readonly seed: number,
@@ -65,6 +64,7 @@ export class PctScheduler implements ExplorationStrategy {
     this.depth = options.depth ?? DEFAULT_PCT_DEPTH;
     if (!Number.isInteger(this.depth) || this.depth < 1) throw new RangeError(`pct depth must be an integer >= 1, got ${this.depth}`);
     this.rng = executionRng(seed, 0);
+    this.faults = new FaultCount(options.faults);
   }
 
   beginExecution(index: number): boolean {
@@ -75,7 +75,7 @@ export class PctScheduler implements ExplorationStrategy {
     this.lowered.clear();
     this.steps = 0;
     this.nextChange = 0;
-    this.faults = 0;
+    this.faults.reset();
     const k = this.options.stepsEstimate ?? this.maxSteps;
     const points: number[] = [];
     if (k > 0) for (let j = 0; j < this.depth - 1; j++) points.push(1 + below(this.rng, k));
@@ -85,12 +85,7 @@ export class PctScheduler implements ExplorationStrategy {
 
   choose(point: ChoicePoint): number {
     const n = point.options.length;
-    if (point.kind === 'data') {
-      if (point.fault === true && !mayInject(this.faults, this.options.faults)) return 0;
-      const pick = n === 1 ? 0 : below(this.rng, n);
-      if (point.fault === true && pick !== 0) this.faults++;
-      return pick;
-    }
+    if (point.kind === 'data') return this.faults.sample(point, () => (n === 1 ? 0 : below(this.rng, n)));
     const ids = point.threadIds;
     if (ids === undefined) return 0;
     this.steps++;
@@ -120,12 +115,12 @@ export class PctScheduler implements ExplorationStrategy {
 
   /** Between executions: the count begun and the running step maximum (the per-execution fields are reset by beginExecution). */
   saveState(): PctState {
-    return { name: 'pct', ...(this.options.faults === undefined ? {} : { faults: this.options.faults }), executions: this.executions, maxSteps: this.maxSteps };
+    return { name: 'pct', ...(this.faults.bound === undefined ? {} : { faults: this.faults.bound }), executions: this.executions, maxSteps: this.maxSteps };
   }
 
   restoreState(state: StrategyState): void {
     const s = expectState('pct', state);
-    checkFaultBound(s.faults, this.options.faults);
+    checkFaultBound(s.faults, this.faults.bound);
     this.executions = s.executions;
     this.maxSteps = s.maxSteps;
   }

@@ -8,7 +8,7 @@
 import type { ChoicePoint } from '../sim/index.ts';
 import { below, executionRng, type RandomGenerator } from './rng.ts';
 import { checkFaultBound, expectState, type RandomState, type StrategyState } from './checkpoint.ts';
-import { mayInject } from './faults.ts';
+import { FaultCount } from './faults.ts';
 import type { ExplorationStrategy } from './strategy.ts';
 
 export class RandomScheduler implements ExplorationStrategy {
@@ -17,32 +17,29 @@ export class RandomScheduler implements ExplorationStrategy {
   readonly complete = false;
   executions = 0;
   private rng: RandomGenerator;
-
-  /** Faults injected in this execution so far. */
-  private faults = 0;
+  private readonly faults: FaultCount;
 
   constructor(
     private readonly seed: number,
     private readonly limit = Infinity,
     /** At most this many injected faults per execution (undefined: any number). */
-    private readonly faultBound?: number,
+    faultBound?: number,
   ) {
     this.rng = executionRng(seed, 0);
+    this.faults = new FaultCount(faultBound);
   }
 
   beginExecution(index: number): boolean {
     if (index >= this.limit) return false;
     this.rng = executionRng(this.seed, index);
     this.executions++;
-    this.faults = 0;
+    this.faults.reset();
     return true;
   }
 
   choose(point: ChoicePoint): number {
-    if (point.fault === true && !mayInject(this.faults, this.faultBound)) return 0;
-    const pick = point.options.length === 1 ? 0 : below(this.rng, point.options.length);
-    if (point.fault === true && pick !== 0) this.faults++;
-    return pick;
+    const n = point.options.length;
+    return this.faults.sample(point, () => (n === 1 ? 0 : below(this.rng, n)));
   }
 
   endExecution(): void {}
@@ -53,12 +50,12 @@ export class RandomScheduler implements ExplorationStrategy {
 
   /** Execution i draws from (seed, i) alone: the count of executions begun is the whole state. */
   saveState(): RandomState {
-    return { name: 'random', ...(this.faultBound === undefined ? {} : { faults: this.faultBound }), executions: this.executions };
+    return { name: 'random', ...(this.faults.bound === undefined ? {} : { faults: this.faults.bound }), executions: this.executions };
   }
 
   restoreState(state: StrategyState): void {
     const s = expectState('random', state);
-    checkFaultBound(s.faults, this.faultBound);
+    checkFaultBound(s.faults, this.faults.bound);
     this.executions = s.executions;
   }
 }

@@ -26,6 +26,8 @@ export const checkSpaceSchema = z.object({
   faults: count.optional(),
   /** The kernel's preemption model (the scenario's config.preempt); absent in results from before it. */
   preempt: z.enum(PREEMPT_MODES).optional(),
+  /** The scenario's config.tornLists: each store of a helper on a shared list was a step of its own. */
+  tornLists: z.literal(true).optional(),
   pctDepth: z.number().int().positive().optional(),
   preemptionBound: count.optional(),
 });

@@ -274,6 +274,7 @@ function strategyFor(program: Program, design: Design, scenario: Scenario, optio
     faultChoices: [...faults].sort(),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
     preempt: scenario.config.preempt,
+    ...(scenario.config.tornLists === true ? { tornLists: true as const } : {}),
     ...(options.strategy === 'pct' ? { pctDepth: options.pctDepth ?? 3 } : {}),
     ...(options.preemptionBound === undefined ? {} : { preemptionBound: options.preemptionBound }),
   };

@@ -30,7 +30,7 @@ export interface VerdictInput {
  * kernel behaviours it does not include (docs/kernel/preemption-and-races.md).
  */
 export const MODEL_LIMITS =
-  "at the model's granularity: a step is atomic — the loads and stores of list_head words, page->flags words and kmalloc'ed records are checked for data races, so where none was reported finer orders of them show nothing new, but counters are not checked — a task is preempted at step boundaries and just before it enters an atomic section, and memory is sequentially consistent";
+  "at the model's granularity: a step is atomic — the loads and stores of list_head words, page->flags words, kmalloc'ed records and the vmstat counters (NR_FREE_PAGES per zone, NR_PAGETABLE per node) are checked for data races, so where none was reported finer orders of them show nothing new — a task is preempted at step boundaries and just before it enters an atomic section, and memory is sequentially consistent";
 
 export function checkVerdict(r: VerdictInput): Verdict {
   if (r.violations.length > 0) {
@@ -43,7 +43,7 @@ export function checkVerdict(r: VerdictInput): Verdict {
     return {
       kind: 'proved',
       summary: 'proved',
-      detail: `${r.strategy} covered ${how} of this configuration's ${space.threads} threads${preemptionText(space)}${dataText(space)} in ${r.executions} executions, ${MODEL_LIMITS}`,
+      detail: `${r.strategy} covered ${how} of this configuration's ${space.threads} threads${preemptionText(space)}${tornText(space)}${dataText(space)} in ${r.executions} executions, ${MODEL_LIMITS}`,
     };
   }
   const cut =
@@ -65,6 +65,11 @@ function preemptionText(space: CheckSpace): string {
     default:
       return '';
   }
+}
+
+/** Under config.tornLists a proof covers the orders that tear a shared list too. */
+function tornText(space: CheckSpace): string {
+  return space.tornLists === true ? ', with each store of a list helper on a shared list a step of its own (config.tornLists)' : '';
 }
 
 /**

@@ -19,8 +19,8 @@ export const HINTS: Partial<Record<string, string>> = {
   accounting: 'a destructor or constructor ran without its counterpart, or a flag made a page look like what it is not',
   'flags-corruption': 'a private bit was OR-ed into page->flags where a packed field (zone, node, last_cpupid) lives: use a real page flag',
   deadlock: 'threads wait on each other, or lockdep saw an inversion: compare the lock orders in the report',
-  'list-corruption': 'a list_head was added twice or used after list_del: one owner per pt_list at a time',
-  'data-race': 'two threads touched the same word, one writing, with nothing ordering them: take the lock that protects it on both sides (the report names which one held it), or make both accesses atomic',
+  'list-corruption': 'a list_head was added twice or used after list_del, or a list was changed without its lock (a data-race finding names the two accesses): one owner per pt_list at a time',
+  'data-race': 'two threads touched the same word, one writing, with nothing ordering them: take the lock that protects it on both sides (the report names which one held it), or make both accesses atomic; on a list, config.tornLists: true explores what the race does to it',
 };
 
 /** The report block: decoded evidence, where it was seen, and a hint. */

@@ -37,6 +37,7 @@ export const configSchema = z
   .object({
     cpus: z.number().int().min(2).max(8),
     preempt: z.enum(PREEMPT_MODES),
+    tornLists: z.boolean(),
     frames: z.number().int().min(1024).max(1 << 16),
     pagingLevels: z.union([z.literal(4), z.literal(5)]),
     pageFlags: z

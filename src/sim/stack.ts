@@ -20,7 +20,8 @@
  * outermost entry of Thread.frames (process_one_work pushes its name): an anonymous function outside
  * any hook takes the Thread.frames entries the wrappers left, outermost first. [modelling choice] An
  * anonymous helper a design calls outside a hook may take a work function's name; one inside a hook
- * is shown as the hook.
+ * is shown as the hook. An anonymous function that the scaffolding calls for its caller (the helper
+ * list_step() runs) is the caller's own code, and is not shown either.
  *
  * Capturing costs a stack walk: an Execution does it only when asked (Execution.recordStacks), for
  * the one replay whose reports are printed, never while exploring.
@@ -49,7 +50,7 @@ export interface JsFrame {
 /** A frame classified: a hook wrapper, a modelled function, or the frame where the thread is resumed (the bottom). */
 interface Classified {
   readonly name: string | null;
-  readonly role: 'hook' | 'modelled' | 'bottom';
+  readonly role: 'hook' | 'modelled' | 'scaffolding' | 'bottom';
 }
 
 function classify(f: JsFrame): Classified | null {
@@ -60,7 +61,8 @@ function classify(f: JsFrame): Classified | null {
   const module = rel?.replace(/\.[cm]?[jt]s$/, '');
   if (module === RESUME) return { name: null, role: 'bottom' };
   if (module === HOOK_WRAPPER) return { name: null, role: 'hook' };
-  if (rel === null ? file.includes('/node_modules/') : rel.startsWith(SCAFFOLDING) || !MODELLED.has(rel.slice(0, rel.indexOf('/')))) return null;
+  if (rel?.startsWith(SCAFFOLDING) === true) return { name: null, role: 'scaffolding' };
+  if (rel === null ? file.includes('/node_modules/') : !MODELLED.has(rel.slice(0, rel.indexOf('/')))) return null;
   return { name: f.name, role: 'modelled' };
 }
 
@@ -100,8 +102,17 @@ export function kernelFrames(js: readonly JsFrame[], frames: readonly string[]):
   const left = frames.slice(0, Math.max(0, hookAt));
   const out: string[] = [];
   let inside: string | null = null;
+  let callback = false;
   for (let i = found.length - 1; i >= 0; i--) {
     const f = found[i];
+    if (f.role === 'scaffolding') {
+      callback = true;
+      continue;
+    }
+    // An anonymous function the scaffolding calls is its caller's code (list_step()'s helper).
+    const callersCode = callback && f.role === 'modelled' && f.name === null;
+    callback = false;
+    if (callersCode) continue;
     if (f.role === 'hook') {
       const name = hookAt >= 0 ? frames[hookAt] : undefined;
       hookAt++;

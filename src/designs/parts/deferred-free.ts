@@ -15,9 +15,10 @@ import { iommu_sva_invalidate_kva_range } from '../../kernel/drivers/iommu/iommu
 import type { Kernel } from '../../kernel/model/kernel.ts';
 import type { Ptdesc } from '../../kernel/include/linux/mm_types.ts';
 import { INIT_LIST_HEAD, list_add, list_add_tail, list_empty, list_for_each_safe, list_splice_tail, list_splice_tail_init, walkList, type ListHead } from '../../kernel/include/linux/list.ts';
+import { list_step } from '../../kernel/model/list-step.ts';
 import { spin_lock, spin_lock_init, spin_unlock } from '../../kernel/kernel/locking/spinlock.ts';
 import { INIT_WORK, queue_work, type WorkqueueStruct } from '../../kernel/kernel/workqueue.ts';
-import { step, type Sim } from '../../sim/index.ts';
+import type { Sim } from '../../sim/index.ts';
 
 /** A step of the work function's body: take the list, invalidate the IOMMU, free what was taken. */
 export type WorkerStep = 'splice' | 'invalidate' | 'free';
@@ -75,8 +76,7 @@ export function deferredFree(k: Kernel, parts: DeferredFreeParts): DeferredFree 
   const body: Record<WorkerStep, (kk: Kernel) => Sim> = {
     *splice(kk) {
       yield* spin_lock(kk, lock);
-      yield step('list_splice_tail_init', 'write', listObj);
-      list_splice_tail_init(kk.lists, list, page_list);
+      yield* list_step(kk.lists, 'list_splice_tail_init', listObj, () => list_splice_tail_init(kk.lists, list, page_list));
       yield* spin_unlock(kk, lock);
     },
     invalidate(kk) {
@@ -95,9 +95,11 @@ export function deferredFree(k: Kernel, parts: DeferredFreeParts): DeferredFree 
 
   function* add(kk: Kernel, label: string, mutate: () => void): Sim {
     yield* spin_lock(kk, lock);
-    yield step(label, 'write', listObj);
-    const wasEmpty = list_empty(kk.lists, list);
-    mutate();
+    const wasEmpty = yield* list_step(kk.lists, label, listObj, () => {
+      const empty = list_empty(kk.lists, list);
+      mutate();
+      return empty;
+    });
     yield* spin_unlock(kk, lock);
     if (parts.schedule === 'always' || wasEmpty) yield* queue_work(kk, parts.workqueue(kk), work);
   }

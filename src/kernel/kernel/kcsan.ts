@@ -3,8 +3,11 @@
  * Documentation/dev-tools/kcsan.rst; Linux v6.19), over the plain loads and stores of the memory the
  * deferred-free designs share: every list_head word (the pages' lru/pt_list, static heads, embedded
  * nodes), every page->flags word (atomic bitops and plain `__` ones told apart, as KCSAN tells
- * marked and plain accesses apart) and every kmalloc'ed record (slab_read()/slab_write()). Counters
- * are not watched yet (the verdict's model limits say so).
+ * marked and plain accesses apart), every kmalloc'ed record (slab_read()/slab_write()) and each
+ * vmstat counter (NR_FREE_PAGES per zone, NR_PAGETABLE per node; src/kernel/mm/vmstat.ts): as in
+ * mm/vmstat.c and include/linux/vmstat.h, the irq-safe mod_zone_page_state()/mod_lruvec_page_state()
+ * updates (this_cpu cmpxchg) and the readers (atomic_long_read()) are marked, the raw
+ * __mod_zone_page_state() the buddy allocator makes under zone->lock is a plain read-modify-write.
  *
  * KCSAN catches a race when it sees two accesses overlap in time (a watchpoint stalls one access and
  * watches for the other). The model judges by happens-before instead, like ThreadSanitizer: two
@@ -42,7 +45,7 @@ interface Access {
   tid: number;
   epoch: number;
   write: boolean;
-  /** A marked access (an atomic bitop): two of them never race. */
+  /** A marked access (an atomic bitop, a vmstat counter's irq-safe update or read): two of them never race. */
   atomic: boolean;
   step: number;
   place: Place;

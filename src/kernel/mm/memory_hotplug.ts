@@ -78,7 +78,7 @@ import {
   set_pte,
   type EntryPtr,
 } from '../arch/x86/include/asm/pgtable.ts';
-import { mod_zone_page_state } from './vmstat.ts';
+import { __mod_zone_page_state } from './vmstat.ts';
 import { init_memory_mapping, kernel_physical_mapping_remove, vmemmap_free } from '../arch/x86/mm/init_64.ts';
 
 /** The hotplug state boot() builds for each kernel. */
@@ -379,7 +379,7 @@ function take_block_off_buddy(k: Kernel, zone: Zone, head: Pfn, start: Pfn, end:
   __ClearPageBuddy(k, head);
   k.pages.private[head] = 0;
   zone.free_area[order].nr_free--;
-  mod_zone_page_state(k, zone, 'NR_FREE_PAGES', -(1 << order));
+  __mod_zone_page_state(k, zone, 'NR_FREE_PAGES', -(1 << order));
   give_back_outside(k, zone, head, order, start, end);
 }
 
@@ -395,7 +395,7 @@ function give_back_outside(k: Kernel, zone: Zone, page: Pfn, order: number, star
     zone.free_area[order].nr_free++;
     k.pages.private[page] = order;
     __SetPageBuddy(k, page);
-    mod_zone_page_state(k, zone, 'NR_FREE_PAGES', nr);
+    __mod_zone_page_state(k, zone, 'NR_FREE_PAGES', nr);
     return;
   }
   give_back_outside(k, zone, page, order - 1, start, end);

@@ -65,7 +65,7 @@ import {
   type PageArray,
 } from '../include/linux/mm_types.ts';
 import { PAGE_TYPE_NONE, type FlagsMask } from '../include/linux/page-flags.ts';
-import { global_zone_page_state, mod_zone_page_state, zone_page_state } from './vmstat.ts';
+import { __mod_zone_page_state, global_zone_page_state, zone_page_state } from './vmstat.ts';
 import { kasan_save_alloc_info, kasan_save_free_info } from './kasan/generic.ts';
 
 export const MAX_PAGE_ORDER = 10;
@@ -256,7 +256,7 @@ function buddy_merge_likely(k: MemoryCore, zone: Zone, pfn: Pfn, buddyPfn: Pfn, 
 
 /** __free_one_page(): merge with free buddies up to MAX_PAGE_ORDER and put the result on a free list. */
 function __free_one_page(k: MemoryCore, page: Page, zone: Zone, order: number, fpi: FpiFlags): void {
-  mod_zone_page_state(k, zone, 'NR_FREE_PAGES', 1 << order);
+  __mod_zone_page_state(k, zone, 'NR_FREE_PAGES', 1 << order);
   let pfn = page;
   let buddyPfn = 0;
   while (order < MAX_PAGE_ORDER) {
@@ -296,7 +296,7 @@ function __rmqueue_smallest(k: MemoryCore, zone: Zone, order: number): Page | nu
     }
     __del_page_from_free_list(k, page, zone, cur);
     const added = expand(k, zone, page, order, cur);
-    mod_zone_page_state(k, zone, 'NR_FREE_PAGES', -((1 << cur) - added));
+    __mod_zone_page_state(k, zone, 'NR_FREE_PAGES', -((1 << cur) - added));
     return page;
   }
   return null;

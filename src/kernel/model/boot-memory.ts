@@ -5,9 +5,9 @@
  * __init_single_page, mm/memblock.c memblock_free_all; v6.19).
  *
  * Phase order inside:
- *  1. PhysMem, PageArray, ListArena, VmStat; zones ZONE_DMA32 = the lowest quarter of the frames
- *     (if any) and ZONE_NORMAL = the rest, all on node 0. (x86's 16 MiB ZONE_DMA and ZONE_MOVABLE
- *     hold no memory here: __GFP_DMA allocations fail.)
+ *  1. PhysMem, PageArray, ListArena; zones ZONE_DMA32 = the lowest quarter of the frames (if any)
+ *     and ZONE_NORMAL = the rest, all on node 0 (x86's 16 MiB ZONE_DMA and ZONE_MOVABLE hold no
+ *     memory here: __GFP_DMA allocations fail); then VmStat, whose counters of those zones need them.
  *  2. memmap init of every page: zone and node in page->flags, last_cpupid all ones, refcount 1,
  *     _mapcount -1, lru an empty list; every frame RESERVED until the buddy allocator gets it.
  *  3. memblock: frame 0 is reserved (x86 keeps the first 1 MiB from the allocator; the model keeps
@@ -57,8 +57,9 @@ export function bootMemory(exec: Execution, config: KernelConfig, early?: (core:
 
 /**
  * Phase 1 of the header: physical memory (`reuse`, zeroed by the caller, when it has the right size),
- * mem_map, the list arena, vmstat and the zones with empty free lists. A boot and a restore both
- * start here, so both register the same objects (list heads, zone locks) in the same order.
+ * mem_map, the list arena, the zones with empty free lists and vmstat. A boot and a restore both
+ * start here, so both register the same objects (list heads, zone locks, the counters' words for
+ * the data-race detector) in the same order.
  */
 function memoryContainers(exec: Execution, config: KernelConfig, reuse?: PhysMem, reusePages?: PageArray) {
   const frames = config.frames;
@@ -72,11 +73,11 @@ function memoryContainers(exec: Execution, config: KernelConfig, reuse?: PhysMem
     throw new ModelInvariantError(`bootMemory: ZONES_WIDTH ${config.pageFlags.ZONES_WIDTH} cannot hold zone ${ZONE_NORMAL} (ZONE_NORMAL)`);
   }
   const lists = new ListArena(exec, frames);
-  const vmstat = new VmStat(1);
   const dma32End = Math.floor(frames / 4);
   const zones: Zone[] = [];
   if (dma32End > 0) zones.push(newZone({ exec, lists }, 'DMA32', ZONE_DMA32, 0, dma32End));
   zones.push(newZone({ exec, lists }, 'Normal', ZONE_NORMAL, dma32End, frames));
+  const vmstat = new VmStat(exec.objects, 1, zones);
   return { mem, pages, lists, vmstat, zones };
 }
 

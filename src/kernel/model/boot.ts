@@ -95,12 +95,14 @@ export function boot(exec: Execution, options: BootOptions): Kernel {
   const lockdep = new Lockdep(exec);
   const lists = memory.lists;
   // Negative words are page->flags (flagsWord()), words below FRAME_OBJECT_LIMIT list words
-  // (ListArena), words above it kmalloc'ed objects by their object id.
+  // (ListArena), words above it data objects by their id: kmalloc'ed records, vmstat counters.
   const kcsan = new Kcsan(exec, lockdep, (word) =>
     word < 0 ? describeFlagsWord(word) : word < FRAME_OBJECT_LIMIT ? lists.describeWord(word) : exec.objects.describe(word),
   );
   lists.kcsan = kcsan;
+  lists.torn = config.tornLists === true;
   memory.pages.kcsan = kcsan;
+  memory.vmstat.kcsan = kcsan;
   const sync = { exec, config, lockdep };
   const cpus = Array.from({ length: config.cpus }, (_, id) => {
     const cpu = new Cpu(id, memory.mem, { tlbEntries: config.cpuTlbEntries, pscEntries: config.cpuPscEntries, levels: config.pagingLevels }, exec.objects);

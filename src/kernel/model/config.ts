@@ -42,6 +42,13 @@ export interface KernelConfig {
   readonly cpus: number;
   /** When a task may lose its CPU to another task of that CPU (default full: the most interleavings). */
   readonly preempt: PreemptMode;
+  /**
+   * Give each store of a list helper on a shared list a step of its own (list_step()), to explore
+   * what a data race on the list does; unset, a helper runs whole in its step, which loses nothing
+   * where no data race on the list is reported (docs/kernel/preemption-and-races.md, Torn lists).
+   * Optional so that configurations without it keep their hash, and so their tokens.
+   */
+  readonly tornLists?: boolean;
   /** Simulated physical memory in 4 KiB frames (must cover the zones below). */
   readonly frames: number;
   readonly pagingLevels: PagingLevels;

@@ -53,7 +53,7 @@ export interface SyncCore extends ExecCore {
 
 export interface Kernel extends MemoryCore, SyncCore {
   readonly layout: KernelLayout;
-  /** The data-race detector the plain loads and stores of lists and kmalloc'ed objects are told to. */
+  /** The data-race detector the loads and stores of lists, page->flags, kmalloc'ed objects and vmstat counters are told to. */
   readonly kcsan: Kcsan;
   readonly cpus: readonly Cpu[];
   /** The object identity of each CPU's TLB, for the steps of a flush IPI. */

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DfsScheduler, DporScheduler, PctScheduler, RandomScheduler, explore, type ExplorationStrategy } from '../../../src/explore/index.ts';
+import { DfsScheduler, DporScheduler, FaultCount, PctScheduler, RandomScheduler, explore, type ExplorationStrategy } from '../../../src/explore/index.ts';
+import type { ChoicePoint } from '../../../src/sim/index.ts';
 import { program, type World } from './programs.ts';
 
 /**
@@ -100,6 +101,30 @@ test('random and pct fail an allocation in a good share of executions and never 
   }
   for (const s of samplers(undefined)) assert.ok(runs(s, 200).outcomes.includes('11'), `${s.name}: unbounded, both allocations fail in some execution`);
   for (const s of samplers(0)) assert.deepEqual([...new Set(runs(s, 50).outcomes)], ['00'], s.name);
+});
+
+test('FaultCount: a search tries the faults first until the execution has taken the bound; past it a sampler takes "no fault" without drawing', () => {
+  const alloc: ChoicePoint = { kind: 'data', reason: 'alloc_pages GFP_ATOMIC', options: ['succeed', 'fail', 'fail late'], index: 0, fault: true };
+  const walk: ChoicePoint = { kind: 'data', reason: 'iommu speculative walk', options: ['none', 'next page'], index: 1 };
+  const count = new FaultCount(1);
+  assert.deepEqual(count.order(3), [1, 2, 0]);
+  count.took(walk, 1);
+  assert.deepEqual(count.order(3), [1, 2, 0], 'a data choice that is not a fault is not counted');
+  count.took(alloc, 0);
+  assert.deepEqual(count.order(3), [1, 2, 0], '"no fault" is not counted');
+  let draws = 0;
+  const draw = () => (draws++, 2);
+  assert.equal(count.sample(alloc, draw), 2);
+  assert.deepEqual(count.order(3), [0]);
+  assert.equal(count.sample(alloc, draw), 0);
+  assert.equal(count.sample(walk, draw), 2, 'past the bound a choice that is not a fault still draws');
+  assert.equal(draws, 2, 'the fault point past the bound did not draw');
+  count.reset();
+  assert.deepEqual(count.order(3), [1, 2, 0], 'a new execution has taken none');
+  assert.deepEqual(new FaultCount(0).order(3), [0]);
+  const unbounded = new FaultCount(undefined);
+  for (let i = 0; i < 5; i++) unbounded.took(alloc, 1);
+  assert.deepEqual(unbounded.order(2), [1, 0]);
 });
 
 /**

@@ -15,10 +15,13 @@
  * splice, the iteration) is the oops the kernel would take; it is reported the same way and the
  * operation stops there. __list_splice() has no DEBUG_LIST validation, as in Linux.
  *
- * Callers hold whatever lock protects the list and yield their own step (on objOf(head)) first:
- * these functions are plain, atomic within that step. Each load and store of a `next` or `prev` word
- * is told to the data-race detector (src/kernel/kernel/kcsan.ts) as the C code makes it, so a list
- * touched without its lock is reported even though the step runs it whole.
+ * Callers hold whatever lock protects the list and yield their own step (on objOf(head)) first, or
+ * run the helper through list_step() (src/kernel/model/list-step.ts): these functions are plain, atomic within that step. Each load
+ * and store of a `next` or `prev` word is told to the data-race detector
+ * (src/kernel/kernel/kcsan.ts) as the C code makes it, so a list touched without its lock is
+ * reported even though the step runs it whole. With `config.tornLists`, list_step() also lets the
+ * stores land one step at a time, so what such a race does to the list can be explored
+ * (docs/kernel/preemption-and-races.md, Torn lists).
  */
 import { type Execution, type ObjectId, ModelInvariantError } from '../../../sim/index.ts';
 import type { Kcsan } from '../../kernel/kcsan.ts';
@@ -51,6 +54,10 @@ export class ListArena {
   private readonly objects: ObjectId[] = [];
   /** The data-race detector the loads and stores are told to (null: none, as at boot). */
   kcsan: Kcsan | null = null;
+  /** config.tornLists: list_step() gives each store of its helper a step of its own. */
+  torn = false;
+  /** While a torn step's helper runs: its stores, as (node, field, value) triples, not yet made. */
+  pending: number[] | null = null;
 
   constructor(
     readonly exec: Execution,
@@ -74,6 +81,13 @@ export class ListArena {
   /** A list_head embedded in an object nobody initialised yet (kmalloc'ed memory). */
   newNode(name: string): ListHead {
     return this.allocNode(name);
+  }
+
+  /** Stores `value` in node->next (field 0) or node->prev (1), telling the data-race detector. */
+  store(node: ListHead, field: number, value: ListHead): void {
+    if (this.kcsan !== null && node >= 0) this.kcsan.access(node * 2 + field, true, this.store);
+    if (field === NEXT) this.next[node] = value;
+    else this.prev[node] = value;
   }
 
   /** The ObjectId a step on this list or node uses: the page's pfn for a page's lru, else the head's own id. */
@@ -111,18 +125,26 @@ export class ListArena {
   }
 }
 
-/* ---- plain loads and stores, for the data-race detector ---- */
+/* ---- plain loads and stores: told to the data-race detector, buffered in a torn step ---- */
 
 const NEXT = 0;
 const PREV = 1;
 type Field = typeof NEXT | typeof PREV;
 
-function ld(l: ListArena, node: ListHead, f: Field): void {
+/** A load of node->next or node->prev; in a torn step it sees the step's own buffered stores first. */
+function ld(l: ListArena, node: ListHead, f: Field): ListHead {
   if (l.kcsan !== null && node >= 0) l.kcsan.access(node * 2 + f, false, ld);
+  const pending = l.pending;
+  if (pending !== null) {
+    for (let i = pending.length - 3; i >= 0; i -= 3) if (pending[i] === node && pending[i + 1] === f) return pending[i + 2];
+  }
+  return f === NEXT ? l.next[node] : l.prev[node];
 }
 
-function st(l: ListArena, node: ListHead, f: Field): void {
-  if (l.kcsan !== null && node >= 0) l.kcsan.access(node * 2 + f, true, st);
+/** A store; in a torn step it waits in the step's buffer for a step of its own (list_step()). */
+function st(l: ListArena, node: ListHead, f: Field, value: ListHead): void {
+  if (l.pending !== null) l.pending.push(node, f, value);
+  else l.store(node, f, value);
 }
 
 /* ---- reporting ---- */
@@ -151,10 +173,8 @@ function deref(l: ListArena, p: ListHead, field: 'next' | 'prev', where: string)
 /* ---- include/linux/list.h ---- */
 
 export function INIT_LIST_HEAD(l: ListArena, h: ListHead): void {
-  st(l, h, NEXT);
-  st(l, h, PREV);
-  l.next[h] = h;
-  l.prev[h] = h;
+  st(l, h, NEXT, h);
+  st(l, h, PREV, h);
 }
 
 /** __list_add_valid_or_report(). */
@@ -169,15 +189,15 @@ function __list_add_valid(l: ListArena, nw: ListHead, prev: ListHead, next: List
     return false;
   }
   if (!deref(l, next, 'prev', fn)) return false;
-  ld(l, next, PREV);
-  if (l.prev[next] !== prev) {
-    corruption(l, fn, `list_add corruption. next->prev should be prev (${l.describe(prev)}), but was ${l.describe(l.prev[next])}. (next=${l.describe(next)}).`);
+  const nextPrev = ld(l, next, PREV);
+  if (nextPrev !== prev) {
+    corruption(l, fn, `list_add corruption. next->prev should be prev (${l.describe(prev)}), but was ${l.describe(nextPrev)}. (next=${l.describe(next)}).`);
     return false;
   }
   if (!deref(l, prev, 'next', fn)) return false;
-  ld(l, prev, NEXT);
-  if (l.next[prev] !== next) {
-    corruption(l, fn, `list_add corruption. prev->next should be next (${l.describe(next)}), but was ${l.describe(l.next[prev])}. (prev=${l.describe(prev)}).`);
+  const prevNext = ld(l, prev, NEXT);
+  if (prevNext !== next) {
+    corruption(l, fn, `list_add corruption. prev->next should be next (${l.describe(next)}), but was ${l.describe(prevNext)}. (prev=${l.describe(prev)}).`);
     return false;
   }
   if (nw === prev || nw === next) {
@@ -189,37 +209,27 @@ function __list_add_valid(l: ListArena, nw: ListHead, prev: ListHead, next: List
 
 function __list_add(l: ListArena, nw: ListHead, prev: ListHead, next: ListHead): void {
   if (!__list_add_valid(l, nw, prev, next)) return;
-  st(l, next, PREV);
-  st(l, nw, NEXT);
-  st(l, nw, PREV);
-  st(l, prev, NEXT);
-  l.prev[next] = nw;
-  l.next[nw] = next;
-  l.prev[nw] = prev;
-  l.next[prev] = nw;
+  st(l, next, PREV, nw);
+  st(l, nw, NEXT, next);
+  st(l, nw, PREV, prev);
+  st(l, prev, NEXT, nw);
 }
 
 /** list_add(): insert `nw` right after `head` (LIFO). */
 export function list_add(l: ListArena, nw: ListHead, head: ListHead): void {
   if (!deref(l, head, 'next', 'list_add')) return;
-  ld(l, head, NEXT);
-  __list_add(l, nw, head, l.next[head]);
+  __list_add(l, nw, head, ld(l, head, NEXT));
 }
 
 /** list_add_tail(): insert `nw` right before `head` (FIFO). */
 export function list_add_tail(l: ListArena, nw: ListHead, head: ListHead): void {
   if (!deref(l, head, 'prev', 'list_add_tail')) return;
-  ld(l, head, PREV);
-  __list_add(l, nw, l.prev[head], head);
+  __list_add(l, nw, ld(l, head, PREV), head);
 }
 
-/** __list_del_entry_valid_or_report(). */
-function __list_del_entry_valid(l: ListArena, entry: ListHead): boolean {
+/** __list_del_entry_valid_or_report(), given the entry's prev and next as loaded. */
+function __list_del_entry_valid(l: ListArena, entry: ListHead, prev: ListHead, next: ListHead): boolean {
   const fn = '__list_del_entry_valid_or_report';
-  ld(l, entry, PREV);
-  ld(l, entry, NEXT);
-  const prev = l.prev[entry];
-  const next = l.next[entry];
   if (next === LIST_NULL) {
     corruption(l, fn, `list_del corruption, ${l.describe(entry)}->next is NULL`);
     return false;
@@ -237,37 +247,33 @@ function __list_del_entry_valid(l: ListArena, entry: ListHead): boolean {
     return false;
   }
   if (!deref(l, prev, 'next', fn)) return false;
-  ld(l, prev, NEXT);
-  if (l.next[prev] !== entry) {
-    corruption(l, fn, `list_del corruption. prev->next should be ${l.describe(entry)}, but was ${l.describe(l.next[prev])}. (prev=${l.describe(prev)})`);
+  const prevNext = ld(l, prev, NEXT);
+  if (prevNext !== entry) {
+    corruption(l, fn, `list_del corruption. prev->next should be ${l.describe(entry)}, but was ${l.describe(prevNext)}. (prev=${l.describe(prev)})`);
     return false;
   }
   if (!deref(l, next, 'prev', fn)) return false;
-  ld(l, next, PREV);
-  if (l.prev[next] !== entry) {
-    corruption(l, fn, `list_del corruption. next->prev should be ${l.describe(entry)}, but was ${l.describe(l.prev[next])}. (next=${l.describe(next)})`);
+  const nextPrev = ld(l, next, PREV);
+  if (nextPrev !== entry) {
+    corruption(l, fn, `list_del corruption. next->prev should be ${l.describe(entry)}, but was ${l.describe(nextPrev)}. (next=${l.describe(next)})`);
     return false;
   }
   return true;
 }
 
 function __list_del_entry(l: ListArena, entry: ListHead): void {
-  if (!__list_del_entry_valid(l, entry)) return;
-  const prev = l.prev[entry];
-  const next = l.next[entry];
-  st(l, next, PREV);
-  st(l, prev, NEXT);
-  l.prev[next] = prev;
-  l.next[prev] = next;
+  const prev = ld(l, entry, PREV);
+  const next = ld(l, entry, NEXT);
+  if (!__list_del_entry_valid(l, entry, prev, next)) return;
+  st(l, next, PREV, prev);
+  st(l, prev, NEXT, next);
 }
 
 /** list_del(): unlink and poison (next = LIST_POISON1, prev = LIST_POISON2), even if the check failed. */
 export function list_del(l: ListArena, entry: ListHead): void {
   __list_del_entry(l, entry);
-  st(l, entry, NEXT);
-  st(l, entry, PREV);
-  l.next[entry] = LIST_POISON1;
-  l.prev[entry] = LIST_POISON2;
+  st(l, entry, NEXT, LIST_POISON1);
+  st(l, entry, PREV, LIST_POISON2);
 }
 
 export function list_del_init(l: ListArena, entry: ListHead): void {
@@ -287,68 +293,55 @@ export function list_move_tail(l: ListArena, entry: ListHead, head: ListHead): v
 }
 
 export function list_empty(l: ListArena, head: ListHead): boolean {
-  ld(l, head, NEXT);
-  return l.next[head] === head;
+  return ld(l, head, NEXT) === head;
 }
 
 export function list_is_singular(l: ListArena, head: ListHead): boolean {
-  if (list_empty(l, head)) return false;
-  ld(l, head, PREV);
-  return l.next[head] === l.prev[head];
+  const next = ld(l, head, NEXT);
+  return next !== head && next === ld(l, head, PREV);
 }
 
 /** list_first_entry(): head->next, unchecked (the caller knows the list is not empty). */
 export function list_first(l: ListArena, head: ListHead): ListHead {
-  ld(l, head, NEXT);
-  return l.next[head];
+  return ld(l, head, NEXT);
 }
 
 /** __list_splice(): link list's entries between prev and next. No DEBUG_LIST validation. */
 function __list_splice(l: ListArena, list: ListHead, prev: ListHead, next: ListHead): void {
-  ld(l, list, NEXT);
-  ld(l, list, PREV);
-  const first = l.next[list];
-  const last = l.prev[list];
+  const first = ld(l, list, NEXT);
+  const last = ld(l, list, PREV);
   const where = '__list_splice';
   if (!deref(l, first, 'prev', where) || !deref(l, prev, 'next', where)) return;
   if (!deref(l, last, 'next', where) || !deref(l, next, 'prev', where)) return;
-  st(l, first, PREV);
-  st(l, prev, NEXT);
-  st(l, last, NEXT);
-  st(l, next, PREV);
-  l.prev[first] = prev;
-  l.next[prev] = first;
-  l.next[last] = next;
-  l.prev[next] = last;
+  st(l, first, PREV, prev);
+  st(l, prev, NEXT, first);
+  st(l, last, NEXT, next);
+  st(l, next, PREV, last);
 }
 
 /** list_splice(): join `list` at the front of `head`; `list` itself is left stale. */
 export function list_splice(l: ListArena, list: ListHead, head: ListHead): void {
   if (list_empty(l, list)) return;
-  ld(l, head, NEXT);
-  __list_splice(l, list, head, l.next[head]);
+  __list_splice(l, list, head, ld(l, head, NEXT));
 }
 
 /** list_splice_init(): as list_splice(), then reinitialise `list` to empty. */
 export function list_splice_init(l: ListArena, list: ListHead, head: ListHead): void {
   if (list_empty(l, list)) return;
-  ld(l, head, NEXT);
-  __list_splice(l, list, head, l.next[head]);
+  __list_splice(l, list, head, ld(l, head, NEXT));
   INIT_LIST_HEAD(l, list);
 }
 
 /** list_splice_tail(): join `list` at the back of `head`; `list` still points at the moved entries. */
 export function list_splice_tail(l: ListArena, list: ListHead, head: ListHead): void {
   if (list_empty(l, list)) return;
-  ld(l, head, PREV);
-  __list_splice(l, list, l.prev[head], head);
+  __list_splice(l, list, ld(l, head, PREV), head);
 }
 
 /** list_splice_tail_init(): as list_splice_tail(), then reinitialise `list` to empty. */
 export function list_splice_tail_init(l: ListArena, list: ListHead, head: ListHead): void {
   if (list_empty(l, list)) return;
-  ld(l, head, PREV);
-  __list_splice(l, list, l.prev[head], head);
+  __list_splice(l, list, ld(l, head, PREV), head);
   INIT_LIST_HEAD(l, list);
 }
 
@@ -361,8 +354,7 @@ export function list_splice_tail_init(l: ListArena, list: ListHead, head: ListHe
  */
 export function* list_for_each_safe(l: ListArena, head: ListHead): Generator<ListHead, void, undefined> {
   if (!deref(l, head, 'next', 'list_for_each_entry_safe')) return;
-  ld(l, head, NEXT);
-  let pos = l.next[head];
+  let pos = ld(l, head, NEXT);
   let steps = 0;
   while (pos !== head) {
     if (!deref(l, pos, 'next', 'list_for_each_entry_safe')) return;
@@ -370,8 +362,7 @@ export function* list_for_each_safe(l: ListArena, head: ListHead): Generator<Lis
       l.exec.report('list-corruption', `watchdog: BUG: soft lockup - iterating ${l.describe(head)} never returns to the head`, contextLines(l.exec));
       return;
     }
-    ld(l, pos, NEXT);
-    const n = l.next[pos];
+    const n = ld(l, pos, NEXT);
     yield pos;
     pos = n;
   }
