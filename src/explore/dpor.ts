@@ -68,7 +68,9 @@
  * order of dependent steps) was explored up to its first violation, within the limit above: each
  * reachable violation, deadlock and final state was reached. Not complete if an execution hit the
  * step limit. Checked against dfs on random programs with locks, atomic sections, interrupt
- * handlers, data choices and injected faults under fault bounds (test/unit/explore/dpor.test.ts).
+ * handlers, data choices and injected faults under fault bounds (test/unit/explore/dpor.test.ts),
+ * under each preemption model (dpor-preempt.test.ts), and on the data races the detector reports
+ * (dpor-races.test.ts).
  */
 import { dependent, NO_OBJECT, type ChoicePoint, type Execution, type ExecutionResult, type Step } from '../sim/index.ts';
 import { checkForcedPoint, checkPathReplayed, pathCoverage } from './prefix.ts';
