@@ -30,6 +30,13 @@ test('without a bound it says any number of injected failures; without fault inj
   assert.match(proved({ ...SPACE, preempt: 'none' }).detail, / threads without kernel preemption \(CONFIG_PREEMPT_NONE\), with /);
 });
 
+test('a proof under config.tornLists says the stores of list helpers were steps of their own; one without it does not, and names the counters it checked', () => {
+  assert.match(proved({ ...SPACE, tornLists: true }).detail, /\(CONFIG_PREEMPT\), with each store of a list helper on a shared list a step of its own \(config\.tornLists\), with any number/);
+  const plain = proved(SPACE).detail;
+  assert.doesNotMatch(plain, /tornLists/);
+  assert.match(plain, /kmalloc'ed records and the vmstat counters \(NR_FREE_PAGES per zone, NR_PAGETABLE per node\) are checked for data races/);
+});
+
 test('a result from before faults were told apart (no faultChoices, no preempt) keeps its old wording', () => {
   const old = proved({ threads: 4, steps: 900, dataChoices: ['alloc_pages GFP_ATOMIC'] });
   assert.match(old.detail, /^dpor covered every interleaving up to reordering of independent steps of this configuration's 4 threads and every data choice it offers \(alloc_pages GFP_ATOMIC\) in 120 executions, /);
