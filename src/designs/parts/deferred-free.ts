@@ -71,12 +71,11 @@ export function deferredFree(k: Kernel, parts: DeferredFreeParts): DeferredFree 
   const list = k.lists.newHead(`${parts.work}.list`);
   const lock = spin_lock_init(k, `${parts.work}.lock`);
   const page_list = k.lists.newHead(`${parts.work}_func.page_list`);
-  const listObj = k.lists.objOf(list);
 
   const body: Record<WorkerStep, (kk: Kernel) => Sim> = {
     *splice(kk) {
       yield* spin_lock(kk, lock);
-      yield* list_step(kk.lists, 'list_splice_tail_init', listObj, () => list_splice_tail_init(kk.lists, list, page_list));
+      yield* list_step(kk.lists, 'list_splice_tail_init', list, () => list_splice_tail_init(kk.lists, list, page_list));
       yield* spin_unlock(kk, lock);
     },
     invalidate(kk) {
@@ -95,7 +94,7 @@ export function deferredFree(k: Kernel, parts: DeferredFreeParts): DeferredFree 
 
   function* add(kk: Kernel, label: string, mutate: () => void): Sim {
     yield* spin_lock(kk, lock);
-    const wasEmpty = yield* list_step(kk.lists, label, listObj, () => {
+    const wasEmpty = yield* list_step(kk.lists, label, list, () => {
       const empty = list_empty(kk.lists, list);
       mutate();
       return empty;

@@ -120,10 +120,11 @@ export function zone_page_state(k: MemoryCore, zone: ZoneId, item: ZoneStatItem)
 
 export function global_zone_page_state(k: MemoryCore, item: ZoneStatItem): number {
   let sum = 0;
-  k.vmstat.zone[item].forEach((v, zone_idx) => {
+  const counters = k.vmstat.zone[item];
+  for (let zone_idx = 0; zone_idx < counters.length; zone_idx++) {
     counterRead(k.vmstat, k.vmstat.zoneWord(item, zone_idx));
-    sum += v;
-  });
+    sum += counters[zone_idx];
+  }
   return sum;
 }
 
@@ -149,9 +150,10 @@ export function node_page_state(k: MemoryCore, nid: number, item: NodeStatItem):
 
 export function global_node_page_state(k: MemoryCore, item: NodeStatItem): number {
   let sum = 0;
-  k.vmstat.node[item].forEach((v, nid) => {
+  const counters = k.vmstat.node[item];
+  for (let nid = 0; nid < counters.length; nid++) {
     counterRead(k.vmstat, k.vmstat.nodeWord(item, nid));
-    sum += v;
-  });
+    sum += counters[nid];
+  }
   return sum;
 }

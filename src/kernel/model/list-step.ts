@@ -3,19 +3,20 @@
  * lists). Model scaffolding, not a kernel function: reports' call stacks leave it out, and the
  * callback it runs is its caller's own code (src/sim/stack.ts).
  */
-import type { ListArena } from '../include/linux/list.ts';
-import { step, type ObjectId, type Sim } from '../../sim/index.ts';
+import type { ListArena, ListHead } from '../include/linux/list.ts';
+import { step, type Sim } from '../../sim/index.ts';
 
 /**
- * Runs `helper` (list helpers on the list whose object is `obj`; the caller holds the lock that
- * protects it, or should) in a step on `obj`. The helper runs whole within that step, unless the
+ * Runs `helper` (list helpers on the list at `head`; the caller holds the lock that protects it,
+ * or should) in a step on the list's object. The helper runs whole within that step, unless the
  * scenario sets `config.tornLists`: then its loads and DEBUG_LIST checks run in that step and each
  * of its stores is a step of its own after it, in program order, so another CPU's access to the list
  * can fall between two of them, as it can in C when the lock is missing. The store steps are on
- * `obj` too: dpor orders them against every other step on the list, and, the list being data, they
+ * that object too: dpor orders them against every other step on the list, and, the list being data, they
  * order nothing else (src/sim/happens-before.ts).
  */
-export function* list_step<R>(l: ListArena, label: string, obj: ObjectId, helper: () => R): Sim<R> {
+export function* list_step<R>(l: ListArena, label: string, head: ListHead, helper: () => R): Sim<R> {
+  const obj = l.objOf(head);
   yield step(label, 'write', obj);
   if (!l.torn) return helper();
   const stores: number[] = (l.pending = []);

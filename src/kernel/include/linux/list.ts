@@ -16,10 +16,10 @@
  * operation stops there. __list_splice() has no DEBUG_LIST validation, as in Linux.
  *
  * Callers hold whatever lock protects the list and yield their own step (on objOf(head)) first, or
- * run the helper through list_step() (src/kernel/model/list-step.ts): these functions are plain, atomic within that step. Each load
- * and store of a `next` or `prev` word is told to the data-race detector
- * (src/kernel/kernel/kcsan.ts) as the C code makes it, so a list touched without its lock is
- * reported even though the step runs it whole. With `config.tornLists`, list_step() also lets the
+ * run the helper through list_step() (src/kernel/model/list-step.ts): these functions are plain,
+ * atomic within that step. Each load and store of a `next` or `prev` word is told to the data-race
+ * detector (src/kernel/kernel/kcsan.ts) as the C code makes it, so a list touched without its lock
+ * is reported even though the step runs it whole. With `config.tornLists`, list_step() also lets the
  * stores land one step at a time, so what such a race does to the list can be explored
  * (docs/kernel/preemption-and-races.md, Torn lists).
  */
